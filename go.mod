@@ -1,0 +1,3 @@
+module github.com/rstscope/rstscope
+
+go 1.26.8
