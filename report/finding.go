@@ -1,0 +1,42 @@
+// Package report holds the values every renderer sees: Finding (one per
+// reset), ConnSummary (one per connection) and Report (a whole analysis).
+// JSON field names are fixed here and nowhere else.
+package report
+
+import (
+	"time"
+
+	"github.com/rstscope/rstscope/cause"
+)
+
+// Finding explains one reset packet (or one kernel reset event).
+type Finding struct {
+	Time   time.Time `json:"time"`
+	Frame  uint64    `json:"frame,omitempty"` // 1-based packet number in File, as Wireshark counts
+	File   string    `json:"file,omitempty"`
+	Client string    `json:"client"` // ip:port of the side that sent the SYN (best guess when the handshake was not seen)
+	Server string    `json:"server"`
+	From   string    `json:"from"` // ip:port the reset claims to come from
+	// Direction is "sent" or "received" for live kernel events, empty for captures.
+	Direction  string       `json:"direction,omitempty"`
+	Sender     cause.Sender `json:"sender"`
+	Cause      cause.ID     `json:"cause"`
+	Confidence float64      `json:"confidence"`
+	Evidence   []string     `json:"evidence"`
+	Advice     []string     `json:"advice"`
+	// Benign says the reset is expected behaviour (a closed port probed, a
+	// browser aborting) rather than a fault that deserves attention.
+	Benign bool `json:"benign"`
+	// KernelReason is the kernel's sk_rst_reason name when known (watch).
+	KernelReason string `json:"kernel_reason,omitempty"`
+	// Filter is the Wireshark display filter that isolates the connection.
+	Filter string `json:"wireshark_filter,omitempty"`
+	// Live-host context (watch): socket state, network namespace, process.
+	State   string `json:"state,omitempty"`
+	NetNS   uint64 `json:"netns,omitempty"`
+	PID     int    `json:"pid,omitempty"`
+	Command string `json:"command,omitempty"`
+	Cgroup  string `json:"cgroup,omitempty"`
+	// Context says where the kernel sent the reset: "process" or "kernel" (softirq, timer).
+	Context string `json:"context,omitempty"`
+}
