@@ -1,0 +1,182 @@
+// Package capture reads packets from capture files (pcap and pcapng, plain
+// or gzip-compressed, or standard input) and, on Linux, from live interfaces.
+package capture
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/rstscope/rstscope/packet"
+)
+
+// Info describes one captured frame.
+type Info struct {
+	Time       time.Time
+	Frame      uint64 // 1-based frame number in the file, as Wireshark counts
+	CaptureLen int
+	WireLen    int
+	Link       packet.LinkType
+}
+
+// ErrNotCapture is returned by Open for input that is neither pcap nor pcapng.
+var ErrNotCapture = errors.New("not a pcap or pcapng capture")
+
+// source is what pcapgo's two readers have in common.
+type source interface {
+	ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error)
+}
+
+// Reader reads frames from one capture file. It is not safe for concurrent use.
+type Reader struct {
+	name   string
+	closer io.Closer
+	src    source
+	ng     *pcapgo.NgReader // non-nil for pcapng: link type per interface
+	link   packet.LinkType  // pcap's single link type
+	frame  uint64
+	bytes  *countingReader
+	size   int64 // file size when known, for progress; 0 otherwise
+}
+
+// Open opens a capture file; name "-" reads standard input. Gzip-compressed
+// input is recognised by its magic number, as are pcap (both byte orders,
+// µs and ns) and pcapng.
+func Open(name string) (*Reader, error) {
+	var f io.ReadCloser
+	var size int64
+	if name == "-" {
+		f = io.NopCloser(os.Stdin)
+	} else {
+		file, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		if st, err := file.Stat(); err == nil {
+			size = st.Size()
+		}
+		f = file
+	}
+	r, err := NewReader(name, f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r.closer, r.size = f, size
+	return r, nil
+}
+
+// NewReader reads a capture from in; name labels errors.
+func NewReader(name string, in io.Reader) (*Reader, error) {
+	cr := &countingReader{r: in}
+	br := bufio.NewReaderSize(cr, 1<<20)
+	var body *bufio.Reader = br
+	if magic, err := br.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("%s: reading gzip header: %w", name, err)
+		}
+		body = bufio.NewReaderSize(zr, 1<<20)
+	}
+	magic, err := body.Peek(4)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: empty or too short to be a capture: %w", name, ErrNotCapture)
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	r := &Reader{name: name, bytes: cr}
+	switch binary.LittleEndian.Uint32(magic) {
+	case 0x0A0D0D0A: // pcapng section header block
+		ng, err := pcapgo.NewNgReader(body, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
+		if err != nil {
+			return nil, fmt.Errorf("%s: reading pcapng header: %w", name, err)
+		}
+		r.src, r.ng = ng, ng
+	case 0xA1B2C3D4, 0xD4C3B2A1, 0xA1B23C4D, 0x4D3CB2A1:
+		pr, err := pcapgo.NewReader(body)
+		if err != nil {
+			return nil, fmt.Errorf("%s: reading pcap header: %w", name, err)
+		}
+		r.src, r.link = pr, packet.LinkType(pr.LinkType())
+	default:
+		return nil, fmt.Errorf("%s: %w (magic %08x)", name, ErrNotCapture, binary.BigEndian.Uint32(magic))
+	}
+	return r, nil
+}
+
+// Name returns the name the reader was opened with.
+func (r *Reader) Name() string { return r.name }
+
+// Next returns the next frame. The data is owned by the Reader and valid only
+// until the next call. At the clean end of the file it returns io.EOF; any
+// other error names the file and the damage, and frames before it were good.
+func (r *Reader) Next() ([]byte, Info, error) {
+	data, ci, err := r.src.ZeroCopyReadPacketData()
+	if err != nil {
+		if err == io.EOF {
+			return nil, Info{}, io.EOF
+		}
+		return nil, Info{}, r.damage(err)
+	}
+	r.frame++
+	info := Info{Time: ci.Timestamp, Frame: r.frame, CaptureLen: ci.CaptureLength, WireLen: ci.Length, Link: r.link}
+	if r.ng != nil {
+		if len(ci.AncillaryData) > 0 {
+			if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
+				info.Link = packet.LinkType(lt)
+			}
+		}
+	}
+	if info.WireLen < info.CaptureLen {
+		info.WireLen = info.CaptureLen
+	}
+	return data, info, nil
+}
+
+// damage turns a reader error into one line naming the file and the problem.
+func (r *Reader) damage(err error) error {
+	after := fmt.Sprintf("after frame %d", r.frame)
+	if r.frame == 0 {
+		after = "before the first frame"
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%s: file is truncated: cut %s: %w", r.name, after, ErrTruncatedFile)
+	}
+	return fmt.Errorf("%s: damaged %s: %w", r.name, after, err)
+}
+
+// ErrTruncatedFile marks a capture that ends in the middle of a record.
+var ErrTruncatedFile = errors.New("unexpected end of file")
+
+// Progress returns the compressed-input bytes consumed and the file's size (0
+// when unknown, as for standard input).
+func (r *Reader) Progress() (read, size int64) { return r.bytes.n, r.size }
+
+// Close closes the underlying file.
+func (r *Reader) Close() error {
+	if r.closer != nil {
+		return r.closer.Close()
+	}
+	return nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}

@@ -1,0 +1,170 @@
+// Package flow tracks TCP connections in both directions: sequence space,
+// options, the sender's identity on the wire, and Zeek's history and
+// conn_state, in a table whose memory is bounded by idle expiry and a cap.
+package flow
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/rstscope/rstscope/packet"
+)
+
+// Conn is one TCP connection. Ep[FromOrig] is the originator.
+type Conn struct {
+	ID  uint64 // 1-based, in order of creation within a table
+	Key Key
+	Ep  [2]Endpoint
+	// SYNSeen says the originator's SYN was captured, so Ep[FromOrig] is the client.
+	SYNSeen bool
+	// Flipped is set when roles were swapped after the first packet (Zeek's '^').
+	Flipped bool
+	// Handshake timing: the originator's SYN, the responder's SYN-ACK and the
+	// originator's ACK of it; zero when not seen.
+	SYNTime, SYNACKTime, EstablishedTime time.Time
+	// MaxGap is the longest silence between two packets of the connection,
+	// and GapEnd the time the packet that ended it arrived.
+	MaxGap  time.Duration
+	GapEnd  time.Time
+	Resets  uint32
+	VLAN    uint16
+	Tunnels uint8
+
+	History History
+
+	// Pending counts resets of this connection whose verdict still waits for
+	// look-ahead; the analyzer owns it, the table only keeps the connection.
+	Pending uint16
+
+	prev, next *Conn // LRU list, oldest first
+}
+
+// Start is the time of the first packet.
+func (c *Conn) Start() time.Time {
+	a, b := c.Ep[0].First, c.Ep[1].First
+	if b.IsZero() || (!a.IsZero() && a.Before(b)) {
+		return a
+	}
+	return b
+}
+
+// Last is the time of the latest packet.
+func (c *Conn) Last() time.Time {
+	a, b := c.Ep[0].Last, c.Ep[1].Last
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// RTT estimates the round trip between the capture point and the two ends
+// from the handshake; ok is false when the handshake was not seen.
+func (c *Conn) RTT() (toResp, toOrig time.Duration, ok bool) {
+	if c.SYNTime.IsZero() || c.SYNACKTime.IsZero() {
+		return 0, 0, false
+	}
+	toResp = c.SYNACKTime.Sub(c.SYNTime)
+	if !c.EstablishedTime.IsZero() {
+		toOrig = c.EstablishedTime.Sub(c.SYNACKTime)
+	}
+	return toResp, toOrig, true
+}
+
+// Closed reports whether the connection is over on the wire: a reset was
+// seen, or both sides sent FIN.
+func (c *Conn) Closed() bool {
+	return c.Ep[0].SawRST || c.Ep[1].SawRST || (c.Ep[0].SawFIN && c.Ep[1].SawFIN)
+}
+
+// Update applies a packet from direction d. Call it after inspecting the
+// connection's state before the packet, as the reset classifier does.
+func (c *Conn) Update(p *packet.Packet, d Dir, ts time.Time, frame uint64, ipBytes int) {
+	e, peer := &c.Ep[d], &c.Ep[d.Other()]
+	if last := c.Last(); !last.IsZero() && ts.Sub(last) > c.MaxGap {
+		c.MaxGap, c.GapEnd = ts.Sub(last), ts
+	}
+	e.observe(p, ts, frame, ipBytes)
+	seq := Seq(p.Seq)
+	f := p.Flags
+	retrans := false
+
+	switch {
+	case f.Has(packet.RST):
+		c.Resets++
+		e.SawRST = true
+		e.RSTTime = ts
+	default:
+		segLen := uint32(p.PayloadLen)
+		if f.Has(packet.SYN) {
+			segLen++
+			if !e.SawSYN || e.ISN != seq {
+				e.SawSYN, e.ISN, e.SYNOpt, e.SYNFlags = true, seq, p.Opt, f
+				e.HasSeq, e.NextSeq = false, seq
+			}
+			if f.Has(packet.ACK) {
+				if c.SYNACKTime.IsZero() && d == FromResp {
+					c.SYNACKTime = ts
+				}
+			} else if c.SYNTime.IsZero() && d == FromOrig {
+				c.SYNTime = ts
+			}
+		}
+		if f.Has(packet.FIN) {
+			segLen++
+		}
+		end := seq.Add(segLen)
+		switch {
+		case !e.HasSeq:
+			e.HasSeq, e.NextSeq, e.firstSeq = true, end, seq
+			if f.Has(packet.SYN) {
+				e.firstSeq = seq.Add(1)
+			}
+		case p.PayloadLen > 0 && end.LessThanEq(e.NextSeq):
+			if p.PayloadLen <= 1 && end == e.NextSeq && !f.Has(packet.FIN) {
+				// A probe carrying the last byte again: keepalive (RFC 9293 §3.8.4).
+				e.Keepalives++
+			} else {
+				retrans = true
+				e.Retrans++
+			}
+		case p.PayloadLen == 0 && !f.Has(packet.SYN|packet.FIN) && end == e.NextSeq-1:
+			e.Keepalives++
+		default:
+			e.NextSeq = e.NextSeq.Max(end)
+		}
+		if f.Has(packet.FIN) && !e.SawFIN {
+			e.SawFIN, e.FINSeq, e.FINTime = true, seq.Add(uint32(p.PayloadLen)), ts
+		}
+		if p.PayloadLen > 0 {
+			e.Payload += uint64(p.PayloadLen)
+			e.LastData = ts
+			if peer.SawFIN {
+				e.DataAfterFIN += uint64(p.PayloadLen)
+			}
+		}
+		e.Window = p.Window
+		e.LastOptLen = p.Opt.Len
+		if p.Opt.HasTS {
+			e.HasTS, e.LastTSVal = true, p.Opt.TSVal
+		}
+		if p.Window == 0 {
+			e.ZeroWindow++
+		}
+	}
+	if f.Has(packet.ACK) && !f.Has(packet.RST) {
+		ack := Seq(p.Ack)
+		if !e.HasAck || e.HighAck.LessThan(ack) {
+			e.HighAck = ack
+		}
+		e.HasAck = true
+		if d == FromOrig && c.EstablishedTime.IsZero() && !c.SYNACKTime.IsZero() && !f.Has(packet.SYN) {
+			c.EstablishedTime = ts
+		}
+	}
+	c.zeekUpdate(p, d, retrans)
+}
+
+// String is a one-line description for debugging and evidence.
+func (c *Conn) String() string {
+	return fmt.Sprintf("%s -> %s %s %s", c.Ep[0].Addr, c.Ep[1].Addr, c.History.String(), c.ConnState())
+}

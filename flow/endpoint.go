@@ -1,0 +1,128 @@
+package flow
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/rstscope/rstscope/packet"
+)
+
+// Dir says which side of a connection sent a packet.
+type Dir uint8
+
+const (
+	// FromOrig is a packet from the originator (Zeek's orig: the SYN sender
+	// when the handshake was seen).
+	FromOrig Dir = iota
+	// FromResp is a packet from the responder.
+	FromResp
+)
+
+// Other returns the opposite direction.
+func (d Dir) Other() Dir { return d ^ 1 }
+
+func (d Dir) String() string {
+	if d == FromOrig {
+		return "orig"
+	}
+	return "resp"
+}
+
+// Endpoint is what one side of a connection has shown on the wire.
+type Endpoint struct {
+	Addr netip.AddrPort
+
+	// State is the Zeek endpoint state, from which conn_state derives.
+	State EndpointState
+
+	SawSYN   bool
+	ISN      Seq // sequence number of this side's SYN
+	HasSeq   bool
+	firstSeq Seq // first sequence number seen, past the SYN
+	NextSeq  Seq // the highest sequence number this side has sent past (snd.nxt)
+	HasAck   bool
+	HighAck  Seq // the highest acknowledgment this side has sent
+	SawFIN   bool
+	FINSeq   Seq
+	SawRST   bool
+	Window   uint16 // the last advertised window, unscaled
+	SYNOpt   packet.Options
+	SYNFlags packet.Flags
+	// LastOptLen is the option length of the last non-RST segment.
+	LastOptLen uint8
+	HasTS      bool
+	LastTSVal  uint32
+
+	// Identity of the sender as seen on the wire, for attribution.
+	FirstTTL, LastTTL, MinTTL, MaxTTL uint8
+	LastIPID                          uint16
+	IPIDZero                          uint32 // packets with IPv4 ID 0
+	DFCount                           uint32
+	HasMAC                            bool
+	MAC                               [6]byte
+	MACChanges                        uint32
+
+	Packets    uint64
+	IPBytes    uint64
+	Payload    uint64 // payload bytes carried, retransmissions included
+	Retrans    uint32
+	ZeroWindow uint32
+	// Keepalives counts probes: empty or one-byte segments at NextSeq-1.
+	Keepalives uint32
+
+	First, Last  time.Time
+	LastData     time.Time
+	LastFrame    uint64
+	FINTime      time.Time
+	RSTTime      time.Time
+	DataAfterFIN uint64 // payload bytes this side sent after the peer's FIN
+}
+
+// Size is the payload size this side has sent by sequence space, as Zeek's
+// orig_bytes / resp_bytes count it: from the ISN (or first seen sequence) to
+// the highest sequence sent, SYN and FIN excluded.
+func (e *Endpoint) Size(start Seq) uint64 {
+	if !e.HasSeq {
+		return 0
+	}
+	n := e.NextSeq.Sub(start)
+	if e.SawFIN {
+		n--
+	}
+	if n < 0 {
+		return 0
+	}
+	return uint64(n)
+}
+
+// observe records the identity and counters of a packet from this side.
+func (e *Endpoint) observe(p *packet.Packet, ts time.Time, frame uint64, ipBytes int) {
+	if e.Packets == 0 {
+		e.First = ts
+		e.FirstTTL, e.MinTTL, e.MaxTTL = p.TTL, p.TTL, p.TTL
+	}
+	e.Packets++
+	e.IPBytes += uint64(ipBytes)
+	if ts.After(e.Last) {
+		e.Last = ts
+	}
+	e.LastFrame = frame
+	e.LastTTL = p.TTL
+	e.MinTTL = min(e.MinTTL, p.TTL)
+	e.MaxTTL = max(e.MaxTTL, p.TTL)
+	if p.IPVersion == 4 {
+		e.LastIPID = p.IPID
+		if p.IPID == 0 {
+			e.IPIDZero++
+		}
+		if p.DF {
+			e.DFCount++
+		}
+	}
+	if p.HasMAC {
+		if e.HasMAC && e.MAC != p.SrcMAC {
+			e.MACChanges++
+		}
+		e.HasMAC, e.MAC = true, p.SrcMAC
+	}
+}

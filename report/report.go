@@ -1,0 +1,47 @@
+package report
+
+// Report is a whole analysis: what renderers get.
+type Report struct {
+	Summary     Summary       `json:"summary"`
+	Findings    []Finding     `json:"findings"`
+	Connections []ConnSummary `json:"connections,omitempty"`
+}
+
+// Summary gives the totals and the rankings the text report opens with.
+type Summary struct {
+	Files       []FileStats `json:"files"`
+	Packets     uint64      `json:"packets"`
+	TCPPackets  uint64      `json:"tcp_packets"`
+	Connections uint64      `json:"connections"`
+	Resets      int         `json:"resets"`
+	Benign      int         `json:"benign"`
+	Attention   int         `json:"attention"`
+	ByCause     []Count     `json:"by_cause"`
+	BySender    []Count     `json:"by_sender"`
+	// Listeners are the server endpoints with the most resets.
+	Listeners []Count `json:"listeners"`
+	// Hosts are the addresses that sent the most resets.
+	Hosts []Count `json:"hosts"`
+}
+
+// FileStats is what reading one capture file saw.
+type FileStats struct {
+	File      string `json:"file"`
+	Packets   uint64 `json:"packets"`
+	TCP       uint64 `json:"tcp_packets"`
+	Truncated uint64 `json:"truncated_packets"` // cut by the snaplen
+	Fragments uint64 `json:"fragments"`         // non-first IP fragments skipped
+	Undecoded uint64 `json:"undecodable"`       // malformed or unsupported link
+	Conns     uint64 `json:"connections"`
+	Evicted   uint64 `json:"evicted"` // connections evicted by --max-conns
+	PeakConns int    `json:"peak_connections"`
+	Resets    int    `json:"resets"`
+	// Error is the damage that stopped reading early, if any.
+	Error string `json:"error,omitempty"`
+}
+
+// Count is one row of a ranking.
+type Count struct {
+	Key   string `json:"key"`
+	Count int    `json:"count"`
+}
