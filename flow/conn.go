@@ -17,6 +17,9 @@ type Conn struct {
 	Ep  [2]Endpoint
 	// SYNSeen says the originator's SYN was captured, so Ep[FromOrig] is the client.
 	SYNSeen bool
+	// SYNOnLive is set for a side that sent a SYN with a new ISN while the
+	// connection was still open: the start of a SYN conflict.
+	SYNOnLive [2]bool
 	// Flipped is set when roles were swapped after the first packet (Zeek's '^').
 	Flipped bool
 	// Handshake timing: the originator's SYN, the responder's SYN-ACK and the
@@ -35,6 +38,10 @@ type Conn struct {
 	// Pending counts resets of this connection whose verdict still waits for
 	// look-ahead; the analyzer owns it, the table only keeps the connection.
 	Pending uint16
+
+	// LastReset notes, per direction, the latest reset already explained;
+	// the analyzer owns it, the table only keeps it with the connection.
+	LastReset [2]ResetNote
 
 	prev, next *Conn // LRU list, oldest first
 }
@@ -98,6 +105,9 @@ func (c *Conn) Update(p *packet.Packet, d Dir, ts time.Time, frame uint64, ipByt
 		if f.Has(packet.SYN) {
 			segLen++
 			if !e.SawSYN || e.ISN != seq {
+				if e.HasSeq && !c.Closed() {
+					c.SYNOnLive[d] = true
+				}
 				e.SawSYN, e.ISN, e.SYNOpt, e.SYNFlags = true, seq, p.Opt, f
 				e.HasSeq, e.NextSeq = false, seq
 			}
@@ -122,13 +132,13 @@ func (c *Conn) Update(p *packet.Packet, d Dir, ts time.Time, frame uint64, ipByt
 		case p.PayloadLen > 0 && end.LessThanEq(e.NextSeq):
 			if p.PayloadLen <= 1 && end == e.NextSeq && !f.Has(packet.FIN) {
 				// A probe carrying the last byte again: keepalive (RFC 9293 §3.8.4).
-				e.Keepalives++
+				e.keepalive(peer, ts)
 			} else {
 				retrans = true
 				e.Retrans++
 			}
-		case p.PayloadLen == 0 && !f.Has(packet.SYN|packet.FIN) && end == e.NextSeq-1:
-			e.Keepalives++
+		case p.PayloadLen == 0 && !f.Has(packet.SYN) && !f.Has(packet.FIN) && end == e.NextSeq-1:
+			e.keepalive(peer, ts)
 		default:
 			e.NextSeq = e.NextSeq.Max(end)
 		}
@@ -167,4 +177,21 @@ func (c *Conn) Update(p *packet.Packet, d Dir, ts time.Time, frame uint64, ipByt
 // String is a one-line description for debugging and evidence.
 func (c *Conn) String() string {
 	return fmt.Sprintf("%s -> %s %s %s", c.Ep[0].Addr, c.Ep[1].Addr, c.History.String(), c.ConnState())
+}
+
+// keepalive records a keepalive probe from e; a run restarts whenever the
+// peer has sent anything since the previous probe.
+func (e *Endpoint) keepalive(peer *Endpoint, ts time.Time) {
+	e.Keepalives++
+	if e.KeepaliveRun == 0 || peer.Last.After(e.KeepaliveFrom) {
+		e.KeepaliveRun, e.KeepaliveFrom = 0, ts
+	}
+	e.KeepaliveRun++
+}
+
+// ResetNote records an explained reset: its frame, cause and sender.
+type ResetNote struct {
+	Frame  uint64
+	Cause  string
+	Sender string
 }

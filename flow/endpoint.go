@@ -63,12 +63,20 @@ type Endpoint struct {
 	MACChanges                        uint32
 
 	Packets    uint64
+	Resets     uint32 // resets among Packets
 	IPBytes    uint64
 	Payload    uint64 // payload bytes carried, retransmissions included
 	Retrans    uint32
 	ZeroWindow uint32
 	// Keepalives counts probes: empty or one-byte segments at NextSeq-1.
-	Keepalives uint32
+	// KeepaliveRun counts the probes since the peer last sent anything, the
+	// first of them at KeepaliveFrom.
+	Keepalives    uint32
+	KeepaliveRun  uint32
+	KeepaliveFrom time.Time
+
+	// LastSeg is the latest segment from this side, resets included.
+	LastSeg Segment
 
 	First, Last  time.Time
 	LastData     time.Time
@@ -96,10 +104,11 @@ func (e *Endpoint) Size(start Seq) uint64 {
 }
 
 // observe records the identity and counters of a packet from this side.
+// A reset's TTL, IP ID and MAC are kept out of the identity: a forged reset
+// must not become the yardstick the next one is measured with.
 func (e *Endpoint) observe(p *packet.Packet, ts time.Time, frame uint64, ipBytes int) {
 	if e.Packets == 0 {
 		e.First = ts
-		e.FirstTTL, e.MinTTL, e.MaxTTL = p.TTL, p.TTL, p.TTL
 	}
 	e.Packets++
 	e.IPBytes += uint64(ipBytes)
@@ -107,6 +116,14 @@ func (e *Endpoint) observe(p *packet.Packet, ts time.Time, frame uint64, ipBytes
 		e.Last = ts
 	}
 	e.LastFrame = frame
+	e.LastSeg = Segment{Time: ts, Frame: frame, Flags: p.Flags, Seq: Seq(p.Seq), Ack: Seq(p.Ack), PayloadLen: p.PayloadLen}
+	if p.Flags.Has(packet.RST) {
+		e.Resets++
+		return
+	}
+	if e.Packets == uint64(e.Resets)+1 {
+		e.FirstTTL, e.MinTTL, e.MaxTTL = p.TTL, p.TTL, p.TTL
+	}
 	e.LastTTL = p.TTL
 	e.MinTTL = min(e.MinTTL, p.TTL)
 	e.MaxTTL = max(e.MaxTTL, p.TTL)
@@ -125,4 +142,13 @@ func (e *Endpoint) observe(p *packet.Packet, ts time.Time, frame uint64, ipBytes
 		}
 		e.HasMAC, e.MAC = true, p.SrcMAC
 	}
+}
+
+// Segment is the gist of one TCP segment.
+type Segment struct {
+	Time       time.Time
+	Frame      uint64
+	Flags      packet.Flags
+	Seq, Ack   Seq
+	PayloadLen int
 }

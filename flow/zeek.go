@@ -239,3 +239,9 @@ func (c *Conn) startSeq(d Dir) Seq {
 	}
 	return e.firstSeq
 }
+
+// Bytes returns the payload bytes each side sent by sequence space, as Zeek's
+// orig_bytes and resp_bytes count them.
+func (c *Conn) Bytes() (orig, resp uint64) {
+	return c.Ep[FromOrig].Size(c.startSeq(FromOrig)), c.Ep[FromResp].Size(c.startSeq(FromResp))
+}

@@ -45,6 +45,7 @@ func (p *Packet) decodeIPv4(data []byte, depth int) error {
 		return ErrMalformed
 	}
 	p.IPVersion = 4
+	p.IPLen = total
 	p.Src = netip.AddrFrom4([4]byte(data[12:16]))
 	p.Dst = netip.AddrFrom4([4]byte(data[16:20]))
 	p.TTL = data[8]
@@ -83,6 +84,7 @@ func (p *Packet) decodeIPv6(data []byte, depth int) error {
 	if wire == 0 { // jumbogram or TSO: trust what was captured
 		wire = len(body)
 	}
+	p.IPLen = ipv6HdrLen + wire
 	if len(body) > wire {
 		body = body[:wire]
 	}
@@ -224,6 +226,8 @@ func (t tunnel) decodeGRE(b []byte, depth int) error {
 			return ErrTruncated
 		}
 		return t.p.decodeEthernet(b[8:], depth+1)
+	case etherAruba:
+		return t.p.decode80211(b, depth+1)
 	case etherERSPN3:
 		if len(b) < 12 {
 			return ErrTruncated
@@ -263,4 +267,30 @@ func (t tunnel) decodeTeredo(b []byte, depth int) error {
 		return ErrNotTCP
 	}
 	return t.p.decodeIPv6(b, depth+1)
+}
+
+// decode80211 handles an IEEE 802.11 data frame with LLC/SNAP, as Aruba
+// access points tunnel them in GRE.
+func (p *Packet) decode80211(b []byte, depth int) error {
+	if len(b) < 24 {
+		return ErrTruncated
+	}
+	fc0, fc1 := b[0], b[1]
+	if (fc0>>2)&3 != 2 { // not a data frame
+		return ErrNotTCP
+	}
+	n := 24
+	if fc1&3 == 3 { // to-DS and from-DS: a fourth address
+		n += 6
+	}
+	if fc0&0x80 != 0 { // QoS data subtype
+		n += 2
+		if fc1&0x80 != 0 { // order bit: HT control
+			n += 4
+		}
+	}
+	if len(b) < n {
+		return ErrTruncated
+	}
+	return p.decodeLLC(b[n:], depth)
 }

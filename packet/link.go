@@ -42,6 +42,7 @@ const (
 	etherTEB    = 0x6558 // transparent Ethernet bridging (GRE)
 	etherERSPAN = 0x88BE // ERSPAN type I/II
 	etherERSPN3 = 0x22EB // ERSPAN type III
+	etherAruba  = 0x8200 // Aruba WLAN: 802.11 frames in GRE
 )
 
 // Decode decodes data, a frame of link type lt, into p. It allocates nothing.

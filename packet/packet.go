@@ -87,10 +87,12 @@ type Packet struct {
 	Tunnels uint8
 
 	IPVersion uint8
-	Src, Dst  netip.Addr
-	TTL       uint8 // TTL or IPv6 hop limit
-	IPID      uint16
-	DF        bool
+	// IPLen is the IP datagram's length on the wire (header included).
+	IPLen    int
+	Src, Dst netip.Addr
+	TTL      uint8 // TTL or IPv6 hop limit
+	IPID     uint16
+	DF       bool
 	// Fragmented is set for the first fragment of a fragmented IPv4 datagram.
 	Fragmented bool
 

@@ -1,0 +1,166 @@
+// Package diagnose wires packet sources, the flow table and the reset
+// classifier together: it is the one place they meet.
+package diagnose
+
+import (
+	"errors"
+	"io"
+	"time"
+
+	"github.com/rstscope/rstscope/capture"
+	"github.com/rstscope/rstscope/flow"
+	"github.com/rstscope/rstscope/packet"
+	"github.com/rstscope/rstscope/report"
+)
+
+// Options configure an Analyzer.
+type Options struct {
+	Flow flow.Config
+	// LookAhead bounds how long a reset's verdict waits for what its
+	// purported sender does next: at most LookAheadPackets packets of the
+	// connection, and LookAheadTime of capture time.
+	LookAheadPackets int
+	LookAheadTime    time.Duration
+	// NoClassify tracks connections without explaining resets (benchmarks).
+	NoClassify bool
+	// OnFinding receives each finding as soon as its look-ahead closes.
+	OnFinding func(report.Finding)
+	// OnConn receives each connection as it leaves the table.
+	OnConn func(report.ConnSummary)
+	// Progress, when set, is called about every 64k packets with the bytes
+	// read so far and the file's size (0 when unknown).
+	Progress func(file string, read, size int64)
+}
+
+// DefaultOptions are analyze's defaults.
+var DefaultOptions = Options{Flow: flow.DefaultConfig, LookAheadPackets: 8, LookAheadTime: 2 * time.Second}
+
+// Analyzer explains the resets in one stream of packets.
+type Analyzer struct {
+	opts    Options
+	file    string
+	table   *flow.Table
+	hosts   hostTable
+	pending pendingSet
+	stats   report.FileStats
+	pkt     packet.Packet
+}
+
+// New returns an analyzer for one input named file.
+func New(file string, opts Options) *Analyzer {
+	if opts.LookAheadPackets <= 0 {
+		opts.LookAheadPackets = DefaultOptions.LookAheadPackets
+	}
+	if opts.LookAheadTime <= 0 {
+		opts.LookAheadTime = DefaultOptions.LookAheadTime
+	}
+	a := &Analyzer{opts: opts, file: file, table: flow.NewTable(opts.Flow), hosts: newHostTable()}
+	a.stats.File = file
+	a.pending.byConn = make(map[uint64][]*pendingReset)
+	a.table.OnEnd = a.connEnded
+	return a
+}
+
+// Packet feeds one captured frame. data is only read during the call.
+func (a *Analyzer) Packet(data []byte, info capture.Info) {
+	a.stats.Packets++
+	p := &a.pkt
+	if err := p.Decode(data, info.Link); err != nil {
+		switch {
+		case errors.Is(err, packet.ErrNotTCP):
+		case errors.Is(err, packet.ErrFragment):
+			a.stats.Fragments++
+		default:
+			a.stats.Undecoded++
+		}
+		return
+	}
+	a.stats.TCP++
+	if p.Truncated || info.CaptureLen < info.WireLen {
+		a.stats.Truncated++
+	}
+	ts := info.Time
+	c, d := a.table.Lookup(p, ts)
+	if !a.opts.NoClassify {
+		if c.Pending > 0 {
+			a.pending.observe(c, p, d, ts)
+		}
+		if p.Flags.Has(packet.RST) {
+			a.stats.Resets++
+			a.pending.add(a.newPending(c, d, p, ts, info.Frame))
+			c.Pending++
+		}
+		a.hosts.observe(p)
+		a.flushDue(ts)
+	}
+	c.Update(p, d, ts, info.Frame, p.IPLen)
+}
+
+// Finish flushes every connection and pending reset, as at the end of input.
+func (a *Analyzer) Finish() report.FileStats {
+	a.table.Flush()
+	a.flushAll()
+	st := a.table.Stats()
+	a.stats.Conns, a.stats.Evicted, a.stats.PeakConns = st.Conns, st.Evicted, st.Peak
+	return a.stats
+}
+
+// ReadFile analyses a whole capture file (name "-" is standard input). It
+// returns the file's statistics and, for damaged input, an error naming the
+// file and the damage; everything before the damage is still analysed and
+// reported.
+func ReadFile(name string, opts Options) (report.FileStats, error) {
+	r, err := capture.Open(name)
+	if err != nil {
+		return report.FileStats{File: name, Error: err.Error()}, err
+	}
+	defer r.Close()
+	a := New(name, opts)
+	var readErr error
+	for {
+		data, info, err := r.Next()
+		if err != nil {
+			if err != io.EOF {
+				readErr = err
+			}
+			break
+		}
+		a.Packet(data, info)
+		if opts.Progress != nil && info.Frame&0xFFFF == 0 {
+			read, size := r.Progress()
+			opts.Progress(name, read, size)
+		}
+	}
+	st := a.Finish()
+	if readErr != nil {
+		st.Error = readErr.Error()
+		return st, readErr
+	}
+	return st, nil
+}
+
+// connEnded is the table's OnEnd hook: pending resets close, the
+// connection is summarised.
+func (a *Analyzer) connEnded(c *flow.Conn, why flow.EndReason) {
+	if c.Pending > 0 {
+		a.pending.closeConn(c, a.emit)
+	}
+	if a.opts.OnConn != nil {
+		a.opts.OnConn(Summarize(c, a.file))
+	}
+}
+
+func (a *Analyzer) flushDue(now time.Time) {
+	a.pending.due(now, a.opts.LookAheadTime, a.emit)
+}
+
+func (a *Analyzer) flushAll() {
+	a.pending.due(time.Time{}, 0, a.emit)
+}
+
+func (a *Analyzer) emit(pr *pendingReset) {
+	f := a.explain(pr)
+	if a.opts.OnFinding != nil {
+		a.opts.OnFinding(f)
+	}
+}

@@ -1,0 +1,120 @@
+package diagnose
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"unicode"
+
+	"github.com/rstscope/rstscope/cause"
+	"github.com/rstscope/rstscope/flow"
+	"github.com/rstscope/rstscope/report"
+)
+
+// explain classifies a reset whose look-ahead is over and builds its finding.
+func (a *Analyzer) explain(pr *pendingReset) report.Finding {
+	ctx := &pr.ctx
+	switch note := ctx.Conn.LastReset[ctx.Dir]; {
+	case pr.prev != nil && pr.prev.verdict != nil:
+		ctx.Earlier = pr.prev.verdict
+	case note.Frame != 0:
+		ctx.Earlier = &cause.Earlier{Frame: note.Frame, Cause: cause.ID(note.Cause), Sender: cause.Sender(note.Sender)}
+	}
+	pr.prev = nil
+	v := cause.Classify(ctx)
+	pr.verdict = &cause.Earlier{Frame: pr.frame, Cause: v.Cause, Sender: v.Sender}
+	if pr.conn != nil {
+		pr.conn.LastReset[ctx.Dir] = flow.ResetNote{Frame: pr.frame, Cause: string(v.Cause), Sender: string(v.Sender)}
+	}
+	c := &ctx.Conn
+	cd := cause.ClientDir(c)
+	client, server := c.Ep[cd].Addr, c.Ep[cd.Other()].Addr
+	ev := v.Evidence
+	if txt := printable(ctx.RST.Payload); txt != "" {
+		ev = append(ev, fmt.Sprintf("reset payload: %q", txt))
+	}
+	return report.Finding{
+		Time:       ctx.Time,
+		Frame:      pr.frame,
+		File:       a.file,
+		Client:     client.String(),
+		Server:     server.String(),
+		From:       c.Ep[ctx.Dir].Addr.String(),
+		Sender:     v.Sender,
+		Cause:      v.Cause,
+		Confidence: v.Confidence,
+		Evidence:   ev,
+		Advice:     cause.Lookup(v.Cause).Advice,
+		Benign:     v.Benign,
+		Filter:     WiresharkFilter(client, server),
+	}
+}
+
+// WiresharkFilter is the display filter that isolates one connection.
+func WiresharkFilter(a, b netip.AddrPort) string {
+	ip := "ip.addr"
+	if a.Addr().Is6() && !a.Addr().Is4In6() {
+		ip = "ipv6.addr"
+	}
+	return fmt.Sprintf("%s==%s && tcp.port==%d && %s==%s && tcp.port==%d", ip, a.Addr(), a.Port(), ip, b.Addr(), b.Port())
+}
+
+// printable returns a reset's payload when it is text (some devices explain
+// themselves there), or "".
+func printable(b []byte) string {
+	if len(b) < 4 {
+		return ""
+	}
+	for _, r := range string(b) {
+		if r != '\n' && r != '\r' && r != '\t' && !unicode.IsPrint(r) {
+			return ""
+		}
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// Summarize turns a connection into its conn.log record.
+func Summarize(c *flow.Conn, file string) report.ConnSummary {
+	o, r := &c.Ep[flow.FromOrig], &c.Ep[flow.FromResp]
+	start, last := c.Start(), c.Last()
+	s := report.ConnSummary{
+		UID:       connUID(file, c),
+		File:      file,
+		Start:     start,
+		OrigH:     o.Addr.Addr().String(),
+		OrigP:     o.Addr.Port(),
+		RespH:     r.Addr.Addr().String(),
+		RespP:     r.Addr.Port(),
+		Duration:  last.Sub(start),
+		ConnState: c.ConnState(),
+		History:   c.History.String(),
+		OrigPkts:  o.Packets,
+		OrigIP:    o.IPBytes,
+		RespPkts:  r.Packets,
+		RespIP:    r.IPBytes,
+		Resets:    c.Resets,
+	}
+	s.OrigBytes, s.RespBytes = c.Bytes()
+	s.HasDuration = o.Packets+r.Packets > 1
+	s.DurationSeconds = s.Duration.Seconds()
+	return s
+}
+
+// connUID is a short, stable identifier in Zeek's style (C + base62).
+func connUID(file string, c *flow.Conn) string {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(file); i++ {
+		h = (h ^ uint64(file[i])) * 1099511628211
+	}
+	h = (h ^ c.ID) * 1099511628211
+	h ^= uint64(c.Start().UnixNano())
+	const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	var b [18]byte
+	b[0] = 'C'
+	n := 1
+	for ; n < len(b) && h > 0; n++ {
+		b[n] = digits[h%62]
+		h /= 62
+	}
+	return string(b[:n])
+}
