@@ -154,6 +154,16 @@ func idleGap(c *flow.Conn) time.Duration {
 	return gap
 }
 
+// promptly is how soon a kernel's immediate answer follows the segment it
+// answers, seen from the capture point: a few round trips, at least 10 ms.
+func promptly(c *flow.Conn) time.Duration {
+	d := 10 * time.Millisecond
+	if rtt, _, ok := c.RTT(); ok && 4*rtt > d {
+		d = 4 * rtt
+	}
+	return d
+}
+
 // fromNearer: the reset's TTL says it came from fewer hops away than the
 // sender's own packets.
 func fromNearer(f *facts) bool { return f.ttlKnown && f.ttlDelta > 0 }
@@ -234,7 +244,12 @@ func matchAcceptQueueOverflow(f *facts) (Sender, float64, bool) {
 	if f.role != Server || f.s.Payload > 0 || f.s.SawFIN || !f.s.SawSYN || !f.p.SawSYN || !f.ctlShape {
 		return "", 0, false
 	}
-	if !f.p.HasAck || f.p.HighAck != f.s.ISN.Add(1) {
+	if !f.p.HasAck || f.p.HighAck != f.s.ISN.Add(1) || !f.hasPrior {
+		return "", 0, false
+	}
+	// The listener answers the handshake's final ACK, or the first data
+	// riding with it, at once (tcp_check_req): the peer has sent nothing else.
+	if f.p.Payload != uint64(f.prior.PayloadLen) || f.ctx.Time.Sub(f.prior.Time) > promptly(f.c) {
 		return "", 0, false
 	}
 	f.add("the server reset the connection after completing the handshake, before sending any data")
@@ -286,13 +301,22 @@ func matchHalfOpen(f *facts) (Sender, float64, bool) {
 	return f.role, 0.7, true
 }
 
-// matchUnreadDataClose: the sender reset instead of FIN right after the
-// peer's data, which it never answered.
+// matchUnreadDataClose: the sender reset instead of FIN after the peer's
+// data, which it never answered: either it never sent data at all, or the
+// reset is the first acknowledgment of the peer's latest data (the
+// application closed before the kernel's delayed ACK went out).
 func matchUnreadDataClose(f *facts) (Sender, float64, bool) {
 	if f.s.SawFIN || f.p.Payload == 0 || !f.p.LastData.After(f.s.LastData) {
 		return "", 0, false
 	}
+	firstAck := !f.s.HasAck || f.s.HighAck.LessThan(f.p.NextSeq)
+	if f.s.Payload > 0 && !firstAck {
+		return "", 0, false
+	}
 	f.add("%s reset instead of closing with FIN after %s's data, which it never answered", f.role, f.peerRole)
+	if firstAck {
+		f.add("the reset is the first acknowledgment of that data")
+	}
 	return f.role, 0.6, true
 }
 

@@ -1,0 +1,216 @@
+package cause
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/rstscope/rstscope/flow"
+	"github.com/rstscope/rstscope/packet"
+)
+
+var (
+	cli = netip.MustParseAddrPort("10.0.0.1:40000")
+	srv = netip.MustParseAddrPort("10.0.0.2:80")
+	t0  = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	// Two MACs: the server's and another host's.
+	macSrv   = [6]byte{2, 0, 0, 0, 0, 2}
+	macOther = [6]byte{2, 0, 0, 0, 0, 9}
+)
+
+// seg is one segment of a test conversation; fromServer picks the direction.
+type seg struct {
+	fromServer bool
+	flags      packet.Flags
+	seq, ack   uint32
+	n          int           // payload length
+	at         time.Duration // since t0
+	ttl        uint8         // 0 means the sender's usual TTL
+	win        uint16        // 0 means 1000, unless zeroWin
+	zeroWin    bool
+	noOpts     bool // no TCP options (else timestamps)
+	mac        *[6]byte
+}
+
+func (s seg) packet() packet.Packet {
+	p := packet.Packet{IPVersion: 4, Flags: s.flags, Seq: s.seq, Ack: s.ack, PayloadLen: s.n, Window: 1000}
+	p.Src, p.SrcPort, p.Dst, p.DstPort = cli.Addr(), cli.Port(), srv.Addr(), srv.Port()
+	p.TTL = 64
+	if s.fromServer {
+		p.Src, p.SrcPort, p.Dst, p.DstPort = srv.Addr(), srv.Port(), cli.Addr(), cli.Port()
+		p.TTL = 62 // two hops away from the capture point
+		p.HasMAC, p.SrcMAC = true, macSrv
+	}
+	if s.ttl != 0 {
+		p.TTL = s.ttl
+	}
+	if s.win != 0 {
+		p.Window = s.win
+	}
+	if s.zeroWin {
+		p.Window = 0
+	}
+	if s.mac != nil {
+		p.HasMAC, p.SrcMAC = true, *s.mac
+	}
+	if !s.noOpts {
+		p.Opt = packet.Options{HasTS: true, TSVal: 1, Len: 12}
+	}
+	p.IPLen = 52 + s.n
+	return p
+}
+
+// contextAt replays segs through a real flow table and builds the context
+// of the reset at index rst; the segments after it are the look-ahead.
+func contextAt(t *testing.T, segs []seg, rst int) *Context {
+	t.Helper()
+	tab := flow.NewTable(flow.DefaultConfig)
+	ctx := &Context{}
+	var conn *flow.Conn
+	for i, s := range segs {
+		p := s.packet()
+		ts := t0.Add(s.at)
+		c, d := tab.Lookup(&p, ts)
+		if i == rst {
+			if !p.Flags.Has(packet.RST) {
+				t.Fatalf("segment %d is not a reset", rst)
+			}
+			ctx.Conn, ctx.Dir, ctx.RST, ctx.Time = *c, d, p, ts
+			conn = c
+		}
+		if i > rst && c == conn {
+			ctx.After = append(ctx.After, LaterOf(&p, d, ts))
+		}
+		c.Update(&p, d, ts, uint64(i+1), p.IPLen)
+	}
+	ctx.LookAheadDone = true
+	return ctx
+}
+
+const (
+	S  = packet.SYN
+	SA = packet.SYN | packet.ACK
+	A  = packet.ACK
+	PA = packet.PSH | packet.ACK
+	FA = packet.FIN | packet.ACK
+	R  = packet.RST
+	RA = packet.RST | packet.ACK
+)
+
+// handshake: client ISN 1000, server ISN 5000, 1 ms round trip.
+var handshake = []seg{
+	{flags: S, seq: 1000},
+	{fromServer: true, flags: SA, seq: 5000, ack: 1001, at: time.Millisecond},
+	{flags: A, seq: 1001, ack: 5001, at: 2 * time.Millisecond},
+}
+
+func conv(segs ...seg) []seg { return append(append([]seg{}, handshake...), segs...) }
+
+func TestClassify(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct {
+		name       string
+		segs       []seg
+		rst        int // index of the reset; -1 means the last segment
+		wantCause  ID
+		wantSender Sender
+	}{
+		{"closed port", []seg{
+			{flags: S, seq: 1000},
+			{fromServer: true, flags: RA, seq: 0, ack: 1001, at: ms, zeroWin: true, noOpts: true},
+		}, -1, ClosedPort, Server},
+		{"application abort (SO_LINGER 0)", conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 100, at: 3 * ms},
+			seg{fromServer: true, flags: PA, seq: 5001, ack: 1101, n: 200, at: 4 * ms},
+			seg{flags: A, seq: 1101, ack: 5201, at: 5 * ms},
+			seg{flags: RA, seq: 1101, ack: 5201, at: 6 * ms},
+		), -1, ApplicationAbort, Client},
+		{"unread data close", conv(
+			seg{fromServer: true, flags: PA, seq: 5001, ack: 1001, n: 50, at: 3 * ms},
+			seg{flags: PA, seq: 1001, ack: 5051, n: 300, at: 4 * ms},
+			seg{fromServer: true, flags: RA, seq: 5051, ack: 1301, at: 5 * ms},
+		), -1, UnreadDataClose, Server},
+		{"data after close", conv(
+			seg{fromServer: true, flags: FA, seq: 5001, ack: 1001, at: 3 * ms},
+			seg{flags: PA, seq: 1001, ack: 5002, n: 100, at: 4 * ms},
+			seg{fromServer: true, flags: R, seq: 5002, at: 5 * ms, zeroWin: true, noOpts: true},
+		), -1, DataAfterClose, Server},
+		{"time-wait assassination", conv(
+			seg{flags: FA, seq: 1001, ack: 5001, at: 3 * ms},
+			seg{fromServer: true, flags: FA, seq: 5001, ack: 1002, at: 4 * ms},
+			seg{flags: A, seq: 1002, ack: 5002, at: 5 * ms},
+			seg{fromServer: true, flags: R, seq: 5002, at: 30 * ms, zeroWin: true, noOpts: true},
+		), -1, TimeWaitAssassination, Server},
+		{"half-open: server lost the connection", conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 10, at: 3 * ms},
+			seg{fromServer: true, flags: A, seq: 5001, ack: 1011, at: 4 * ms},
+			seg{flags: PA, seq: 1011, ack: 5001, n: 10, at: 20 * time.Second},
+			seg{fromServer: true, flags: R, seq: 5001, at: 20*time.Second + ms, zeroWin: true, noOpts: true},
+		), -1, HalfOpen, Server},
+		{"accept queue overflow", conv(
+			seg{fromServer: true, flags: RA, seq: 5001, ack: 1001, at: 2*ms + 10*time.Microsecond, zeroWin: true, noOpts: true},
+		), -1, AcceptQueueOverflow, Server},
+		{"keepalive timeout", conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 10, at: 3 * ms},
+			seg{fromServer: true, flags: A, seq: 5001, ack: 1011, at: 4 * ms},
+			seg{flags: A, seq: 1010, ack: 5001, at: 1 * time.Second},
+			seg{flags: A, seq: 1010, ack: 5001, at: 2 * time.Second},
+			seg{flags: RA, seq: 1011, ack: 5001, at: 3 * time.Second},
+		), -1, IdleTimeout, Client},
+		{"firewall one hop nearer than the server", conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 10, at: 3 * ms},
+			seg{fromServer: true, flags: R, seq: 5001, at: 3*ms + 100*time.Microsecond, ttl: 63, zeroWin: true, noOpts: true},
+		), -1, FirewallReject, Middlebox},
+		{"middlebox idle timer: reject after a long silence", conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 10, at: 3 * ms},
+			seg{fromServer: true, flags: A, seq: 5001, ack: 1011, at: 4 * ms},
+			seg{flags: PA, seq: 1011, ack: 5001, n: 10, at: 120 * time.Second},
+			seg{fromServer: true, flags: R, seq: 5001, at: 120*time.Second + 50*time.Microsecond, ttl: 63, zeroWin: true, noOpts: true},
+		), -1, IdleTimeout, Middlebox},
+		{"injected: server keeps sending after its forged reset", conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 10, at: 3 * ms},
+			seg{fromServer: true, flags: RA, seq: 5001, ack: 1011, at: 3*ms + 50*time.Microsecond, ttl: 63},
+			seg{fromServer: true, flags: PA, seq: 5001, ack: 1011, n: 500, at: 4 * ms},
+		), 4, Injected, Middlebox},
+		{"not injected: talking on with the server's own TTL", conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 10, at: 3 * ms},
+			seg{fromServer: true, flags: A, seq: 5001, ack: 1011, at: 3*ms + 20*time.Microsecond},
+			seg{fromServer: true, flags: RA, seq: 5001, ack: 1011, at: 3*ms + 50*time.Microsecond},
+			seg{fromServer: true, flags: PA, seq: 5001, ack: 1011, n: 500, at: 4 * ms},
+		), 5, UnreadDataClose, Server},
+		{"duplicate IP: reset from another MAC", conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 10, at: 3 * ms},
+			seg{fromServer: true, flags: A, seq: 5001, ack: 1011, at: 4 * ms},
+			seg{flags: PA, seq: 1011, ack: 5001, n: 10, at: 5 * ms},
+			seg{fromServer: true, flags: R, seq: 5001, at: 6 * ms, mac: &macOther, zeroWin: true, noOpts: true},
+		), -1, DuplicateIP, Server},
+		{"syn conflict: client's new SYN meets the old connection", conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 10, at: 3 * ms},
+			seg{fromServer: true, flags: A, seq: 5001, ack: 1011, at: 4 * ms},
+			seg{flags: S, seq: 90000, at: 10 * time.Second},
+			seg{fromServer: true, flags: A, seq: 5001, ack: 1011, at: 10*time.Second + ms},
+			seg{flags: R, seq: 1011, at: 10*time.Second + 2*ms, zeroWin: true, noOpts: true},
+		), -1, SYNConflict, Client},
+		{"reset as the first packet seen", []seg{
+			{flags: R, seq: 77, noOpts: true, zeroWin: true},
+		}, -1, Unknown, Client},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rst := tt.rst
+			if rst < 0 {
+				rst = len(tt.segs) - 1
+			}
+			v := Classify(contextAt(t, tt.segs, rst))
+			if v.Cause != tt.wantCause || v.Sender != tt.wantSender {
+				t.Errorf("got %s by %s, want %s by %s; evidence: %q", v.Cause, v.Sender, tt.wantCause, tt.wantSender, v.Evidence)
+			}
+			if len(v.Evidence) == 0 {
+				t.Errorf("no evidence for %s", v.Cause)
+			}
+			if v.Confidence <= 0 || v.Confidence > 1 {
+				t.Errorf("confidence %v out of (0, 1]", v.Confidence)
+			}
+		})
+	}
+}
