@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what rstscope's tests need on a fresh Debian machine: the kernel
+# tools the root tests drive (iproute2, nftables, iptables), the peers the
+# benchmark compares with (tcpdump, tshark) and the eBPF toolchain the
+# generated-object check rebuilds with (clang, llvm, bpftool, libbpf-dev).
+# Without root it only says what is missing; the tests that need it skip.
+set -euo pipefail
+
+want=(iproute2 nftables iptables tcpdump tshark clang llvm libbpf-dev bpftool time)
+missing=()
+for p in "${want[@]}"; do
+	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+	echo "setup: not installing ${missing[*]} (needs root and apt-get); tests that need them will skip" >&2
+	exit 0
+fi
+echo "setup: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+# bpftool is packaged as bpftool on Debian 12+ and linux-bpftool before it.
+if ! apt-get install -y -qq "${missing[@]}" >/dev/null; then
+	rest=("${missing[@]/bpftool/linux-bpftool}")
+	apt-get install -y -qq "${rest[@]}" >/dev/null
+fi
