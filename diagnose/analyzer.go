@@ -90,7 +90,6 @@ func (a *Analyzer) Packet(data []byte, info capture.Info) {
 			a.pending.add(a.newPending(c, d, p, ts, info.Frame))
 			c.Pending++
 		}
-		a.hosts.observe(p)
 		a.flushDue(ts)
 	}
 	c.Update(p, d, ts, info.Frame, p.IPLen)
@@ -144,6 +143,10 @@ func ReadFile(name string, opts Options) (report.FileStats, error) {
 func (a *Analyzer) connEnded(c *flow.Conn, why flow.EndReason) {
 	if c.Pending > 0 {
 		a.pending.closeConn(c, a.emit)
+	}
+	if !a.opts.NoClassify {
+		a.hosts.observe(&c.Ep[flow.FromOrig])
+		a.hosts.observe(&c.Ep[flow.FromResp])
 	}
 	if a.opts.OnConn != nil {
 		a.opts.OnConn(Summarize(c, a.file))

@@ -4,14 +4,14 @@ import (
 	"net/netip"
 
 	"github.com/rstscope/rstscope/cause"
-	"github.com/rstscope/rstscope/packet"
+	"github.com/rstscope/rstscope/flow"
 )
 
 // maxHosts bounds the per-address table; past it the table starts over, so
 // memory stays bounded on captures with millions of addresses.
 const maxHosts = 1 << 16
 
-// hostStat is what one address showed across its flows (resets excluded).
+// hostStat is what one address showed across its finished flows (resets excluded).
 type hostStat struct {
 	minTTL, maxTTL uint8
 	mac            [6]byte
@@ -23,25 +23,30 @@ type hostTable struct{ m map[netip.Addr]*hostStat }
 
 func newHostTable() hostTable { return hostTable{m: make(map[netip.Addr]*hostStat)} }
 
-func (h *hostTable) observe(p *packet.Packet) {
-	if p.Flags.Has(packet.RST) {
-		return
+// observe merges what one side of a finished connection showed. Merging
+// per connection rather than per packet keeps the hot path free of a second
+// map lookup; a reset is compared with the sender's own connection first
+// and with its other flows only when that one has nothing to say.
+func (h *hostTable) observe(e *flow.Endpoint) {
+	if e.Packets == uint64(e.Resets) {
+		return // only resets: nothing trustworthy about its identity
 	}
-	st := h.m[p.Src]
+	a := e.Addr.Addr()
+	st := h.m[a]
 	if st == nil {
 		if len(h.m) >= maxHosts {
 			clear(h.m)
 		}
-		st = &hostStat{minTTL: p.TTL, maxTTL: p.TTL}
-		h.m[p.Src] = st
+		st = &hostStat{minTTL: e.MinTTL, maxTTL: e.MaxTTL}
+		h.m[a] = st
 	}
-	st.minTTL = min(st.minTTL, p.TTL)
-	st.maxTTL = max(st.maxTTL, p.TTL)
-	if p.HasMAC {
+	st.minTTL = min(st.minTTL, e.MinTTL)
+	st.maxTTL = max(st.maxTTL, e.MaxTTL)
+	if e.HasMAC {
 		switch {
 		case !st.hasMAC:
-			st.mac, st.hasMAC, st.macs = p.SrcMAC, true, 1
-		case st.mac != p.SrcMAC && st.macs < 2:
+			st.mac, st.hasMAC, st.macs = e.MAC, true, 1
+		case (st.mac != e.MAC || e.MACChanges > 0) && st.macs < 2:
 			st.macs = 2
 		}
 	}
