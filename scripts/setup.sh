@@ -6,7 +6,7 @@
 # Without root it only says what is missing; the tests that need it skip.
 set -euo pipefail
 
-want=(iproute2 nftables iptables tcpdump tshark clang llvm libbpf-dev bpftool time)
+want=(iproute2 procps nftables iptables tcpdump tshark clang llvm libbpf-dev bpftool time)
 missing=()
 for p in "${want[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

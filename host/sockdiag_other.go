@@ -1,0 +1,5 @@
+//go:build !linux
+
+package host
+
+func listListeners() ([]Listener, error) { return nil, ErrNotSupported }
