@@ -157,7 +157,7 @@ func TestZeekAgreement(t *testing.T) {
 			}
 		}
 		t.Logf("%-48s %5d %5d/%-5d %5d/%-5d %4d/%-4d %4d/%-4d", b.name, f.conns, f.stateEq, f.stateN, f.histEq, f.histN, f.bytesEq, f.bytesN, f.pktsEq, f.pktsN)
-		for _, n := range notes {
+		for _, n := range groupNotes(notes) {
 			t.Logf("    %s", n)
 		}
 		if extra > 0 {
@@ -195,6 +195,25 @@ func TestZeekAgreement(t *testing.T) {
 	if histAgree < minHistoryAgreement {
 		t.Errorf("history agreement %.1f%% (%d/%d), want >= %.0f%%", 100*histAgree, tot.histEq, tot.histN, 100*minHistoryAgreement)
 	}
+}
+
+// groupNotes folds repeated notes (many connections on one 4-tuple) into
+// one line with a count, keeping first-seen order.
+func groupNotes(notes []string) []string {
+	count := make(map[string]int, len(notes))
+	var order []string
+	for _, n := range notes {
+		if count[n] == 0 {
+			order = append(order, n)
+		}
+		count[n]++
+	}
+	for i, n := range order {
+		if c := count[n]; c > 1 {
+			order[i] = fmt.Sprintf("%s (x%d)", n, c)
+		}
+	}
+	return order
 }
 
 func ratio(a, b int) float64 {

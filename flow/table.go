@@ -12,8 +12,10 @@ type Config struct {
 	// IdleTimeout ends a connection after this much capture time without a
 	// packet (Zeek's tcp_inactivity_timeout is 5 minutes).
 	IdleTimeout time.Duration
-	// CloseDelay ends a connection this long after it closed (both FINs or
-	// a reset), leaving room for look-ahead and late packets.
+	// CloseDelay ends a connection this long after it closed completely in
+	// Zeek's sense (a reset, or a FIN once the peer closed or while it has
+	// sent nothing): Zeek's tcp_close_delay, 5 s. Packets until then
+	// belong to the connection; a packet after it starts a new one.
 	CloseDelay time.Duration
 	// MaxConns caps tracked connections; the least recently active one is
 	// evicted to admit a new one.
@@ -80,6 +82,11 @@ func (t *Table) Len() int { return len(t.conns) }
 // after looking at the state before it. ts is the packet's capture time;
 // captures are not strictly time-ordered, so the table's clock only moves
 // forward.
+//
+// A packet starts a new connection on a 4-tuple where Zeek would: when the
+// old one was deleted (tcp_close_delay after it closed, or idle past the
+// timeout), or when p is a SYN that Zeek's IsReuse takes for a new
+// connection (see reused).
 func (t *Table) Lookup(p *packet.Packet, ts time.Time) (*Conn, Dir) {
 	if ts.After(t.now) {
 		t.now = ts
@@ -87,9 +94,16 @@ func (t *Table) Lookup(p *packet.Packet, ts time.Time) (*Conn, Dir) {
 	src, dst := p.SrcAddrPort(), p.DstAddrPort()
 	k, _ := MakeKey(src, dst)
 	c := t.conns[k]
-	if c != nil && t.reused(c, p, src) {
-		t.end(c, EndReused)
-		c = nil
+	if c != nil {
+		switch {
+		case t.gone(c):
+			t.stats.Expired++
+			t.end(c, EndIdle)
+			c = nil
+		case t.reused(c, p):
+			t.end(c, EndReused)
+			c = nil
+		}
 	}
 	if c == nil {
 		t.expire()
@@ -114,21 +128,55 @@ func (t *Table) Process(p *packet.Packet, ts time.Time, frame uint64, ipBytes in
 	return c, d
 }
 
-// reused reports whether p, a SYN, starts a new connection on a 4-tuple whose
-// old connection is over (Zeek's connection reuse: a SYN with a new ISN after
-// both sides closed or one reset).
-func (t *Table) reused(c *Conn, p *packet.Packet, src netip.AddrPort) bool {
-	if !p.Flags.Has(packet.SYN) || p.Flags.Has(packet.ACK) || p.Flags.Has(packet.RST) {
+// gone reports whether Zeek would have deleted c by now: tcp_close_delay
+// after it closed completely (TCPSessionAdapter::ConnectionClosed arms the
+// delete timer), or after IdleTimeout without a packet
+// (tcp_inactivity_timeout).
+func (t *Table) gone(c *Conn) bool {
+	if at := c.History.closeAt; !at.IsZero() && t.now.Sub(at) >= t.cfg.CloseDelay {
+		return true
+	}
+	return t.now.Sub(c.Last()) >= t.cfg.IdleTimeout
+}
+
+// reused reports whether p, a SYN, starts a new connection on c's 4-tuple,
+// after TCPSessionAdapter::IsReuse: a SYN (or, for a connection whose
+// originator sent nothing, a SYN-ACK) once either side closed; or one with
+// a new initial sequence number from the same side while the old attempt
+// was never answered (Zeek's SYN_seq_jump). Zeek also starts over on a new
+// SYN in an established connection (active_connection_reuse); here that
+// SYN stays with the connection, since the reset it provokes is only
+// explained with the old connection's state (syn-conflict). See
+// docs/zeek.md.
+func (t *Table) reused(c *Conn, p *packet.Packet) bool {
+	f := p.Flags
+	if !f.Has(packet.SYN) {
 		return false
 	}
-	if !c.Closed() {
-		return false
+	co := FromOrig
+	if f.Has(packet.ACK) {
+		if c.Ep[FromOrig].State != Inactive {
+			return false // not a half connection
+		}
+		co = FromResp
 	}
-	e := &c.Ep[FromResp]
-	if c.Ep[FromOrig].Addr == src {
-		e = &c.Ep[FromOrig]
+	if c.zeekClosed() {
+		return true
 	}
-	return !e.SawSYN || e.ISN != Seq(p.Seq)
+	seq := Seq(p.Seq)
+	if seq == c.History.z[co].start {
+		return false // a retransmission
+	}
+	if !f.Has(packet.ACK) && c.Ep[co].State == SYNAckSent && c.Ep[FromResp].State == Inactive &&
+		seq == c.History.z[FromResp].start {
+		return false // SYN and SYN-ACK captured in reverse order
+	}
+	// Only the side that sent the first SYN restarts the attempt: a SYN
+	// from the other side is a simultaneous open or split handshake, where
+	// Zeek's start-over would swap client and server.
+	s := c.Ep[co].State
+	return (s == SYNSent || s == SYNAckSent) && c.Ep[co.Other()].State == Inactive &&
+		c.Ep[co].Addr == p.SrcAddrPort()
 }
 
 func (t *Table) newConn(k Key, p *packet.Packet, src, dst netip.AddrPort) *Conn {
@@ -143,9 +191,7 @@ func (t *Table) newConn(k Key, p *packet.Packet, src, dst netip.AddrPort) *Conn 
 	c.ID, c.Key = t.stats.Conns, k
 	c.VLAN, c.Tunnels = p.VLAN, p.Tunnels
 	orig, resp := src, dst
-	// A SYN-ACK first means we missed the SYN: the sender is the responder
-	// (Zeek flips roles and records '^').
-	if p.Flags.Has(packet.SYN|packet.ACK) && !p.Flags.Has(packet.RST) {
+	if flipRoles(p) {
 		orig, resp = dst, src
 		c.Flipped = true
 		c.History.add('^')
@@ -164,7 +210,7 @@ func (t *Table) newConn(k Key, p *packet.Packet, src, dst netip.AddrPort) *Conn 
 func (t *Table) expire() {
 	for c := t.head; c != nil; c = t.head {
 		idle := t.now.Sub(c.Last())
-		if idle < t.cfg.CloseDelay || (idle < t.cfg.IdleTimeout && !c.Closed()) {
+		if idle < t.cfg.CloseDelay || (idle < t.cfg.IdleTimeout && c.History.closeAt.IsZero()) {
 			// The oldest is still live; a closed one further on may be
 			// due, but waits for its turn rather than cost a scan.
 			return
@@ -221,3 +267,65 @@ func (t *Table) touch(c *Conn) {
 	t.unlink(c)
 	t.pushBack(c)
 }
+
+// flipRoles is Zeek's choice of originator for a connection whose first
+// packet is not a plain SYN. A SYN-ACK comes from the responder (the
+// conn-size-flip baseline shows Zeek flipping it whatever the ports).
+// Otherwise TCPAnalyzer::WantConnection guesses by port: the side on a
+// likely server port is the responder; when both are, it flips only a
+// non-SYN packet sent from the lower port.
+func flipRoles(p *packet.Packet) bool {
+	f := p.Flags
+	if f.Has(packet.SYN) && !f.Has(packet.ACK) {
+		return false
+	}
+	if f.Has(packet.SYN|packet.ACK) && !f.Has(packet.RST) {
+		return true
+	}
+	if !likelyServerPort(p.SrcPort) {
+		return false
+	}
+	if likelyServerPort(p.DstPort) {
+		return !f.Has(packet.SYN) && p.SrcPort < p.DstPort
+	}
+	return true
+}
+
+// likelyServerPorts are the TCP ports Zeek's base protocol scripts add to
+// likely_server_ports (each script's "redef likely_server_ports += { ports }"),
+// as a bitmap so the test costs no lookup.
+var likelyServerPorts = func() (m [65536 / 64]uint64) {
+	for _, p := range [...]uint16{
+		21, 2811, // ftp
+		22,      // ssh
+		23,      // telnet (login)
+		25, 587, // smtp
+		53,                                        // dns
+		80, 81, 631, 1080, 3128, 8000, 8080, 8888, // http
+		88,       // krb
+		110,      // pop3
+		111,      // sunrpc
+		135,      // dce_rpc
+		139, 445, // smb
+		143,       // imap
+		389, 3268, // ldap
+		443, 563, 585, 614, 636, 989, 990, 992, 993, 995, 5223, // ssl
+		502,        // modbus
+		1433,       // tds
+		1883,       // mqtt
+		3306,       // mysql
+		3389,       // rdp
+		5060,       // sip
+		5222, 5269, // xmpp
+		5432,                   // postgresql
+		6379,                   // redis
+		6666, 6667, 6668, 6669, // irc
+		20000, // dnp3
+		44818, // enip
+	} {
+		m[p/64] |= 1 << (p % 64)
+	}
+	return m
+}()
+
+func likelyServerPort(p uint16) bool { return likelyServerPorts[p/64]&(1<<(p%64)) != 0 }
