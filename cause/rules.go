@@ -131,7 +131,7 @@ func matchDuplicateIP(f *facts) (Sender, float64, bool) {
 		return "", 0, false
 	}
 	r := &f.ctx.RST
-	f.add("reset from MAC %s, %s's packets came from %s", mac(r.SrcMAC), f.role, mac(f.s.MAC))
+	f.add("reset from MAC %s, %s's packets came from %s: another host answers for %s", mac(r.SrcMAC), f.role, mac(f.s.MAC), f.s.Addr.Addr())
 	conf := 0.7
 	if f.ttlKnown && f.ttlDelta != 0 {
 		f.add("reset TTL %d, %s's packets had %d", r.TTL, f.role, f.s.LastTTL)
@@ -141,7 +141,8 @@ func matchDuplicateIP(f *facts) (Sender, float64, bool) {
 		f.add("the address %s was seen from two MACs", f.s.Addr.Addr())
 		conf += 0.1
 	}
-	return f.role, conf, true
+	// Neither endpoint of the connection sent it, and nothing forged it.
+	return SenderUnknown, conf, true
 }
 
 // idleGap is the silence that makes a middlebox's idle timer the likely
@@ -257,13 +258,34 @@ func matchAcceptQueueOverflow(f *facts) (Sender, float64, bool) {
 	return Server, 0.7, true
 }
 
-// matchKeepaliveTimeout: the sender's keepalive probes went unanswered.
+// matchKeepaliveTimeout: the sender's keepalive probes failed (RFC 9293
+// §3.8.4; tcp_keepalive_timer gives up after tcp_keepalive_probes). Either the
+// peer never answered, or — seen from the peer's side, whose answers were
+// lost on the way — the reset came one probe interval after the last probe,
+// as the kernel's keepalive timer sends it.
 func matchKeepaliveTimeout(f *facts) (Sender, float64, bool) {
-	if f.s.KeepaliveRun == 0 || f.p.Last.After(f.s.KeepaliveFrom) {
+	s := f.s
+	if s.KeepaliveRun == 0 {
 		return "", 0, false
 	}
-	f.add("%s sent %d keepalive probe(s) with no answer, then reset", f.role, f.s.KeepaliveRun)
-	return f.role, 0.85, true
+	if !f.p.Last.After(s.KeepaliveFrom) {
+		f.add("%s sent %d keepalive probe(s) with no answer, then reset", f.role, s.KeepaliveRun)
+		return f.role, 0.85, true
+	}
+	since := f.ctx.Time.Sub(s.KeepaliveLast)
+	if s.KeepaliveRun >= 2 && s.KeepaliveGap > 0 && absDur(since-s.KeepaliveGap) <= s.KeepaliveGap/5 {
+		f.add("%s sent %d keepalive probes %s apart, then reset one interval after the last", f.role, s.KeepaliveRun, s.KeepaliveGap.Round(time.Millisecond))
+		f.add("%s answered the probes here, so its answers were lost before reaching %s", f.peerRole, f.role)
+		return f.role, 0.75, true
+	}
+	return "", 0, false
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
 }
 
 // matchDataAfterClose: the sender had closed (FIN) and the peer kept sending data.

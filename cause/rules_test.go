@@ -183,7 +183,7 @@ func TestClassify(t *testing.T) {
 			seg{fromServer: true, flags: A, seq: 5001, ack: 1011, at: 4 * ms},
 			seg{flags: PA, seq: 1011, ack: 5001, n: 10, at: 5 * ms},
 			seg{fromServer: true, flags: R, seq: 5001, at: 6 * ms, mac: &macOther, zeroWin: true, noOpts: true},
-		), -1, DuplicateIP, Server},
+		), -1, DuplicateIP, SenderUnknown},
 		{"syn conflict: client's new SYN meets the old connection", conv(
 			seg{flags: PA, seq: 1001, ack: 5001, n: 10, at: 3 * ms},
 			seg{fromServer: true, flags: A, seq: 5001, ack: 1011, at: 4 * ms},

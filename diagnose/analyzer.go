@@ -93,6 +93,9 @@ func (a *Analyzer) Packet(data []byte, info capture.Info) {
 		a.flushDue(ts)
 	}
 	c.Update(p, d, ts, info.Frame, p.IPLen)
+	if !a.opts.NoClassify && c.Ep[d].Packets == 1 && !p.Flags.Has(packet.RST) {
+		a.hosts.first(p)
+	}
 }
 
 // Finish flushes every connection and pending reset, as at the end of input.

@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"github.com/rstscope/rstscope/packet"
 	"net/netip"
 
 	"github.com/rstscope/rstscope/cause"
@@ -50,6 +51,13 @@ func (h *hostTable) observe(e *flow.Endpoint) {
 			st.macs = 2
 		}
 	}
+}
+
+// first records the first non-reset packet of one side of a connection, so
+// a flow still open tells the others what its sender looks like.
+func (h *hostTable) first(p *packet.Packet) {
+	e := flow.Endpoint{Addr: p.SrcAddrPort(), Packets: 1, MinTTL: p.TTL, MaxTTL: p.TTL, HasMAC: p.HasMAC, MAC: p.SrcMAC}
+	h.observe(&e)
 }
 
 func (h *hostTable) get(a netip.Addr) cause.Host {

@@ -179,14 +179,17 @@ func (c *Conn) String() string {
 	return fmt.Sprintf("%s -> %s %s %s", c.Ep[0].Addr, c.Ep[1].Addr, c.History.String(), c.ConnState())
 }
 
-// keepalive records a keepalive probe from e; a run restarts whenever the
-// peer has sent anything since the previous probe.
+// keepalive records a keepalive probe from e; a run restarts whenever
+// either side has sent data since the previous probe.
 func (e *Endpoint) keepalive(peer *Endpoint, ts time.Time) {
 	e.Keepalives++
-	if e.KeepaliveRun == 0 || peer.Last.After(e.KeepaliveFrom) {
-		e.KeepaliveRun, e.KeepaliveFrom = 0, ts
+	if e.KeepaliveRun == 0 || peer.LastData.After(e.KeepaliveLast) || e.LastData.After(e.KeepaliveLast) {
+		e.KeepaliveRun, e.KeepaliveFrom, e.KeepaliveGap = 0, ts, 0
+	} else {
+		e.KeepaliveGap = ts.Sub(e.KeepaliveLast)
 	}
 	e.KeepaliveRun++
+	e.KeepaliveLast = ts
 }
 
 // ResetNote records an explained reset: its frame, cause and sender.

@@ -69,11 +69,14 @@ type Endpoint struct {
 	Retrans    uint32
 	ZeroWindow uint32
 	// Keepalives counts probes: empty or one-byte segments at NextSeq-1.
-	// KeepaliveRun counts the probes since the peer last sent anything, the
-	// first of them at KeepaliveFrom.
+	// KeepaliveRun counts the probes since either side last sent data, the
+	// first of them at KeepaliveFrom and the latest at KeepaliveLast;
+	// KeepaliveGap is the interval between the last two.
 	Keepalives    uint32
 	KeepaliveRun  uint32
 	KeepaliveFrom time.Time
+	KeepaliveLast time.Time
+	KeepaliveGap  time.Duration
 
 	// LastSeg is the latest segment from this side, resets included.
 	LastSeg Segment
