@@ -64,6 +64,7 @@ type facts struct {
 	// stack's initial value says "another device" but not where it is.
 	ttlDelta int
 	ttlKnown bool
+	usualTTL int // the sender's usual TTL the delta is measured from
 	// ttlOdd is set when the TTLs differ but ttlKnown could not be.
 	ttlOdd  bool
 	macDiff bool
@@ -94,22 +95,25 @@ func gatherFacts(ctx *Context) *facts {
 	case f.s.Packets > uint64(f.s.Resets):
 		f.ttlKnown = true
 		f.ttlDelta = int(r.TTL) - int(f.s.LastTTL)
+		f.usualTTL = int(f.s.LastTTL)
 		if r.TTL >= f.s.MinTTL && r.TTL <= f.s.MaxTTL {
 			f.ttlDelta = 0
 		}
 	case ctx.SenderHost.Seen:
 		f.ttlKnown = true
 		if r.TTL > ctx.SenderHost.MaxTTL {
-			f.ttlDelta = int(r.TTL) - int(ctx.SenderHost.MaxTTL)
+			f.usualTTL = int(ctx.SenderHost.MaxTTL)
 		} else if r.TTL < ctx.SenderHost.MinTTL {
-			f.ttlDelta = int(r.TTL) - int(ctx.SenderHost.MinTTL)
+			f.usualTTL = int(ctx.SenderHost.MinTTL)
+		} else {
+			f.usualTTL = int(r.TTL)
 		}
+		f.ttlDelta = int(r.TTL) - f.usualTTL
 	}
 	if f.ttlKnown && f.ttlDelta != 0 {
-		usual := int(r.TTL) - f.ttlDelta
-		if initialTTL(r.TTL) != initialTTL(uint8(usual)) || abs(f.ttlDelta) >= maxHops {
+		if initialTTL(r.TTL) != initialTTL(uint8(f.usualTTL)) || abs(f.ttlDelta) >= maxHops {
 			f.ttlKnown, f.ttlOdd = false, true
-			f.add("reset TTL %d, %s's packets had %d: another initial TTL, so no hop count", r.TTL, f.role, usual)
+			f.add("reset TTL %d, %s's packets had %d: another initial TTL, so no hop count", r.TTL, f.role, f.usualTTL)
 		}
 	}
 	if f.s.HasMAC && r.HasMAC && f.s.MAC != r.SrcMAC && f.s.MACChanges == 0 && f.s.Packets > 0 {

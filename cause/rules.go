@@ -121,7 +121,7 @@ func matchInjected(f *facts) (Sender, float64, bool) {
 	if !f.ttlKnown || f.ttlDelta == 0 {
 		return "", 0, false
 	}
-	f.add("reset TTL %d, %s's packets had %d (%+d hops)", f.ctx.RST.TTL, f.role, f.s.LastTTL, f.ttlDelta)
+	f.add("reset TTL %d, %s's packets had %d (%+d hops)", f.ctx.RST.TTL, f.role, f.usualTTL, f.ttlDelta)
 	return Middlebox, 0.95, true
 }
 
@@ -134,7 +134,7 @@ func matchDuplicateIP(f *facts) (Sender, float64, bool) {
 	f.add("reset from MAC %s, %s's packets came from %s: another host answers for %s", mac(r.SrcMAC), f.role, mac(f.s.MAC), f.s.Addr.Addr())
 	conf := 0.7
 	if f.ttlKnown && f.ttlDelta != 0 {
-		f.add("reset TTL %d, %s's packets had %d", r.TTL, f.role, f.s.LastTTL)
+		f.add("reset TTL %d, %s's packets had %d", r.TTL, f.role, f.usualTTL)
 		conf = 0.8
 	}
 	if f.ctx.SenderHost.MACs > 1 {
@@ -179,7 +179,7 @@ func matchMiddleboxIdle(f *facts) (Sender, float64, bool) {
 	if gap < idleGap(f.c) || f.c.EstablishedTime.IsZero() && f.c.Ep[0].Payload+f.c.Ep[1].Payload == 0 {
 		return "", 0, false
 	}
-	f.add("reset TTL %d, %s's packets had %d: sent %d hop(s) nearer than %s", f.ctx.RST.TTL, f.role, f.s.LastTTL, f.ttlDelta, f.role)
+	f.add("reset TTL %d, %s's packets had %d: sent %d hop(s) nearer than %s", f.ctx.RST.TTL, f.role, f.usualTTL, f.ttlDelta, f.role)
 	f.add("the connection was idle %s before the segment the reset answers", gap.Round(time.Millisecond))
 	return Middlebox, 0.8, true
 }
@@ -202,7 +202,7 @@ func matchFirewallReject(f *facts) (Sender, float64, bool) {
 	if !fromNearer(f) {
 		return "", 0, false
 	}
-	f.add("reset TTL %d, %s's packets had %d: sent %d hop(s) nearer than %s", r.TTL, f.role, f.s.LastTTL, f.ttlDelta, f.role)
+	f.add("reset TTL %d, %s's packets had %d: sent %d hop(s) nearer than %s", r.TTL, f.role, f.usualTTL, f.ttlDelta, f.role)
 	conf := 0.75
 	if f.ctlShape {
 		f.add("window 0 and no TCP options, as netfilter's reject builds it")
@@ -217,6 +217,7 @@ func matchClosedPort(f *facts) (Sender, float64, bool) {
 		return "", 0, false
 	}
 	f.add("answers %s's SYN (ack %d = ISN+1) with no SYN-ACK", f.peerRole, f.ctx.RST.Ack)
+	f.add("a reject rule on the server host itself sends the very same reset")
 	if f.s.Resets > 0 {
 		f.add("repeated for a retried SYN")
 	}
@@ -316,7 +317,7 @@ func matchHalfOpen(f *facts) (Sender, float64, bool) {
 	if f.s.SYNOpt.Len == 0 && f.s.LastOptLen == 0 && f.s.Window == 0 {
 		return "", 0, false // never showed options or a window: the shape says nothing
 	}
-	f.add("the reset has window 0 and no options, unlike %s's earlier segments: the socket is gone", f.role)
+	f.add("the reset has window 0 and no options, unlike %s's earlier segments: the socket is gone, or a reject rule on that host answered", f.role)
 	if f.place != seqUnknown {
 		f.add("reset sequence %s", f.place)
 	}

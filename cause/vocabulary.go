@@ -28,6 +28,7 @@ var Vocabulary = []Info{
 		Advice: []string{
 			"check the service is running and listening on that address: ss -ltnp 'sport = :PORT'",
 			"check the client's target address and port (DNS, service discovery, load-balancer backends)",
+			"a reject rule on the server host sends the same reset: nft list ruleset; iptables-save | grep tcp-reset (rstscope check lists them)",
 			"many closed-port resets from one source are a port scan; from a health checker, a down backend",
 		},
 	},
@@ -63,6 +64,7 @@ var Vocabulary = []Info{
 			"check whether the resetting host or process restarted: journalctl, uptime, the service's start time",
 			"check failover, load-balancer or NAT state loss between the peers (conntrack -S, HA events)",
 			"clients should retry on a fresh connection; enable keepalives so dead peers are found before use",
+			"a reject rule loaded on that host mid-connection sends the same reset: nft list ruleset (rstscope check lists them)",
 		},
 	},
 	{

@@ -1,0 +1,43 @@
+//go:build linux
+
+package lab
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// control: a connection that carries data and closes cleanly with FIN from
+// both sides. No reset on the wire, none in the kernel.
+func init() {
+	register(Scenario{
+		Name:    "control",
+		Summary: "data both ways, then a clean FIN close from each side: no reset",
+		run: func(e *env) error {
+			l, err := e.listen(e.server)
+			if err != nil {
+				return err
+			}
+			c, s, err := e.connect(l, dialOpts{})
+			if err != nil {
+				return err
+			}
+			if err := e.exchange(c, s, "hello"); err != nil {
+				return err
+			}
+			if err := e.exchange(s, c, "world"); err != nil {
+				return err
+			}
+			c.Close()
+			s.SetReadDeadline(time.Now().Add(ioTimeout))
+			if _, err := s.Read(make([]byte, 1)); err != io.EOF {
+				return fmt.Errorf("waiting for the client's FIN: got %v, want EOF", err)
+			}
+			return s.Close()
+		},
+		client: exactly(0),
+		server: exactly(0),
+		kernel: kernelWant{noSendReset: true},
+	})
+}
