@@ -99,6 +99,12 @@ func gatherFacts(ctx *Context) *facts {
 		if r.TTL >= f.s.MinTTL && r.TTL <= f.s.MaxTTL {
 			f.ttlDelta = 0
 		}
+	case laterTTL(ctx) != 0:
+		// The sender's own packets after the reset (a forged reset often
+		// comes first, before the endpoint has said anything).
+		f.ttlKnown = true
+		f.usualTTL = int(laterTTL(ctx))
+		f.ttlDelta = int(r.TTL) - f.usualTTL
 	case ctx.SenderHost.Seen:
 		f.ttlKnown = true
 		if r.TTL > ctx.SenderHost.MaxTTL {
@@ -173,4 +179,15 @@ func abs(n int) int {
 		return -n
 	}
 	return n
+}
+
+// laterTTL is the TTL of the purported sender's first non-reset packet after
+// the reset, or 0.
+func laterTTL(ctx *Context) uint8 {
+	for _, l := range ctx.After {
+		if l.Dir == ctx.Dir && !l.Flags.Has(packet.RST) {
+			return l.TTL
+		}
+	}
+	return 0
 }

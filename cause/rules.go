@@ -90,7 +90,9 @@ func describe(f *facts) string {
 // first reset's cause.
 func matchRepeat(f *facts) (Sender, float64, bool) {
 	e := f.ctx.Earlier
-	if e == nil {
+	// Not a repeat when the sender carried on since its earlier reset (that
+	// one was forged, or the connection started over).
+	if e == nil || !f.s.LastSeg.Flags.Has(packet.RST) {
 		return "", 0, false
 	}
 	f.add("repeats the reset at frame %d (%s): %s's later segment met a connection already reset", e.Frame, e.Cause, f.peerRole)
@@ -100,14 +102,20 @@ func matchRepeat(f *facts) (Sender, float64, bool) {
 // matchInjected: the purported sender kept talking after its own reset, or
 // the reset's identity (TTL) does not match the sender and it raced live data.
 func matchInjected(f *facts) (Sender, float64, bool) {
-	if !f.keptTalking || f.s.Packets <= uint64(f.s.Resets) {
+	if !f.keptTalking {
 		return "", 0, false
 	}
-	// A sender answering its own SYN retry or repeating resets is not talking.
+	// Talking means carrying the connection on: data, FIN, an ACK for new
+	// data, or a SYN-ACK for the very SYN the reset refused. Repeated
+	// resets, or answers to a fresh SYN, are not.
 	talk := 0
 	for _, l := range f.ctx.After {
-		if l.Dir == f.ctx.Dir && !l.Flags.Has(packet.RST) && !l.Flags.Has(packet.SYN) &&
-			(l.PayloadLen > 0 || flow.Seq(l.Ack) != f.p.HighAck || l.Flags.Has(packet.FIN)) {
+		if l.Dir != f.ctx.Dir || l.Flags.Has(packet.RST) {
+			continue
+		}
+		synAck := l.Flags.Has(packet.SYN | packet.ACK)
+		if synAck && f.ctx.RST.Flags.Has(packet.ACK) && l.Ack == f.ctx.RST.Ack ||
+			!l.Flags.Has(packet.SYN) && (l.PayloadLen > 0 || flow.Seq(l.Ack) != f.p.HighAck || l.Flags.Has(packet.FIN)) {
 			talk++
 		}
 	}

@@ -84,6 +84,15 @@ func contextAt(t *testing.T, segs []seg, rst int) *Context {
 		c.Update(&p, d, ts, uint64(i+1), p.IPLen)
 	}
 	ctx.LookAheadDone = true
+	// The latest earlier reset from the same side, explained the same way,
+	// as the analyzer hands it on.
+	for j := rst - 1; j >= 0; j-- {
+		if segs[j].flags.Has(packet.RST) && segs[j].fromServer == segs[rst].fromServer {
+			v := Classify(contextAt(t, segs, j))
+			ctx.Earlier = &Earlier{Frame: uint64(j + 1), Cause: v.Cause, Sender: v.Sender}
+			break
+		}
+	}
 	return ctx
 }
 
@@ -172,6 +181,20 @@ func TestClassify(t *testing.T) {
 			seg{fromServer: true, flags: RA, seq: 5001, ack: 1011, at: 3*ms + 50*time.Microsecond, ttl: 63},
 			seg{fromServer: true, flags: PA, seq: 5001, ack: 1011, n: 500, at: 4 * ms},
 		), 4, Injected, Middlebox},
+		{"injected: a forged answer to the SYN, then the real server's SYN-ACK", []seg{
+			{flags: S, seq: 1000},
+			{fromServer: true, flags: RA, seq: 0, ack: 1001, at: 50 * time.Microsecond, ttl: 59, zeroWin: true, noOpts: true},
+			{fromServer: true, flags: SA, seq: 5000, ack: 1001, at: ms},
+		}, 1, Injected, Middlebox},
+		{"a repeated reset after the sender talked on is judged afresh", conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 10, at: 3 * ms},
+			seg{fromServer: true, flags: RA, seq: 5001, ack: 1011, at: 3*ms + 50*time.Microsecond, ttl: 63},
+			seg{fromServer: true, flags: PA, seq: 5001, ack: 1011, n: 500, at: 4 * ms},
+			seg{flags: A, seq: 1011, ack: 5501, at: 5 * ms},
+			seg{fromServer: true, flags: FA, seq: 5501, ack: 1011, at: 6 * ms},
+			seg{flags: PA, seq: 1011, ack: 5502, n: 10, at: 7 * ms},
+			seg{fromServer: true, flags: R, seq: 5502, at: 8 * ms, zeroWin: true, noOpts: true},
+		), -1, DataAfterClose, Server},
 		{"not injected: talking on with the server's own TTL", conv(
 			seg{flags: PA, seq: 1001, ack: 5001, n: 10, at: 3 * ms},
 			seg{fromServer: true, flags: A, seq: 5001, ack: 1011, at: 3*ms + 20*time.Microsecond},
@@ -191,6 +214,12 @@ func TestClassify(t *testing.T) {
 			seg{fromServer: true, flags: A, seq: 5001, ack: 1011, at: 10*time.Second + ms},
 			seg{flags: R, seq: 1011, at: 10*time.Second + 2*ms, zeroWin: true, noOpts: true},
 		), -1, SYNConflict, Client},
+		{"a repeated reset shares the first one's cause", []seg{
+			{flags: S, seq: 1000},
+			{fromServer: true, flags: RA, seq: 0, ack: 1001, at: ms, zeroWin: true, noOpts: true},
+			{flags: A, seq: 1001, ack: 1, at: 2 * ms},
+			{fromServer: true, flags: R, seq: 1, at: 3 * ms, zeroWin: true, noOpts: true},
+		}, -1, ClosedPort, Server},
 		{"reset as the first packet seen", []seg{
 			{flags: R, seq: 77, noOpts: true, zeroWin: true},
 		}, -1, Unknown, Client},
