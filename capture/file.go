@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"time"
 
@@ -45,7 +46,9 @@ type Reader struct {
 	link   packet.LinkType  // pcap's single link type
 	frame  uint64
 	bytes  *countingReader
-	size   int64 // file size when known, for progress; 0 otherwise
+	size   int64     // file size when known, for progress; 0 otherwise
+	err    error     // the first error Next returned, returned again after it
+	framer *ngFramer // pcapng only: its error is the real one under pcapgo's
 }
 
 // Open opens a capture file; name "-" reads standard input. Gzip-compressed
@@ -75,37 +78,61 @@ func Open(name string) (*Reader, error) {
 	return r, nil
 }
 
+// readBuffer is the size of the read buffers. 256 KiB read a pcapng file
+// about a third faster than 1 MiB (BenchmarkReader, user CPU time, best of
+// four on a busy 2-core machine: 0.61 s against 0.89 s for 2 M frames; pcap
+// 0.30 s against 0.39 s): the buffer stays in cache between the copy into
+// it and the copy out. Syscalls stay few.
+const readBuffer = 256 << 10
+
 // NewReader reads a capture from in; name labels errors.
 func NewReader(name string, in io.Reader) (*Reader, error) {
 	cr := &countingReader{r: in}
-	br := bufio.NewReaderSize(cr, 1<<20)
+	// The framer checks pcapng block lengths as the bytes pass (see
+	// ngFramer); for anything else it steps aside after four bytes.
+	framer := &ngFramer{r: cr}
+	br := bufio.NewReaderSize(framer, readBuffer)
 	var body *bufio.Reader = br
 	if magic, err := br.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, fmt.Errorf("%s: reading gzip header: %w", name, err)
 		}
-		body = bufio.NewReaderSize(zr, 1<<20)
+		framer = &ngFramer{r: zr}
+		body = bufio.NewReaderSize(framer, readBuffer)
 	}
 	magic, err := body.Peek(4)
 	if err != nil {
-		if errors.Is(err, io.EOF) {
+		var pe *fs.PathError
+		switch {
+		case errors.Is(err, io.EOF):
 			return nil, fmt.Errorf("%s: empty or too short to be a capture: %w", name, ErrNotCapture)
+		case errors.Is(err, ErrBadBlock): // the section header itself
+			return nil, fmt.Errorf("%s: reading pcapng header: %w", name, err)
+		case errors.As(err, &pe):
+			return nil, err // "read NAME: is a directory" already names the file
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return nil, fmt.Errorf("%s: %w: gzip stream cut short", name, ErrTruncatedFile)
 		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	r := &Reader{name: name, bytes: cr}
 	switch binary.LittleEndian.Uint32(magic) {
 	case 0x0A0D0D0A: // pcapng section header block
+		// body is a bufio.Reader big enough for NgReader to use as is.
+		r.framer = framer
 		ng, err := pcapgo.NewNgReader(body, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
 		if err != nil {
-			return nil, fmt.Errorf("%s: reading pcapng header: %w", name, err)
+			if r.framer.err != nil {
+				err = r.framer.err
+			}
+			return nil, headerError(name, "pcapng", err)
 		}
 		r.src, r.ng = ng, ng
 	case 0xA1B2C3D4, 0xD4C3B2A1, 0xA1B23C4D, 0x4D3CB2A1:
 		pr, err := pcapgo.NewReader(body)
 		if err != nil {
-			return nil, fmt.Errorf("%s: reading pcap header: %w", name, err)
+			return nil, headerError(name, "pcap", err)
 		}
 		r.src, r.link = pr, packet.LinkType(pr.LinkType())
 	default:
@@ -114,19 +141,41 @@ func NewReader(name string, in io.Reader) (*Reader, error) {
 	return r, nil
 }
 
+// headerError describes a failure to read a file's header in one line.
+func headerError(name, format string, err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%s: %w: cut in the %s header", name, ErrTruncatedFile, format)
+	}
+	return fmt.Errorf("%s: reading %s header: %w", name, format, err)
+}
+
 // Name returns the name the reader was opened with.
 func (r *Reader) Name() string { return r.name }
 
 // Next returns the next frame. The data is owned by the Reader and valid only
 // until the next call. At the clean end of the file it returns io.EOF; any
 // other error names the file and the damage, and frames before it were good.
+//
+// After the first error every later call returns it again: pcapgo's readers
+// would otherwise go on reading from the middle of a damaged record.
 func (r *Reader) Next() ([]byte, Info, error) {
+	if r.err != nil {
+		return nil, Info{}, r.err
+	}
 	data, ci, err := r.src.ZeroCopyReadPacketData()
 	if err != nil {
-		if err == io.EOF {
-			return nil, Info{}, io.EOF
+		// pcapgo's pcap reader returns a bare io.EOF when the file ends
+		// right after a record header; the record's length tells that
+		// from a clean end.
+		if err == io.EOF && ci.CaptureLength == 0 {
+			r.err = io.EOF
+		} else {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			r.err = r.damage(err)
 		}
-		return nil, Info{}, r.damage(err)
+		return nil, Info{}, r.err
 	}
 	r.frame++
 	info := Info{Time: ci.Timestamp, Frame: r.frame, CaptureLen: ci.CaptureLength, WireLen: ci.Length, Link: r.link}
@@ -149,14 +198,18 @@ func (r *Reader) damage(err error) error {
 	if r.frame == 0 {
 		after = "before the first frame"
 	}
+	if r.framer != nil && r.framer.err != nil {
+		// pcapgo passes it on, sometimes flattened with %v.
+		err = r.framer.err
+	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("%s: file is truncated: cut %s: %w", r.name, after, ErrTruncatedFile)
+		return fmt.Errorf("%s: %w: cut %s", r.name, ErrTruncatedFile, after)
 	}
 	return fmt.Errorf("%s: damaged %s: %w", r.name, after, err)
 }
 
 // ErrTruncatedFile marks a capture that ends in the middle of a record.
-var ErrTruncatedFile = errors.New("unexpected end of file")
+var ErrTruncatedFile = errors.New("file is truncated")
 
 // Progress returns the compressed-input bytes consumed and the file's size (0
 // when unknown, as for standard input).

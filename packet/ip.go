@@ -55,7 +55,9 @@ func (p *Packet) decodeIPv4(data []byte, depth int) error {
 	if frag&ipv4FragOff != 0 {
 		return ErrFragment
 	}
-	p.Fragmented = frag&ipv4FlagMF != 0
+	// Through a tunnel, an outer first fragment leaves the inner segment
+	// incomplete too: keep its mark.
+	p.Fragmented = p.Fragmented || frag&ipv4FlagMF != 0
 	// Trim link padding; note a capture cut before the datagram's end.
 	wire := total - ihl
 	body := data[ihl:]
@@ -108,7 +110,7 @@ func (p *Packet) decodeIPv6(data []byte, depth int) error {
 			if off&0xFFF8 != 0 {
 				return ErrFragment
 			}
-			p.Fragmented = off&1 != 0
+			p.Fragmented = p.Fragmented || off&1 != 0
 			p.IPID = uint16(binary.BigEndian.Uint32(body[4:]))
 			next, body, wire = body[0], body[8:], wire-8
 		case 51: // authentication header: length in 4-byte units, minus 2

@@ -47,8 +47,9 @@ const (
 
 // Decode decodes data, a frame of link type lt, into p. It allocates nothing.
 // It returns ErrNotTCP for frames that carry no TCP segment, ErrFragment for
-// non-first IPv4 fragments, and ErrTruncated or ErrMalformed for damage. A
-// frame cut short inside the TCP payload decodes fine with p.Truncated set.
+// non-first IPv4 and IPv6 fragments, and ErrTruncated or ErrMalformed for
+// damage. A frame cut short inside the TCP options or payload decodes fine
+// with p.Truncated set.
 func (p *Packet) Decode(data []byte, lt LinkType) error {
 	*p = Packet{Link: lt}
 	switch lt {
@@ -128,11 +129,13 @@ func (p *Packet) decodeEthernet(data []byte, depth int) error {
 	if len(data) < 14 {
 		return ErrTruncated
 	}
-	if depth == 0 || !p.HasMAC {
-		p.HasMAC = true
-		copy(p.DstMAC[:], data[0:6])
-		copy(p.SrcMAC[:], data[6:12])
-	}
+	// An inner frame (VXLAN, GRE bridging, ERSPAN) replaces the outer MACs:
+	// those belong to tunnel endpoints or the mirroring switch, the inner
+	// ones to the hosts whose IP header follows, which is what attribution
+	// compares.
+	p.HasMAC = true
+	copy(p.DstMAC[:], data[0:6])
+	copy(p.SrcMAC[:], data[6:12])
 	et := binary.BigEndian.Uint16(data[12:])
 	if et <= 1500 { // 802.3 length field: LLC follows
 		return p.decodeLLC(data[14:], depth)

@@ -75,7 +75,10 @@ type Options struct {
 
 // Packet is one decoded TCP segment with the link and IP facts attribution needs.
 type Packet struct {
-	Link   LinkType
+	Link LinkType
+	// SrcMAC and DstMAC are the Ethernet (or cooked-capture source, or FDDI)
+	// addresses; through a tunnel carrying Ethernet (VXLAN, GRE bridging,
+	// ERSPAN) they are the inner frame's.
 	HasMAC bool
 	SrcMAC [6]byte
 	DstMAC [6]byte
@@ -93,7 +96,8 @@ type Packet struct {
 	TTL      uint8 // TTL or IPv6 hop limit
 	IPID     uint16
 	DF       bool
-	// Fragmented is set for the first fragment of a fragmented IPv4 datagram.
+	// Fragmented is set for the first fragment of a fragmented IPv4 or IPv6
+	// datagram.
 	Fragmented bool
 
 	SrcPort, DstPort uint16
