@@ -4,6 +4,7 @@ package diagnose
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -70,6 +71,11 @@ func (a *Analyzer) Packet(data []byte, info capture.Info) {
 		case errors.Is(err, packet.ErrNotTCP):
 		case errors.Is(err, packet.ErrFragment):
 			a.stats.Fragments++
+		case errors.Is(err, packet.ErrUnknownLink):
+			if a.stats.Unsupported == 0 {
+				a.stats.UnsupportedLink = uint16(info.Link)
+			}
+			a.stats.Unsupported++
 		default:
 			a.stats.Undecoded++
 		}
@@ -134,6 +140,9 @@ func ReadFile(name string, opts Options) (report.FileStats, error) {
 		}
 	}
 	st := a.Finish()
+	if readErr == nil && st.Unsupported > 0 {
+		readErr = fmt.Errorf("%s: link type %d is not supported: %d of %d frames skipped", name, st.UnsupportedLink, st.Unsupported, st.Packets)
+	}
 	if readErr != nil {
 		st.Error = readErr.Error()
 		return st, readErr

@@ -31,11 +31,15 @@ type FileStats struct {
 	TCP       uint64 `json:"tcp_packets"`
 	Truncated uint64 `json:"truncated_packets"` // cut by the snaplen
 	Fragments uint64 `json:"fragments"`         // non-first IP fragments skipped
-	Undecoded uint64 `json:"undecodable"`       // malformed or unsupported link
-	Conns     uint64 `json:"connections"`
-	Evicted   uint64 `json:"evicted"` // connections evicted by --max-conns
-	PeakConns int    `json:"peak_connections"`
-	Resets    int    `json:"resets"`
+	Undecoded uint64 `json:"undecodable"`       // malformed headers
+	// Unsupported counts frames of a link type rstscope cannot decode;
+	// UnsupportedLink is the first such link type.
+	Unsupported     uint64 `json:"unsupported_link_frames,omitempty"`
+	UnsupportedLink uint16 `json:"unsupported_link_type,omitempty"`
+	Conns           uint64 `json:"connections"`
+	Evicted         uint64 `json:"evicted"` // connections evicted by --max-conns
+	PeakConns       int    `json:"peak_connections"`
+	Resets          int    `json:"resets"`
 	// Error is the damage that stopped reading early, if any.
 	Error string `json:"error,omitempty"`
 }

@@ -300,25 +300,26 @@ func TestAnalyzeErrors(t *testing.T) {
 }
 
 // TestAnalyzeUnknownLink: frames of a link type rstscope does not decode are
-// read, counted as undecodable, and said so in the report.
+// read and counted, the report still comes out, and the command fails with
+// one line naming the file and the link type.
 func TestAnalyzeUnknownLink(t *testing.T) {
 	path := captureFile(t, "unknown-link.pcap")
 	out, _, err := analyzeCmd(t, "--format", "json", path)
-	if err != nil {
-		t.Fatalf("analyze: %v", err)
+	if err == nil {
+		t.Fatal("analyze: got no error for a capture of an unsupported link type")
+	}
+	if msg := err.Error(); !strings.Contains(msg, path) || !strings.Contains(msg, "link type 147 is not supported") || strings.Contains(msg, "\n") {
+		t.Errorf("error %q should be one line naming the file and link type 147", msg)
 	}
 	var rep report.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
-		t.Fatal(err)
+		t.Fatalf("the report was not written: %v", err)
 	}
-	if len(rep.Summary.Files) != 1 || rep.Summary.Files[0].Packets != 10 || rep.Summary.Files[0].Undecoded != 10 {
-		t.Errorf("files = %+v, want 10 packets, 10 undecodable", rep.Summary.Files)
+	if len(rep.Summary.Files) != 1 || rep.Summary.Files[0].Packets != 10 || rep.Summary.Files[0].Unsupported != 10 {
+		t.Errorf("files = %+v, want 10 packets, 10 of an unsupported link type", rep.Summary.Files)
 	}
-	out, _, err = analyzeCmd(t, path)
-	if err != nil {
-		t.Fatalf("analyze: %v", err)
-	}
-	if !strings.Contains(out, path+": 10 packets undecodable") {
-		t.Errorf("text report does not say the packets are undecodable:\n%s", out)
+	out, _, _ = analyzeCmd(t, path)
+	if !strings.Contains(out, "link type 147 is not supported: 10 of 10 frames skipped") {
+		t.Errorf("text report does not say the link type is unsupported:\n%s", out)
 	}
 }
