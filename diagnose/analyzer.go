@@ -98,7 +98,7 @@ func (a *Analyzer) Packet(data []byte, info capture.Info) {
 		}
 		a.flushDue(ts)
 	}
-	c.Update(p, d, ts, info.Frame, p.IPLen)
+	a.table.Update(c, p, d, ts, info.Frame, p.IPLen)
 	if !a.opts.NoClassify && c.Ep[d].Packets == 1 && !p.Flags.Has(packet.RST) {
 		a.hosts.first(p)
 	}

@@ -43,7 +43,8 @@ type Conn struct {
 	// the analyzer owns it, the table only keeps it with the connection.
 	LastReset [2]ResetNote
 
-	prev, next *Conn // LRU list, oldest first
+	prev, next *Conn     // the table's list, least recently active first
+	list       *connList // which of the table's lists holds it
 }
 
 // Start is the time of the first packet.
