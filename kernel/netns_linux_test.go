@@ -1,0 +1,70 @@
+package kernel
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// testNS is a throwaway network namespace made with ip netns add, so nft
+// and ip can be run in it with ip netns exec.
+type testNS struct {
+	Name  string
+	Inode uint32
+}
+
+func newTestNS(t testing.TB) *testNS {
+	t.Helper()
+	name := fmt.Sprintf("rstscope-kt-%d", os.Getpid())
+	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
+		t.Skipf("cannot create a network namespace (ip netns add): %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
+	ns := &testNS{Name: name}
+	ns.Run(t, "ip", "link", "set", "lo", "up")
+	var st syscall.Stat_t
+	if err := syscall.Stat("/var/run/netns/"+name, &st); err != nil {
+		t.Fatal(err)
+	}
+	ns.Inode = uint32(st.Ino)
+	return ns
+}
+
+// Run runs a command inside the namespace.
+func (ns *testNS) Run(t testing.TB, args ...string) {
+	t.Helper()
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns.Name}, args...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %v: %s", args, err, out)
+	}
+}
+
+// Do runs fn on an OS thread that has joined the namespace; sockets fn
+// creates stay in it. The thread is discarded afterwards.
+func (ns *testNS) Do(t testing.TB, fn func()) {
+	t.Helper()
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		f, err := os.Open("/var/run/netns/" + ns.Name)
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer f.Close()
+		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("setns: %w", err)
+			return
+		}
+		fn()
+		errc <- nil
+	}()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}

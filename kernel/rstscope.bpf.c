@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+//
+// rstscope's kernel side: one event per TCP reset, with the kernel's own
+// reason (enum sk_rst_reason, Linux 6.10+), the socket state, the network
+// namespace and, when the reset was sent from process context, the task.
+//
+// Sources, all of them tracepoints because fentry/fexit are refused on some
+// kernels (EPERM under lockdown):
+//   tcp:tcp_send_reset     the TCP stack sent a RST (tcp_v{4,6}_send_reset,
+//                          tcp_send_active_reset)
+//   tcp:tcp_receive_reset  a socket accepted a RST (tcp_reset)
+//   net:net_dev_queue      a RST left a device; if the stack did not announce
+//                          it just before, it came from elsewhere (netfilter's
+//                          nf_send_reset, a raw socket, an AF_PACKET writer)
+//   irq:softirq_entry/exit per-CPU "in softirq" flag, so a RST sent from the
+//                          receive path or a timer is not blamed on whichever
+//                          task happened to be running
+// fentry/nf_send_reset{,6} is tried first for the netfilter path when the
+// kernel allows it; see nf.bpf.c.
+//
+// Build: kernel/gen.go (bpf2go). vmlinux.h is bpftool's dump of Linux 6.18
+// BTF, committed; CO-RE relocations make the object portable.
+
+//go:build ignore
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+
+#include "rstscope.h"
+
+char __license[] SEC("license") = "Dual BSD/GPL";
+
+// Set by the loader before load.
+volatile const __u32 filter_netns = 0; // 0: every network namespace
+volatile const __u8 wire_check = 0;    // 1: net_dev_queue looks for foreign RSTs
+// Below this many bytes waiting, submit without waking the reader, which
+// polls on a short deadline anyway. Waking per event costs an irq_work
+// self-IPI per reset: measured 3.3 us per tcp_send_reset run on this VM
+// with per-event wake-ups.
+volatile const __u32 wakeup_bytes = 64 * 1024;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22); // resized by the loader
+} events SEC(".maps");
+
+// lost[0] counts events dropped because the ring buffer was full; never silent.
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+// in_softirq[0] is non-zero while this CPU runs a softirq handler.
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} in_softirq SEC(".maps");
+
+// last_rst holds, per CPU, the last RST the TCP stack announced.
+// tcp_v{4,6}_send_reset fire tcp_send_reset just before transmitting on the
+// same CPU, so net_dev_queue finds its RST here and drops it; every other
+// order (tcp_send_active_reset announces after transmitting, a neighbour
+// queue delays the RST) reaches user space, whose Correlator matches it.
+// A per-CPU slot instead of an LRU hash keyed by tuple: tcp_send_reset went
+// from 1.8 us to 0.8 us per run on the 2-vCPU test VM (docs/watch.md).
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tuple);
+} last_rst SEC(".maps");
+
+// Force struct event into BTF so bpf2go emits its Go twin (-type event).
+const struct event *unused_event __attribute__((unused));
+
+#define PF_KTHREAD 0x00200000
+
+static __always_inline __u32 net_inum(struct net *net)
+{
+	if (!net)
+		return 0;
+	return BPF_CORE_READ(net, ns.inum);
+}
+
+static __always_inline __u32 sk_netns(const struct sock *sk)
+{
+	return net_inum(BPF_CORE_READ(sk, __sk_common.skc_net.net));
+}
+
+static __always_inline __u32 skb_netns(const struct sk_buff *skb)
+{
+	struct net_device *dev = BPF_CORE_READ(skb, dev);
+	if (!dev)
+		return 0;
+	return net_inum(BPF_CORE_READ(dev, nd_net.net));
+}
+
+// v4mapped folds ::ffff:a.b.c.d into AF_INET so a v6 socket talking IPv4
+// keys the same as the packet on the wire.
+static __always_inline void v4mapped(struct tuple *t)
+{
+	if (t->family != AF_INET6_)
+		return;
+	__u32 *s = (__u32 *)t->saddr, *d = (__u32 *)t->daddr;
+	if (s[0] || s[1] || s[2] != bpf_htonl(0xffff) || d[0] || d[1] || d[2] != bpf_htonl(0xffff))
+		return;
+	s[0] = s[3];
+	d[0] = d[3];
+	s[1] = s[2] = s[3] = 0;
+	d[1] = d[2] = d[3] = 0;
+	t->family = AF_INET_;
+}
+
+// skb_tuple reads the IP and TCP headers at skb->head + network_header. With
+// reverse set it swaps the ends: the RST answers that segment. It returns the
+// TCP flags byte, or -1 when the packet is not TCP over IPv4/IPv6.
+static __always_inline int skb_tuple(const struct sk_buff *skb, struct tuple *t, int reverse)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u8 vihl;
+	__u32 thoff;
+
+	if (!head || nh == (__u16)~0U)
+		return -1;
+	if (bpf_probe_read_kernel(&vihl, 1, head + nh))
+		return -1;
+	if ((vihl >> 4) == 4) {
+		struct iphdr ip;
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh) || ip.protocol != IPPROTO_TCP)
+			return -1;
+		t->family = AF_INET_;
+		__builtin_memcpy(reverse ? t->daddr : t->saddr, &ip.saddr, 4);
+		__builtin_memcpy(reverse ? t->saddr : t->daddr, &ip.daddr, 4);
+		thoff = nh + (vihl & 0xf) * 4;
+	} else if ((vihl >> 4) == 6) {
+		struct ipv6hdr ip6;
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh) || ip6.nexthdr != IPPROTO_TCP)
+			return -1; // extension headers: not followed, RSTs carry none
+		t->family = AF_INET6_;
+		__builtin_memcpy(reverse ? t->daddr : t->saddr, &ip6.saddr, 16);
+		__builtin_memcpy(reverse ? t->saddr : t->daddr, &ip6.daddr, 16);
+		thoff = nh + sizeof(struct ipv6hdr);
+	} else {
+		return -1;
+	}
+	struct {
+		__be16 source, dest;
+		__be32 seq, ack;
+		__u8 off, flags;
+	} th;
+	if (bpf_probe_read_kernel(&th, sizeof(th), head + thoff))
+		return -1;
+	t->sport = bpf_ntohs(reverse ? th.dest : th.source);
+	t->dport = bpf_ntohs(reverse ? th.source : th.dest);
+	return th.flags;
+}
+
+// sockaddr_tuple reads the tracepoint's sockaddr_in/sockaddr_in6 copies.
+static __always_inline void sockaddr_tuple(const __u8 *sa, const __u8 *da, struct tuple *t)
+{
+	__u16 family = *(__u16 *)sa;
+	t->sport = bpf_ntohs(*(__be16 *)(sa + 2));
+	t->dport = bpf_ntohs(*(__be16 *)(da + 2));
+	if (family == AF_INET_) {
+		t->family = AF_INET_;
+		__builtin_memcpy(t->saddr, sa + 4, 4);
+		__builtin_memcpy(t->daddr, da + 4, 4);
+	} else if (family == AF_INET6_) {
+		t->family = AF_INET6_;
+		__builtin_memcpy(t->saddr, sa + 8, 16);
+		__builtin_memcpy(t->daddr, da + 8, 16);
+	}
+}
+
+static __always_inline int same_tuple(const struct tuple *a, const struct tuple *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+#pragma unroll
+	for (int i = 0; i < sizeof(struct tuple) / 4; i++)
+		if (x[i] != y[i])
+			return 0;
+	return 1;
+}
+
+static __always_inline int wanted(__u32 netns)
+{
+	return filter_netns == 0 || filter_netns == netns;
+}
+
+// fill_task records the task only when the reset is sent from process
+// context: not inside a softirq (receive path, timers) and not a kernel
+// thread. Otherwise current is whoever was interrupted and says nothing.
+static __always_inline void fill_task(struct event *e)
+{
+	__u32 zero = 0;
+	__u32 *soft = bpf_map_lookup_elem(&in_softirq, &zero);
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if ((soft && *soft) || (BPF_CORE_READ(task, flags) & PF_KTHREAD)) {
+		e->context = CTX_KERNEL;
+		return;
+	}
+	__u64 pt = bpf_get_current_pid_tgid();
+	e->pid = pt >> 32;
+	e->tid = (__u32)pt;
+	if (e->pid == 0) {
+		e->context = CTX_KERNEL;
+		return;
+	}
+	e->context = CTX_PROCESS;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+}
+
+static __always_inline struct event *reserve(void)
+{
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__u32 zero = 0;
+		__u64 *n = bpf_map_lookup_elem(&lost, &zero);
+		if (n)
+			(*n)++;
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_boot_ns();
+	return e;
+}
+
+static __always_inline void submit(struct event *e)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	bpf_ringbuf_submit(e, avail < wakeup_bytes ? BPF_RB_NO_WAKEUP : BPF_RB_FORCE_WAKEUP);
+}
+
+SEC("tracepoint/tcp/tcp_send_reset")
+int tcp_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
+{
+	const struct sock *sk = ctx->skaddr;
+	const struct sk_buff *skb = ctx->skbaddr;
+	struct tuple t = {};
+	__u32 netns;
+	int in_flags = -1;
+
+	// With an incoming segment, the RST's own addresses are that segment's,
+	// reversed; the tracepoint would report a listener's wildcard address.
+	if (skb)
+		in_flags = skb_tuple(skb, &t, 1);
+	if (in_flags < 0) {
+		__u8 sa[28], da[28];
+		bpf_probe_read_kernel(sa, sizeof(sa), ctx->saddr);
+		bpf_probe_read_kernel(da, sizeof(da), ctx->daddr);
+		sockaddr_tuple(sa, da, &t);
+	}
+	v4mapped(&t);
+	netns = sk ? sk_netns(sk) : 0;
+	if (!netns && skb)
+		netns = skb_netns(skb);
+	if (!wanted(netns))
+		return 0;
+	t.netns = netns;
+
+	if (wire_check) {
+		__u32 zero = 0;
+		struct tuple *last = bpf_map_lookup_elem(&last_rst, &zero);
+		if (last)
+			*last = t;
+	}
+
+	struct event *e = reserve();
+	if (!e)
+		return 0;
+	e->kind = KIND_SENT;
+	e->t = t;
+	e->state = ctx->state;
+	// A time-wait socket is either a real TIME-WAIT or an orphan that
+	// closed in FIN-WAIT-2 (tcp_close -> tcp_time_wait(sk, TCP_FIN_WAIT2));
+	// the two mean different causes.
+	if (sk && ctx->state == TCP_TIME_WAIT)
+		e->substate = BPF_CORE_READ((struct inet_timewait_sock *)sk, tw_substate);
+	e->reason = ctx->reason;
+	e->in_flags = in_flags < 0 ? 0 : in_flags;
+	fill_task(e);
+	submit(e);
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_receive_reset")
+int tcp_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
+{
+	const struct sock *sk = ctx->skaddr;
+	__u32 netns = sk ? sk_netns(sk) : 0;
+	struct tuple t = {};
+
+	if (!wanted(netns))
+		return 0;
+	t.netns = netns;
+	t.sport = ctx->sport;
+	t.dport = ctx->dport;
+	t.family = ctx->family;
+	if (t.family == AF_INET_) {
+		bpf_probe_read_kernel(t.saddr, 4, ctx->saddr);
+		bpf_probe_read_kernel(t.daddr, 4, ctx->daddr);
+	} else {
+		bpf_probe_read_kernel(t.saddr, 16, ctx->saddr_v6);
+		bpf_probe_read_kernel(t.daddr, 16, ctx->daddr_v6);
+	}
+	v4mapped(&t);
+
+	struct event *e = reserve();
+	if (!e)
+		return 0;
+	e->kind = KIND_RECEIVED;
+	e->t = t;
+	e->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	e->cookie = ctx->sock_cookie;
+	fill_task(e);
+	submit(e);
+	return 0;
+}
+
+// net_dev_queue runs for every packet a device queues, so it returns early
+// for anything that is not a TCP RST.
+SEC("tracepoint/net/net_dev_queue")
+int net_dev_queue(struct trace_event_raw_net_dev_template *ctx)
+{
+	const struct sk_buff *skb = ctx->skbaddr;
+	struct tuple t = {};
+	int flags;
+
+	if (!wire_check)
+		return 0;
+	flags = skb_tuple(skb, &t, 0);
+	if (flags < 0 || !(flags & TCP_FLAG_RST_))
+		return 0;
+	t.netns = skb_netns(skb);
+	if (!wanted(t.netns))
+		return 0;
+	v4mapped(&t);
+	// The stack announced this RST just before transmitting it
+	// (tcp_v{4,6}_send_reset): not ours to report.
+	__u32 zero = 0;
+	struct tuple *last = bpf_map_lookup_elem(&last_rst, &zero);
+	if (last && same_tuple(last, &t)) {
+		last->family = 0;
+		return 0;
+	}
+	// tcp_send_active_reset announces after transmitting, so user space
+	// holds this event for a moment before calling it foreign.
+	struct event *e = reserve();
+	if (!e)
+		return 0;
+	e->kind = KIND_WIRE;
+	e->t = t;
+	e->context = CTX_KERNEL;
+	e->cookie = 0;
+	submit(e);
+	return 0;
+}
+
+SEC("tracepoint/irq/softirq_entry")
+int softirq_entry(void *ctx)
+{
+	__u32 zero = 0;
+	__u32 *v = bpf_map_lookup_elem(&in_softirq, &zero);
+	if (v)
+		*v = 1;
+	return 0;
+}
+
+SEC("tracepoint/irq/softirq_exit")
+int softirq_exit(void *ctx)
+{
+	__u32 zero = 0;
+	__u32 *v = bpf_map_lookup_elem(&in_softirq, &zero);
+	if (v)
+		*v = 0;
+	return 0;
+}

@@ -1,0 +1,301 @@
+//go:build linux && (386 || amd64 || arm || arm64 || loong64 || mips64le || mipsle || ppc64le || riscv64)
+
+package kernel
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
+)
+
+// Options configure a Watcher.
+type Options struct {
+	// NetNS keeps only events from the network namespace with this inode
+	// (as in /proc/PID/ns/net); 0 keeps all. Filtering happens in the kernel.
+	NetNS uint32
+	// RingBytes is the ring buffer size, a power of two multiple of the page
+	// size; 0 means 8 MiB (about 80,000 events).
+	RingBytes int
+	// NoForeign turns off the search for RSTs the TCP stack did not send
+	// (netfilter rejects), which costs a check on every transmitted packet.
+	NoForeign bool
+}
+
+// Watcher is attached eBPF programs plus the ring buffer they write to.
+type Watcher struct {
+	events, lost *ebpf.Map
+	main         rstscopeObjects
+	nf           *nfObjects
+	links        []link.Link
+	reader       *ringbuf.Reader
+	rec          ringbuf.Record
+	wall         time.Time
+	boot         uint64
+	foreign      string
+	notes        []string
+	deadline     time.Time
+}
+
+// pollInterval bounds how long events wait in the ring buffer: the eBPF
+// side wakes the reader only once wakeup_bytes are waiting.
+const pollInterval = 50 * time.Millisecond
+
+// Open loads and attaches the programs. Errors wrap ErrPermission or
+// ErrUnsupported when the host can't, so callers can say what is needed.
+func Open(opts Options) (*Watcher, error) {
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, fmt.Errorf("raising memlock limit: %w", permission(err))
+	}
+	kspec, err := btf.LoadKernelSpec()
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading kernel BTF: %v", ErrUnsupported, err)
+	}
+	var tp *btf.Struct
+	if err := kspec.TypeByName("trace_event_raw_tcp_send_reset", &tp); err != nil {
+		return nil, ErrNoReasons
+	}
+	spec, err := loadRstscope()
+	if err != nil {
+		return nil, fmt.Errorf("loading eBPF spec: %w", err)
+	}
+	ring := opts.RingBytes
+	if ring == 0 {
+		ring = 8 << 20
+	}
+	spec.Maps[rstscopeMapEvents].MaxEntries = uint32(ring)
+
+	w := &Watcher{}
+	w.events, err = ebpf.NewMap(spec.Maps[rstscopeMapEvents])
+	if err != nil {
+		return nil, fmt.Errorf("creating ring buffer: %w", permission(err))
+	}
+	w.lost, err = ebpf.NewMap(spec.Maps[rstscopeMapLost])
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("creating lost-event counter: %w", permission(err))
+	}
+	shared := map[string]*ebpf.Map{rstscopeMapEvents: w.events, rstscopeMapLost: w.lost}
+
+	if !opts.NoForeign {
+		if err := w.openNetfilter(opts, ring); err != nil {
+			w.notes = append(w.notes, "netfilter resets: fentry on nf_send_reset "+fentryTrouble(err)+"; watching RSTs leave devices (net:net_dev_queue) instead")
+		} else {
+			w.foreign = "fentry"
+		}
+	}
+	wire := !opts.NoForeign && w.foreign == ""
+	if err := spec.Variables["filter_netns"].Set(opts.NetNS); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("setting netns filter: %w", err)
+	}
+	if err := spec.Variables["wire_check"].Set(boolByte(wire)); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("setting wire check: %w", err)
+	}
+	if err := spec.LoadAndAssign(&w.main, &ebpf.CollectionOptions{MapReplacements: shared}); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("loading eBPF programs: %w", permission(err))
+	}
+	attach := []struct {
+		group, name string
+		prog        *ebpf.Program
+	}{
+		// softirq first, so the context flag is right from the first reset.
+		{"irq", "softirq_entry", w.main.SoftirqEntry},
+		{"irq", "softirq_exit", w.main.SoftirqExit},
+		{"tcp", "tcp_send_reset", w.main.TcpSendReset},
+		{"tcp", "tcp_receive_reset", w.main.TcpReceiveReset},
+	}
+	if wire {
+		attach = append(attach, struct {
+			group, name string
+			prog        *ebpf.Program
+		}{"net", "net_dev_queue", w.main.NetDevQueue})
+		w.foreign = "net_dev_queue"
+	}
+	for _, a := range attach {
+		l, err := link.Tracepoint(a.group, a.name, a.prog, nil)
+		if err != nil {
+			w.Close()
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("%w: tracepoint %s:%s not found (is tracefs mounted at /sys/kernel/tracing?)", ErrUnsupported, a.group, a.name)
+			}
+			return nil, fmt.Errorf("attaching %s:%s: %w", a.group, a.name, permission(err))
+		}
+		w.links = append(w.links, l)
+	}
+	w.reader, err = ringbuf.NewReader(w.events)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("opening ring buffer: %w", err)
+	}
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("reading boot clock: %w", err)
+	}
+	w.wall, w.boot = time.Now(), uint64(ts.Nano())
+	return w, nil
+}
+
+// openNetfilter tries fentry on nf_send_reset and nf_send_reset6, writing
+// into the shared ring buffer. Many kernels refuse fentry (EPERM under
+// lockdown) or have not loaded nf_reject_ipv4; the caller falls back.
+func (w *Watcher) openNetfilter(opts Options, ring int) error {
+	spec, err := loadNf()
+	if err != nil {
+		return err
+	}
+	spec.Maps["nf_events"].MaxEntries = uint32(ring)
+	if err := spec.Variables["filter_netns"].Set(opts.NetNS); err != nil {
+		return err
+	}
+	var objs nfObjects
+	err = spec.LoadAndAssign(&objs, &ebpf.CollectionOptions{
+		MapReplacements: map[string]*ebpf.Map{"nf_events": w.events, "nf_lost": w.lost},
+	})
+	if err != nil {
+		return shortErr(err)
+	}
+	var links []link.Link
+	for _, p := range []*ebpf.Program{objs.NfSendReset, objs.NfSendReset6} {
+		l, err := link.AttachTracing(link.TracingOptions{Program: p})
+		if err != nil {
+			for _, l := range links {
+				l.Close()
+			}
+			objs.Close()
+			return shortErr(err)
+		}
+		links = append(links, l)
+	}
+	w.nf = &objs
+	w.links = append(w.links, links...)
+	return nil
+}
+
+// shortErr keeps the verifier log out of a one-line note: a VerifierError
+// prints as one line (its last log line) with %v; the full log stays in
+// the wrapped value for %+v.
+func shortErr(err error) error { return err }
+
+// fentryTrouble says in a few words why fentry did not work.
+func fentryTrouble(err error) string {
+	switch {
+	case errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES):
+		return "refused by this kernel (operation not permitted)"
+	case errors.Is(err, os.ErrNotExist) || errors.Is(err, btf.ErrNotFound):
+		return "unavailable (nf_reject_ipv4/ipv6 not loaded)"
+	case errors.Is(err, ebpf.ErrNotSupported):
+		return "not supported by this kernel"
+	}
+	return fmt.Sprintf("failed (%v)", err)
+}
+
+func boolByte(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// permission marks EPERM and EACCES as ErrPermission, keeping the text.
+func permission(err error) error {
+	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+		return permErr{err}
+	}
+	return shortErr(err)
+}
+
+type permErr struct{ err error }
+
+func (p permErr) Error() string        { return p.err.Error() }
+func (p permErr) Unwrap() error        { return p.err }
+func (p permErr) Is(target error) bool { return target == ErrPermission }
+
+// Notes are one-line messages about features this kernel lacks and what
+// the watcher does instead.
+func (w *Watcher) Notes() []string { return w.notes }
+
+// Foreign names the hook that finds RSTs the TCP stack did not send:
+// "fentry" (nf_send_reset), "net_dev_queue", or "" when off.
+func (w *Watcher) Foreign() string { return w.foreign }
+
+// Read blocks for the next event and decodes it into e. After Close it
+// returns an error matching os.ErrClosed. The buffer is the Watcher's; Read
+// allocates nothing and must not be called concurrently.
+func (w *Watcher) Read(e *Event) error {
+	for {
+		next := time.Now().Add(pollInterval)
+		if !w.deadline.IsZero() && w.deadline.Before(next) {
+			next = w.deadline
+		}
+		w.reader.SetDeadline(next)
+		err := w.reader.ReadInto(&w.rec)
+		if err == nil {
+			return Decode(w.rec.RawSample, e)
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) && (w.deadline.IsZero() || time.Now().Before(w.deadline)) {
+			continue
+		}
+		return fmt.Errorf("reading ring buffer: %w", err)
+	}
+}
+
+// SetDeadline makes a blocked or later Read return an error matching
+// os.ErrDeadlineExceeded at t; the zero time waits for ever.
+func (w *Watcher) SetDeadline(t time.Time) { w.deadline = t }
+
+// BootNow returns CLOCK_BOOTTIME in nanoseconds, the clock of Event.Boot.
+func (w *Watcher) BootNow() uint64 {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts)
+	return uint64(ts.Nano())
+}
+
+// Time returns the wall-clock time of e.
+func (w *Watcher) Time(e *Event) time.Time { return e.Time(w.wall, w.boot) }
+
+// Lost returns how many events the kernel dropped because the ring buffer
+// was full, summed over CPUs.
+func (w *Watcher) Lost() (uint64, error) {
+	var per []uint64
+	if err := w.lost.Lookup(uint32(0), &per); err != nil {
+		return 0, fmt.Errorf("reading lost-event counter: %w", err)
+	}
+	var n uint64
+	for _, v := range per {
+		n += v
+	}
+	return n, nil
+}
+
+// Close detaches every program and frees the maps. It unblocks Read.
+func (w *Watcher) Close() error {
+	for _, l := range w.links {
+		l.Close()
+	}
+	w.links = nil
+	if w.reader != nil {
+		w.reader.Close()
+	}
+	w.main.Close()
+	if w.nf != nil {
+		w.nf.Close()
+	}
+	if w.events != nil {
+		w.events.Close()
+	}
+	if w.lost != nil {
+		w.lost.Close()
+	}
+	return nil
+}
