@@ -17,6 +17,8 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 	"golang.org/x/sys/unix"
+
+	"github.com/rstscope/rstscope/packet"
 )
 
 // ErrLiveUnsupported is returned by StartLive where AF_PACKET does not
@@ -27,17 +29,21 @@ var ErrLiveUnsupported = errors.New("live capture is not supported on this OS (n
 // lab's segments are small and a reset's evidence sits in every header.
 const LiveSnapLen = 65535
 
-// Live is a running capture of one interface to a pcap stream. Its frames
-// are written in the order the kernel queued them on the AF_PACKET socket,
-// which is not always timestamp order (see DESIGN.md, Data flow).
+// Live is a running capture of one interface. Its frames are handed on in
+// the order the kernel queued them on the AF_PACKET socket, which is not
+// always timestamp order (see DESIGN.md, Data flow).
 type Live struct {
 	fd      int
-	w       *pcapgo.Writer
+	handle  FrameFunc
 	stop    chan struct{}
 	done    chan struct{}
 	mu      sync.Mutex
 	packets int
-	err     error
+	drops   uint64
+	// loopback is set for a loopback interface, whose frames AF_PACKET
+	// delivers twice.
+	loopback bool
+	err      error
 }
 
 // StartLive captures every frame, both directions, on interface ifname
@@ -46,18 +52,49 @@ type Live struct {
 // (Ethernet, µs timestamps) to w. The socket is opened inside that namespace
 // and keeps capturing there whatever thread reads it. Stop ends the capture.
 func StartLive(netnsPath, ifname string, w io.Writer) (*Live, error) {
+	pw := pcapgo.NewWriter(w)
+	if err := pw.WriteFileHeader(LiveSnapLen, layers.LinkTypeEthernet); err != nil {
+		return nil, fmt.Errorf("writing pcap header: %w", err)
+	}
+	return StartLiveFunc(netnsPath, ifname, func(data []byte, info Info) error {
+		ci := gopacket.CaptureInfo{Timestamp: info.Time, CaptureLength: info.CaptureLen, Length: info.WireLen}
+		if err := pw.WritePacket(ci, data); err != nil {
+			return fmt.Errorf("writing pcap record: %w", err)
+		}
+		return nil
+	})
+}
+
+// FrameFunc receives each captured frame; data is valid only during the
+// call. An error stops the capture and is returned by Stop.
+type FrameFunc func(data []byte, info Info) error
+
+// StartLiveFunc captures like StartLive but hands each frame (Ethernet link
+// type, numbered from 1) to handle, from one goroutine.
+func StartLiveFunc(netnsPath, ifname string, handle FrameFunc) (*Live, error) {
 	fd, err := openPacketSocket(netnsPath, ifname)
 	if err != nil {
 		return nil, err
 	}
-	pw := pcapgo.NewWriter(w)
-	if err := pw.WriteFileHeader(LiveSnapLen, layers.LinkTypeEthernet); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("writing pcap header: %w", err)
+	l := &Live{fd: fd, handle: handle, stop: make(chan struct{}), done: make(chan struct{})}
+	if ifi, err := net.InterfaceByName(ifname); err == nil && ifi.Flags&net.FlagLoopback != 0 && netnsPath == "" {
+		l.loopback = true
 	}
-	l := &Live{fd: fd, w: pw, stop: make(chan struct{}), done: make(chan struct{})}
 	go l.loop()
 	return l, nil
+}
+
+// Drops returns how many frames the kernel dropped because the socket's
+// queue was full, since the capture started.
+func (l *Live) Drops() (uint64, error) {
+	st, err := unix.GetsockoptTpacketStats(l.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
+	if err != nil {
+		return 0, fmt.Errorf("reading packet socket statistics: %w", err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.drops += uint64(st.Drops) // the kernel resets its counters on each read
+	return l.drops, nil
 }
 
 // openPacketSocket opens an AF_PACKET socket bound to ifname in a netns.
@@ -153,7 +190,7 @@ func (l *Live) loop() {
 			default:
 			}
 		}
-		n, oobn, _, _, err := unix.Recvmsg(l.fd, buf, oob, unix.MSG_TRUNC)
+		n, oobn, _, from, err := unix.Recvmsg(l.fd, buf, oob, unix.MSG_TRUNC)
 		if err != nil {
 			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
 				if stopping {
@@ -164,18 +201,24 @@ func (l *Live) loop() {
 			l.fail(fmt.Errorf("reading packet socket: %w", err))
 			return
 		}
+		// On loopback every frame is seen twice, leaving and arriving;
+		// keep the arrival.
+		if sa, ok := from.(*unix.SockaddrLinklayer); ok && l.loopback && sa.Pkttype == unix.PACKET_OUTGOING {
+			continue
+		}
 		capLen := n
 		if capLen > len(buf) {
 			capLen = len(buf)
 		}
-		ci := gopacket.CaptureInfo{Timestamp: stamp(oob[:oobn]), CaptureLength: capLen, Length: n}
-		if err := l.w.WritePacket(ci, buf[:capLen]); err != nil {
-			l.fail(fmt.Errorf("writing pcap record: %w", err))
-			return
-		}
 		l.mu.Lock()
 		l.packets++
+		frame := uint64(l.packets)
 		l.mu.Unlock()
+		info := Info{Time: stamp(oob[:oobn]), Frame: frame, CaptureLen: capLen, WireLen: n, Link: packet.LinkEthernet}
+		if err := l.handle(buf[:capLen], info); err != nil {
+			l.fail(err)
+			return
+		}
 	}
 }
 

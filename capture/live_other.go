@@ -23,3 +23,14 @@ func StartLive(netnsPath, ifname string, w io.Writer) (*Live, error) {
 
 // Stop does nothing on this OS.
 func (l *Live) Stop() (int, error) { return 0, ErrLiveUnsupported }
+
+// FrameFunc receives each captured frame; data is valid only during the call.
+type FrameFunc func(data []byte, info Info) error
+
+// StartLiveFunc returns ErrLiveUnsupported: live capture needs Linux.
+func StartLiveFunc(netnsPath, ifname string, handle FrameFunc) (*Live, error) {
+	return nil, ErrLiveUnsupported
+}
+
+// Drops returns ErrLiveUnsupported on this OS.
+func (l *Live) Drops() (uint64, error) { return 0, ErrLiveUnsupported }

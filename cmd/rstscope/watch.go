@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/rstscope/rstscope/cause"
+	"github.com/rstscope/rstscope/diagnose"
 	"github.com/rstscope/rstscope/kernel"
 	"github.com/rstscope/rstscope/render"
 	"github.com/rstscope/rstscope/report"
@@ -134,11 +135,30 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	out.metrics = metrics
 
 	var packetErr chan error
+	kernelEmit := out.emit
 	if wf.iface != "" {
+		// The kernel and the packets each see a reset sent or received
+		// here; the joiner makes one finding of the two halves.
+		j := &diagnose.Joiner{Window: 2 * diagnose.LiveLookAhead, Emit: out.emit}
+		kernelEmit = func(f report.Finding) { j.Add(f, true, time.Now()) }
+		packetEmit := func(f report.Finding) { j.Add(f, false, time.Now()) }
 		pctx, cancel := context.WithCancel(ctx)
 		defer cancel()
+		go func() {
+			t := time.NewTicker(100 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case now := <-t.C:
+					j.Flush(now)
+				case <-pctx.Done():
+					return
+				}
+			}
+		}()
+		defer j.Flush(time.Time{})
 		packetErr = make(chan error, 1)
-		go func() { packetErr <- watchPackets(pctx, wf.iface, out.emit, out.captureLost(stderr)) }()
+		go func() { packetErr <- watchPackets(pctx, wf.iface, packetEmit, out.captureLost(stderr)) }()
 	}
 
 	foreign := w.Foreign()
@@ -148,7 +168,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stderr, "rstscope: watching TCP resets (reasons from %s, foreign RSTs via %s); Ctrl-C to stop\n", names.Source, foreign)
 
 	a := &attributor{names: names, ports: localPortRange(), cgroups: &kernel.Cgroups{}}
-	err = watchLoop(ctx, w, a, out, stderr, wf.window)
+	err = watchLoop(ctx, w, a, out, kernelEmit, stderr, wf.window)
 	if lost, lerr := w.Lost(); lerr == nil && lost > 0 {
 		fmt.Fprintf(stderr, "rstscope: %d kernel events lost in total (ring buffer full; raise -ring-mib)\n", lost)
 	}
@@ -171,15 +191,14 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // RSTs seen on the wire for window (kernel.Correlator) and reporting lost
 // events as they grow. Reads time out every tick, so cancellation is seen
 // within one tick and the deferred Close detaches everything.
-func watchLoop(ctx context.Context, w *kernel.Watcher, a *attributor, out *findingWriter, stderr io.Writer, window time.Duration) error {
+func watchLoop(ctx context.Context, w *kernel.Watcher, a *attributor, out *findingWriter, emit func(report.Finding), stderr io.Writer, window time.Duration) error {
 	corr := &kernel.Correlator{Window: window}
 	var e kernel.Event
 	var lostSeen uint64
 	lastCheck := time.Now()
 	tick := 100 * time.Millisecond
 	emitForeign := func(ev *kernel.Event) {
-		f := a.finding(ev, w.Time(ev))
-		out.emit(f)
+		emit(a.finding(ev, w.Time(ev)))
 	}
 	for ctx.Err() == nil {
 		w.SetDeadline(time.Now().Add(tick))
@@ -187,7 +206,7 @@ func watchLoop(ctx context.Context, w *kernel.Watcher, a *attributor, out *findi
 		switch {
 		case err == nil:
 			if corr.Add(&e) {
-				out.emit(a.finding(&e, w.Time(&e)))
+				emit(a.finding(&e, w.Time(&e)))
 			}
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			out.flush()

@@ -1,0 +1,61 @@
+package diagnose
+
+import (
+	"testing"
+	"time"
+
+	"github.com/rstscope/rstscope/cause"
+	"github.com/rstscope/rstscope/report"
+)
+
+func TestJoiner(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	pkt := report.Finding{From: "10.0.0.2:80", Client: "10.0.0.1:4000", Server: "10.0.0.2:80", Cause: cause.ClosedPort, Sender: cause.Server, Confidence: 0.9, Evidence: []string{"answers the SYN"}, File: "eth0", Frame: 7}
+	hostFW := pkt
+	hostFW.Cause = cause.HalfOpen
+	kern := report.Finding{From: "10.0.0.2:80", Client: "10.0.0.1:4000", Server: "10.0.0.2:80", Cause: cause.ClosedPort, Sender: cause.Server, Confidence: 0.7,
+		Direction: "sent", KernelReason: "NO_SOCKET", Context: "kernel", Evidence: []string{"kernel: tcp_send_reset reason=NO_SOCKET"}}
+	other := pkt
+	other.From, other.Client = "10.0.0.9:80", "10.0.0.8:5000"
+
+	tests := []struct {
+		name    string
+		adds    []report.Finding
+		kernel  []bool
+		flushAt time.Duration
+		want    int
+		check   func(t *testing.T, got []report.Finding)
+	}{
+		{"both halves make one finding at once", []report.Finding{kern, pkt}, []bool{true, false}, 0, 1, func(t *testing.T, got []report.Finding) {
+			f := got[0]
+			if f.KernelReason != "NO_SOCKET" || f.Frame != 7 || f.Direction != "sent" || len(f.Evidence) != 2 {
+				t.Errorf("merged finding lacks a half: %+v", f)
+			}
+		}},
+		{"the kernel's reason overrides the packets' cause", []report.Finding{hostFW, kern}, []bool{false, true}, 0, 1, func(t *testing.T, got []report.Finding) {
+			if got[0].Cause != cause.ClosedPort {
+				t.Errorf("got %s, want the kernel's closed-port", got[0].Cause)
+			}
+		}},
+		{"a lone half waits its window", []report.Finding{pkt}, []bool{false}, 100 * time.Millisecond, 0, nil},
+		{"a lone half goes out after its window", []report.Finding{pkt}, []bool{false}, time.Second, 1, nil},
+		{"different resets stay apart", []report.Finding{pkt, other}, []bool{false, false}, time.Second, 2, nil},
+		{"two packet halves do not merge", []report.Finding{pkt, pkt}, []bool{false, false}, time.Second, 2, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []report.Finding
+			j := &Joiner{Window: time.Second, Emit: func(f report.Finding) { got = append(got, f) }}
+			for i, f := range tt.adds {
+				j.Add(f, tt.kernel[i], t0)
+			}
+			j.Flush(t0.Add(tt.flushAt))
+			if len(got) != tt.want {
+				t.Fatalf("got %d findings, want %d", len(got), tt.want)
+			}
+			if tt.check != nil {
+				tt.check(t, got)
+			}
+		})
+	}
+}
