@@ -80,8 +80,13 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if wf.format != "text" && wf.format != "ndjson" {
 		return fmt.Errorf("unknown format %q (want text or ndjson)", wf.format)
 	}
-	if wf.iface != "" && watchPackets == nil {
-		return errors.New("-i needs the packet analyzer, which this build does not include yet")
+	if wf.iface != "" {
+		if watchPackets == nil {
+			return errors.New("-i needs the packet analyzer, which this build does not include")
+		}
+		if _, err := net.InterfaceByName(wf.iface); err != nil {
+			return fmt.Errorf("-i %s: no such interface here", wf.iface)
+		}
 	}
 	if wf.ringMiB <= 0 || wf.ringMiB&(wf.ringMiB-1) != 0 {
 		return fmt.Errorf("-ring-mib %d: want a power of two", wf.ringMiB)
@@ -134,6 +139,8 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	out.metrics = metrics
 
+	ctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
 	var packetErr chan error
 	kernelEmit := out.emit
 	if wf.iface != "" {
@@ -158,7 +165,13 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}()
 		defer j.Flush(time.Time{})
 		packetErr = make(chan error, 1)
-		go func() { packetErr <- watchPackets(pctx, wf.iface, packetEmit, out.captureLost(stderr)) }()
+		go func() {
+			err := watchPackets(pctx, wf.iface, packetEmit, out.captureLost(stderr))
+			packetErr <- err
+			if err != nil {
+				stopWatch() // a capture that failed ends the watch with its error
+			}
+		}()
 	}
 
 	foreign := w.Foreign()
