@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# run.sh — time rstscope against tcpdump and tshark on one capture.
+#
+#   bench/run.sh [FILE]        (RUNS=5 bench/run.sh for more runs; default 3)
+#   env: RUNS=N, SKIP="names", RSTSCOPE=binary (below), TIMEOUT=seconds per run (600)
+#
+# Builds rstscope (go build -o bench/out/rstscope ./cmd/rstscope); without FILE uses
+# bench/out/traffic.pcap and makes it with bench/mkcapture.sh if it does not exist.
+# Warms the page cache (cat FILE > /dev/null), then runs each command RUNS times under
+# GNU time (/usr/bin/time -f '%e %U %S %M') and reports the median of each figure:
+#   rstscope analyze --format ndjson FILE > /dev/null   full product: decode, flow tracking,
+#                                                        reset classification
+#   rstscope analyze --format conn FILE > /dev/null     decode + tracking (+ --no-classify
+#                                                        when rstscope has that flag)
+#   both again with GOMAXPROCS=1 (the single-core target)
+#   tcpdump -nn -r FILE 'tcp[tcpflags] & tcp-rst != 0' > /dev/null
+#   tshark -n -r FILE -Y tcp.flags.reset==1 > /dev/null
+# Figures: wall s, CPU s (user+sys), packets/s (packets ÷ median wall; packet count from
+# capinfos -c, cached in FILE.count), packets per CPU second (less sensitive to other load
+# on the machine than wall time), peak RSS (MB, 10^6 bytes). Then the ratios
+# rstscope/tcpdump and rstscope/tshark in packets/s and the targets: ≥ 2 M packets/s and
+# peak RSS ≤ 100 MB. Results are also written to bench/out/results.txt.
+#
+# Needs: Go, tcpdump (apt: tcpdump), tshark (apt: tshark), capinfos (apt: wireshark-common),
+# GNU time at /usr/bin/time (apt: time — the shell's `time` keyword has no peak RSS).
+# SKIP="tshark rstscope-conn" leaves those rows out (tshark alone takes ~2.5 min).
+# RSTSCOPE=/path/to/rstscope times that binary instead of building one (to compare builds).
+# If rstscope does not build or `analyze` fails, that is printed and the peers still run.
+set -uo pipefail
+
+[[ $# -gt 0 ]] && set -- "$(realpath -m -- "$1")" # FILE is relative to where we were called
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-3}
+F=${1:-bench/out/traffic.pcap}
+OUTDIR=bench/out
+mkdir -p "$OUTDIR"
+
+for t in /usr/bin/time:time tcpdump:tcpdump tshark:tshark capinfos:wireshark-common go:golang; do
+	command -v "${t%%:*}" >/dev/null || { echo "run.sh: ${t%%:*} not found (apt: ${t#*:})" >&2; exit 1; }
+done
+if [[ ! -f $F ]]; then
+	if [[ $# -gt 0 ]]; then echo "run.sh: $F: no such file" >&2; exit 1; fi
+	echo "run.sh: $F missing, making it with bench/mkcapture.sh" >&2
+	bench/mkcapture.sh -o "$F" || { echo "run.sh: making the capture failed" >&2; exit 1; }
+fi
+
+# Packet count, cached next to the file and keyed by its size and mtime.
+KEY="$(stat -c '%s %Y' "$F")"
+if [[ -f $F.count && $(head -1 "$F.count") == "$KEY" ]]; then
+	PKTS=$(sed -n 2p "$F.count")
+else
+	PKTS=$(capinfos -c -M "$F" | awk '/Number of packets/ {print $NF}')
+	# RST packets of both families (tcpdump's tcp[] filter alone sees IPv4 only).
+	RSTS=$(tcpdump -nn -q -r "$F" 'tcp[tcpflags] & tcp-rst != 0 or (ip6 and ip6[6] == 6 and ip6[53] & 0x04 != 0)' 2>/dev/null | wc -l)
+	printf '%s\n%s\n%s\n' "$KEY" "$PKTS" "$RSTS" > "$F.count"
+fi
+RSTS=$(sed -n 3p "$F.count")
+
+RST=${RSTSCOPE:-$OUTDIR/rstscope}
+RST_STATUS=ok
+if [[ -n ${RSTSCOPE:-} ]]; then
+	[[ -x $RST ]] || RST_STATUS="RSTSCOPE=$RST is not an executable"
+elif ! go build -o "$RST" ./cmd/rstscope 2>"$OUTDIR/build.log"; then
+	RST_STATUS="rstscope does not build: $(head -3 "$OUTDIR/build.log" | tr '\n' ' ')"
+fi
+rm -f "$OUTDIR/analyze-help.txt"
+if [[ $RST_STATUS == ok ]] && ! "$RST" analyze -h >"$OUTDIR/analyze-help.txt" 2>&1 && ! grep -q -- '-format' "$OUTDIR/analyze-help.txt"; then
+	RST_STATUS="rstscope has no working 'analyze' subcommand: $(head -2 "$OUTDIR/analyze-help.txt" | tr '\n' ' ')"
+fi
+NOCLASSIFY=
+grep -q -- '-no-classify' "$OUTDIR/analyze-help.txt" 2>/dev/null && NOCLASSIFY=--no-classify
+
+echo "capture: $F ($(stat -c %s "$F") bytes, $PKTS packets, $RSTS with RST)"
+echo "machine: $(uname -r), $(nproc) CPUs, $(go version | cut -d' ' -f3), $(tcpdump --version 2>&1 | head -1), $(tshark --version 2>/dev/null | head -1 | cut -d' ' -f1-3)"
+if [[ -z ${RSTSCOPE:-} ]]; then
+	echo "rstscope built from: $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git status --porcelain -- '*.go' go.mod go.sum ':!bench' 2>/dev/null | grep -q . && echo ' + uncommitted Go changes')"
+fi
+echo "runs per command: $RUNS (median of each figure); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+LOAD=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$LOAD" -v n="$(nproc)" 'BEGIN { exit !(l > n) }'; then
+	echo "WARNING: the machine is busy (load $LOAD on $(nproc) CPUs): wall times are inflated; compare the per-CPU-second figures"
+fi
+echo "warming the page cache..."
+cat "$F" > /dev/null
+
+# measure NAME CMD...: runs CMD RUNS times (stdout to /dev/null) and appends
+# "NAME wall cpu rss_kb status" to $ROWS. Status is ok or the failing exit code.
+ROWS=$(mktemp)
+trap 'rm -f "$ROWS"' EXIT
+measure() {
+	local name=$1; shift
+	local walls=() cpus=() rsss=() status=ok tf i rc
+	if [[ " ${SKIP:-} " == *" $name "* ]]; then echo "$name - - - skipped" >> "$ROWS"; return; fi
+	tf=$(mktemp)
+	for ((i = 0; i < RUNS; i++)); do
+		/usr/bin/time -f '%e %U %S %M' -o "$tf" timeout -k 5 "${TIMEOUT:-600}" "$@" >/dev/null 2>"$OUTDIR/run.$name.stderr"
+		rc=$?
+		if ((rc != 0)); then
+			status="FAILED,exit=$rc"
+			((rc == 124)) && status="FAILED,timeout=${TIMEOUT:-600}s"
+			echo "  $name: FAILED: $(grep -v '^Command exited' "$OUTDIR/run.$name.stderr" | head -2 | tr '\n' ' ')" >&2
+			break
+		fi
+		read -r w u s m < <(tail -1 "$tf")
+		walls+=("$w"); cpus+=("$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')"); rsss+=("$m")
+		echo "  $name run $((i + 1)): wall ${w}s user ${u}s sys ${s}s rss ${m}KB" >&2
+	done
+	rm -f "$tf"
+	if [[ $status == ok ]]; then
+		echo "$name $(median "${walls[@]}") $(median "${cpus[@]}") $(median "${rsss[@]}") ok" >> "$ROWS"
+	else
+		echo "$name - - - $status" >> "$ROWS"
+	fi
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+if [[ $RST_STATUS == ok ]]; then
+	# Once, untimed: one finding per reset packet is the contract, so the ndjson line
+	# count should equal the RST packets in the file.
+	FINDINGS=$("$RST" analyze --format ndjson "$F" 2>/dev/null | wc -l)
+	echo "check: rstscope analyze --format ndjson wrote $FINDINGS findings; the file has $RSTS RST packets" \
+		"($([[ $FINDINGS == "$RSTS" ]] && echo match || echo MISMATCH))" > "$OUTDIR/check.txt"
+	cat "$OUTDIR/check.txt" >&2
+	measure rstscope-ndjson "$RST" analyze --format ndjson "$F"
+	measure rstscope-conn "$RST" analyze --format conn $NOCLASSIFY "$F"
+	measure rstscope-ndjson-1cpu env GOMAXPROCS=1 "$RST" analyze --format ndjson "$F"
+	measure rstscope-conn-1cpu env GOMAXPROCS=1 "$RST" analyze --format conn $NOCLASSIFY "$F"
+else
+	echo "run.sh: NOT TIMING rstscope: $RST_STATUS" >&2
+	for n in rstscope-ndjson rstscope-conn rstscope-ndjson-1cpu rstscope-conn-1cpu; do
+		echo "$n - - - not-built" >> "$ROWS"
+	done
+fi
+measure tcpdump tcpdump -nn -r "$F" 'tcp[tcpflags] & tcp-rst != 0'
+measure tshark tshark -n -r "$F" -Y 'tcp.flags.reset==1'
+
+{
+	echo
+	echo "rstscope: $RST_STATUS"
+	[[ $RST_STATUS == ok ]] && cat "$OUTDIR/check.txt"
+	echo "commands (stdout to /dev/null, F=$F):"
+	echo "  rstscope-ndjson       $RST analyze --format ndjson F"
+	echo "  rstscope-conn         $RST analyze --format conn ${NOCLASSIFY:+$NOCLASSIFY }F"
+	echo "  *-1cpu                the same with GOMAXPROCS=1"
+	echo "  tcpdump               tcpdump -nn -r F 'tcp[tcpflags] & tcp-rst != 0'"
+	echo "  tshark                tshark -n -r F -Y tcp.flags.reset==1"
+	echo
+	awk -v pkts="$PKTS" '
+	BEGIN { printf "%-22s %8s %8s %12s %14s %8s  %s\n", "command", "wall s", "CPU s", "packets/s", "pkts/CPU-s", "RSS MB", "status" }
+	{
+		if ($5 == "ok") {
+			pps[$1] = pkts / $2
+			printf "%-22s %8.2f %8.2f %12.0f %14s %8.1f  %s\n", $1, $2, $3, pps[$1], ($3 > 0 ? sprintf("%.0f", pkts / $3) : "-"), $4 * 1024 / 1e6, $5
+			rss[$1] = $4 * 1024 / 1e6
+			ppc[$1] = $3 > 0 ? pkts / $3 : pkts / 0.01
+		} else {
+			printf "%-22s %8s %8s %12s %14s %8s  %s\n", $1, "-", "-", "-", "-", "-", $5
+			why[$1] = $5
+		}
+	}
+	END {
+		print ""
+		split("rstscope-ndjson rstscope-conn rstscope-ndjson-1cpu rstscope-conn-1cpu", rs, " ")
+		print "packets/s ratios (by wall time; by CPU time in brackets) and targets:"
+		for (i = 1; i <= 4; i++) {
+			r = rs[i]
+			if (!(r in pps)) { printf "%-22s not measured (%s)\n", r, why[r]; continue }
+			line = sprintf("%-22s", r)
+			if ("tcpdump" in pps) line = line sprintf(" %5.2fx tcpdump (%5.2fx)", pps[r] / pps["tcpdump"], ppc[r] / ppc["tcpdump"])
+			if ("tshark" in pps) line = line sprintf(" %6.1fx tshark (%6.1fx)", pps[r] / pps["tshark"], ppc[r] / ppc["tshark"])
+			line = line sprintf("  >= 2 M pkt/s: %-3s (%-3s)  RSS <= 100 MB: %s", pps[r] >= 2e6 ? "yes" : "NO", ppc[r] >= 2e6 ? "yes" : "NO", rss[r] <= 100 ? "yes" : "NO")
+			print line
+		}
+	}' "$ROWS"
+} | tee "$OUTDIR/results.txt"
