@@ -57,7 +57,7 @@ type Table struct {
 	open   connList
 	closed connList
 	last   *Conn // the connection of the previous packet
-	now    time.Time
+	nowNS  int64 // the table's clock: the latest packet time, in Unix nanoseconds
 	stats  Stats
 	// OnEnd, when set, sees every connection as it leaves the table, before
 	// its memory is reused.
@@ -96,8 +96,8 @@ func (t *Table) Len() int { return len(t.conns) }
 // timeout), or when p is a SYN that Zeek's IsReuse takes for a new
 // connection (see reused).
 func (t *Table) Lookup(p *packet.Packet, ts time.Time) (*Conn, Dir) {
-	if ts.After(t.now) {
-		t.now = ts
+	if ns := ts.UnixNano(); ns > t.nowNS {
+		t.nowNS = ns
 	}
 	src, dst := p.SrcAddrPort(), p.DstAddrPort()
 	k, _ := MakeKey(src, dst)
@@ -148,10 +148,10 @@ func (t *Table) Process(p *packet.Packet, ts time.Time, frame uint64, ipBytes in
 // delete timer), or after IdleTimeout without a packet
 // (tcp_inactivity_timeout).
 func (t *Table) gone(c *Conn) bool {
-	if at := c.History.closeAt; !at.IsZero() && t.now.Sub(at) >= t.cfg.CloseDelay {
+	if c.closeNS != 0 && time.Duration(t.nowNS-c.closeNS) >= t.cfg.CloseDelay {
 		return true
 	}
-	return t.now.Sub(c.Last()) >= t.cfg.IdleTimeout
+	return time.Duration(t.nowNS-c.lastNS) >= t.cfg.IdleTimeout
 }
 
 // reused reports whether p, a SYN, starts a new connection on c's 4-tuple,
@@ -225,7 +225,7 @@ type connList struct{ head, tail *Conn }
 // expire ends open connections idle past the timeout and closed ones past
 // the close delay, oldest first; each step is O(1).
 func (t *Table) expire() {
-	for c := t.open.head; c != nil && t.now.Sub(c.Last()) >= t.cfg.IdleTimeout; c = t.open.head {
+	for c := t.open.head; c != nil && time.Duration(t.nowNS-c.lastNS) >= t.cfg.IdleTimeout; c = t.open.head {
 		t.stats.Expired++
 		t.end(c, EndIdle)
 	}
@@ -251,7 +251,7 @@ func (t *Table) Flush() {
 		switch {
 		case o == nil && c == nil:
 			return
-		case o == nil || c != nil && c.Last().Before(o.Last()):
+		case o == nil || c != nil && c.lastNS < o.lastNS:
 			t.end(c, EndFlush)
 		default:
 			t.end(o, EndFlush)
@@ -273,7 +273,7 @@ func (t *Table) end(c *Conn, why EndReason) {
 
 // listOf is the list c belongs on now.
 func (t *Table) listOf(c *Conn) *connList {
-	if c.History.closeAt.IsZero() {
+	if c.closeNS == 0 {
 		return &t.open
 	}
 	return &t.closed

@@ -445,6 +445,7 @@ func (c *Conn) zeekConnectionClosed(d Dir) {
 	if c.Ep[d].State == Reset || pz.didClose || c.Ep[d.Other()].State == Inactive {
 		// The delete timer runs from the connection's last time.
 		c.History.closeAt = c.Last()
+		c.closeNS = c.lastNS
 	}
 }
 
