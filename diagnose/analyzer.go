@@ -166,11 +166,11 @@ func (a *Analyzer) connEnded(c *flow.Conn, why flow.EndReason) {
 }
 
 func (a *Analyzer) flushDue(now time.Time) {
-	a.pending.due(now, a.opts.LookAheadTime, a.emit)
+	a.pending.due(now, a.emit)
 }
 
 func (a *Analyzer) flushAll() {
-	a.pending.due(time.Time{}, 0, a.emit)
+	a.pending.due(time.Time{}, a.emit)
 }
 
 func (a *Analyzer) emit(pr *pendingReset) {

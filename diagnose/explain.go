@@ -3,6 +3,7 @@ package diagnose
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -52,11 +53,21 @@ func (a *Analyzer) explain(pr *pendingReset) report.Finding {
 
 // WiresharkFilter is the display filter that isolates one connection.
 func WiresharkFilter(a, b netip.AddrPort) string {
-	ip := "ip.addr"
+	ip := "ip.addr=="
 	if a.Addr().Is6() && !a.Addr().Is4In6() {
-		ip = "ipv6.addr"
+		ip = "ipv6.addr=="
 	}
-	return fmt.Sprintf("%s==%s && tcp.port==%d && %s==%s && tcp.port==%d", ip, a.Addr(), a.Port(), ip, b.Addr(), b.Port())
+	buf := make([]byte, 0, 96)
+	for i, ap := range [2]netip.AddrPort{a, b} {
+		if i > 0 {
+			buf = append(buf, " && "...)
+		}
+		buf = append(buf, ip...)
+		buf = ap.Addr().AppendTo(buf)
+		buf = append(buf, " && tcp.port=="...)
+		buf = strconv.AppendUint(buf, uint64(ap.Port()), 10)
+	}
+	return string(buf)
 }
 
 // printable returns a reset's payload when it is text (some devices explain

@@ -21,6 +21,8 @@ type pendingReset struct {
 	// is still pending; verdict is set once this one is explained.
 	prev    *pendingReset
 	verdict *cause.Earlier
+	// deadline is when, in capture time (Unix ns), the look-ahead ends.
+	deadline int64
 }
 
 // pendingSet holds resets in arrival order and by connection.
@@ -39,6 +41,7 @@ func (a *Analyzer) newPending(c *flow.Conn, d flow.Dir, p *packet.Packet, ts tim
 	n := copy(pr.payload[:], p.Payload)
 	pr.ctx.RST.Payload = pr.payload[:n]
 	pr.ctx.Time = ts
+	pr.deadline = ts.UnixNano() + int64(a.opts.LookAheadTime)
 	pr.ctx.After = make([]cause.Later, 0, a.opts.LookAheadPackets)
 	pr.ctx.SenderHost = a.hosts.get(p.Src)
 	a.pending.max = a.opts.LookAheadPackets
@@ -83,12 +86,16 @@ func (s *pendingSet) closeConn(c *flow.Conn, emit func(*pendingReset)) {
 }
 
 // due emits, in arrival order, the resets whose look-ahead is over: full,
-// closed, or older than window at capture time now. A zero now emits all.
-func (s *pendingSet) due(now time.Time, window time.Duration, emit func(*pendingReset)) {
+// closed, or past its deadline at capture time now. A zero now emits all.
+func (s *pendingSet) due(now time.Time, emit func(*pendingReset)) {
+	if s.head == len(s.queue) {
+		return
+	}
+	nowNS := now.UnixNano()
 	for s.head < len(s.queue) {
 		pr := s.queue[s.head]
 		if !now.IsZero() && !pr.done {
-			if now.Sub(pr.ctx.Time) < window {
+			if nowNS < pr.deadline {
 				return
 			}
 			pr.ctx.LookAheadDone = true
