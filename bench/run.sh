@@ -125,6 +125,8 @@ if [[ $RST_STATUS == ok ]]; then
 	measure rstscope-conn "$RST" analyze --format conn $NOCLASSIFY "$F"
 	measure rstscope-ndjson-1cpu env GOMAXPROCS=1 "$RST" analyze --format ndjson "$F"
 	measure rstscope-conn-1cpu env GOMAXPROCS=1 "$RST" analyze --format conn $NOCLASSIFY "$F"
+	# Decode and flow tracking alone: nothing classified, nothing written.
+	[[ -n $NOCLASSIFY ]] && measure rstscope-track-1cpu env GOMAXPROCS=1 "$RST" analyze --format ndjson $NOCLASSIFY "$F"
 else
 	echo "run.sh: NOT TIMING rstscope: $RST_STATUS" >&2
 	for n in rstscope-ndjson rstscope-conn rstscope-ndjson-1cpu rstscope-conn-1cpu; do
@@ -142,6 +144,7 @@ measure tshark tshark -n -r "$F" -Y 'tcp.flags.reset==1'
 	echo "  rstscope-ndjson       $RST analyze --format ndjson F"
 	echo "  rstscope-conn         $RST analyze --format conn ${NOCLASSIFY:+$NOCLASSIFY }F"
 	echo "  *-1cpu                the same with GOMAXPROCS=1"
+	echo "  rstscope-track-1cpu   GOMAXPROCS=1 $RST analyze --format ndjson --no-classify F (decode + tracking only)"
 	echo "  tcpdump               tcpdump -nn -r F 'tcp[tcpflags] & tcp-rst != 0'"
 	echo "  tshark                tshark -n -r F -Y tcp.flags.reset==1"
 	echo
@@ -160,9 +163,9 @@ measure tshark tshark -n -r "$F" -Y 'tcp.flags.reset==1'
 	}
 	END {
 		print ""
-		split("rstscope-ndjson rstscope-conn rstscope-ndjson-1cpu rstscope-conn-1cpu", rs, " ")
+		n = split("rstscope-ndjson rstscope-conn rstscope-ndjson-1cpu rstscope-conn-1cpu rstscope-track-1cpu", rs, " ")
 		print "packets/s ratios (by wall time; by CPU time in brackets) and targets:"
-		for (i = 1; i <= 4; i++) {
+		for (i = 1; i <= n; i++) {
 			r = rs[i]
 			if (!(r in pps)) { printf "%-22s not measured (%s)\n", r, why[r]; continue }
 			line = sprintf("%-22s", r)
@@ -171,5 +174,7 @@ measure tshark tshark -n -r "$F" -Y 'tcp.flags.reset==1'
 			line = line sprintf("  >= 2 M pkt/s: %-3s (%-3s)  RSS <= 100 MB: %s", pps[r] >= 2e6 ? "yes" : "NO", ppc[r] >= 2e6 ? "yes" : "NO", rss[r] <= 100 ? "yes" : "NO")
 			print line
 		}
+		if (("rstscope-ndjson-1cpu" in ppc) && ("rstscope-track-1cpu" in ppc))
+			printf "classification and its output cost %.0f%% over decode + tracking alone (CPU time, one core)\n", 100 * (ppc["rstscope-track-1cpu"] / ppc["rstscope-ndjson-1cpu"] - 1)
 	}' "$ROWS"
 } | tee "$OUTDIR/results.txt"

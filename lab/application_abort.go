@@ -13,18 +13,8 @@ func init() {
 		Cause:   cause.ApplicationAbort,
 		Summary: "the client sets SO_LINGER {1, 0} and closes an established connection",
 		run: func(e *env) error {
-			l, err := e.listen(e.server)
+			_, c, s, err := e.established(dialOpts{}, "request", "response")
 			if err != nil {
-				return err
-			}
-			c, s, err := e.connect(l, dialOpts{})
-			if err != nil {
-				return err
-			}
-			if err := e.exchange(c, s, "request"); err != nil {
-				return err
-			}
-			if err := e.exchange(s, c, "response"); err != nil {
 				return err
 			}
 			if err := c.SetLinger(0); err != nil {

@@ -15,18 +15,8 @@ func init() {
 		Name:    "control",
 		Summary: "data both ways, then a clean FIN close from each side: no reset",
 		run: func(e *env) error {
-			l, err := e.listen(e.server)
+			_, c, s, err := e.established(dialOpts{}, "hello", "world")
 			if err != nil {
-				return err
-			}
-			c, s, err := e.connect(l, dialOpts{})
-			if err != nil {
-				return err
-			}
-			if err := e.exchange(c, s, "hello"); err != nil {
-				return err
-			}
-			if err := e.exchange(s, c, "world"); err != nil {
 				return err
 			}
 			c.Close()

@@ -31,11 +31,7 @@ func init() {
 			Cause:   cause.DataAfterClose,
 			Summary: v.summary,
 			run: func(e *env) error {
-				l, err := e.listen(e.server)
-				if err != nil {
-					return err
-				}
-				c, s, err := e.connect(l, dialOpts{})
+				_, c, s, err := e.connected(dialOpts{})
 				if err != nil {
 					return err
 				}

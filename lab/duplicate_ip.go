@@ -26,11 +26,7 @@ func init() {
 		Summary: "a second host with the server's address takes over the client's neighbour entry and resets",
 		layout:  lan,
 		run: func(e *env) error {
-			l, err := e.listen(e.server)
-			if err != nil {
-				return err
-			}
-			c, s, err := e.connect(l, dialOpts{})
+			_, c, s, err := e.connected(dialOpts{})
 			if err != nil {
 				return err
 			}

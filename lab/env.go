@@ -295,3 +295,29 @@ func closeBoth(client, server *net.TCPConn) error {
 	}
 	return server.Close()
 }
+
+// established listens on the server, connects the client with o, and sends
+// a request and a reply: the start most scenarios share.
+func (e *env) established(o dialOpts, request, reply string) (l *net.TCPListener, client, server *net.TCPConn, err error) {
+	if l, client, server, err = e.connected(o); err != nil {
+		return nil, nil, nil, err
+	}
+	if err = e.exchange(client, server, request); err != nil {
+		return nil, nil, nil, err
+	}
+	if err = e.exchange(server, client, reply); err != nil {
+		return nil, nil, nil, err
+	}
+	return l, client, server, nil
+}
+
+// connected listens on the server and connects the client to it with o.
+func (e *env) connected(o dialOpts) (l *net.TCPListener, client, server *net.TCPConn, err error) {
+	if l, err = e.listen(e.server); err != nil {
+		return nil, nil, nil, err
+	}
+	if client, server, err = e.connect(l, o); err != nil {
+		return nil, nil, nil, err
+	}
+	return l, client, server, nil
+}

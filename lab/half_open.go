@@ -28,18 +28,8 @@ func init() {
 			Cause:   cause.HalfOpen,
 			Summary: v.summary,
 			run: func(e *env) error {
-				l, err := e.listen(e.server)
+				l, c, s, err := e.established(dialOpts{}, "hello", "hello back")
 				if err != nil {
-					return err
-				}
-				c, s, err := e.connect(l, dialOpts{})
-				if err != nil {
-					return err
-				}
-				if err := e.exchange(c, s, "hello"); err != nil {
-					return err
-				}
-				if err := e.exchange(s, c, "hello back"); err != nil {
 					return err
 				}
 				if err := e.loseSilently(e.server, e.clientIP, s); err != nil {

@@ -37,11 +37,7 @@ func init() {
 			if err != nil {
 				return err
 			}
-			l, err := e.listen(e.server)
-			if err != nil {
-				return err
-			}
-			c, s, err := e.connect(l, dialOpts{})
+			_, c, s, err := e.connected(dialOpts{})
 			if err != nil {
 				return err
 			}

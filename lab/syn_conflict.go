@@ -20,11 +20,7 @@ func init() {
 		Cause:   cause.SYNConflict,
 		Summary: "a client reconnects from the same port while the server still holds the old connection",
 		run: func(e *env) error {
-			l, err := e.listen(e.server)
-			if err != nil {
-				return err
-			}
-			c, s, err := e.connect(l, dialOpts{localPort: synConflictPort})
+			l, c, s, err := e.connected(dialOpts{localPort: synConflictPort})
 			if err != nil {
 				return err
 			}

@@ -13,11 +13,7 @@ func init() {
 		Cause:   cause.UnreadDataClose,
 		Summary: "the server closes with the client's request unread in its receive buffer",
 		run: func(e *env) error {
-			l, err := e.listen(e.server)
-			if err != nil {
-				return err
-			}
-			c, s, err := e.connect(l, dialOpts{})
+			_, c, s, err := e.connected(dialOpts{})
 			if err != nil {
 				return err
 			}
