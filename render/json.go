@@ -18,10 +18,17 @@ func JSON(w io.Writer, r *report.Report) error {
 }
 
 // NDJSON writes one finding per line, as soon as each is ready.
-type NDJSON struct{ enc *json.Encoder }
+type NDJSON struct {
+	w   io.Writer
+	buf []byte // reused for every line
+}
 
 // NewNDJSON returns a streaming finding writer.
-func NewNDJSON(w io.Writer) *NDJSON { return &NDJSON{enc: json.NewEncoder(w)} }
+func NewNDJSON(w io.Writer) *NDJSON { return &NDJSON{w: w} }
 
 // Write writes one finding and its newline.
-func (n *NDJSON) Write(f report.Finding) error { return n.enc.Encode(f) }
+func (n *NDJSON) Write(f report.Finding) error {
+	n.buf = append(f.AppendJSON(n.buf[:0]), '\n')
+	_, err := n.w.Write(n.buf)
+	return err
+}

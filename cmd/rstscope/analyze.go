@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -69,10 +71,19 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		rep  report.Report
 		werr error
 	)
-	keepConn := map[string]bool{} // uid of connections with resets, for JSON
+	var finish []func() error // flushes and footers, run once the input is read
 	switch *format {
 	case "ndjson":
-		nd := render.NewNDJSON(w)
+		// Files are read as fast as the disk allows, so their lines are
+		// buffered; from standard input (a live tcpdump, say) each line goes
+		// out as soon as its look-ahead closes.
+		nw := w
+		if !slices.Contains(files, "-") {
+			bw := bufio.NewWriterSize(w, 64<<10)
+			finish = append(finish, bw.Flush)
+			nw = bw
+		}
+		nd := render.NewNDJSON(nw)
 		opts.OnFinding = func(f report.Finding) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -82,11 +93,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	case "conn":
 		cl := render.NewConnLog(w)
-		defer func() {
-			if err := cl.Close(); err != nil && werr == nil {
-				werr = err
-			}
-		}()
+		finish = append(finish, cl.Close)
 		opts.OnConn = func(c report.ConnSummary) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -107,7 +114,6 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 				}
 				mu.Lock()
 				rep.Connections = append(rep.Connections, c)
-				keepConn[c.UID] = true
 				mu.Unlock()
 			}
 		}
@@ -131,6 +137,11 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			if err := t.Render(w, &rep); err != nil {
 				return fmt.Errorf("analyze: writing output: %w", err)
 			}
+		}
+	}
+	for _, f := range finish {
+		if err := f(); err != nil && werr == nil {
+			werr = err
 		}
 	}
 	if werr != nil {

@@ -1,0 +1,58 @@
+package report
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/rstscope/rstscope/cause"
+)
+
+// plain has Finding's fields without its methods: encoding/json's own
+// rendering, which AppendJSON must reproduce byte for byte.
+type plain Finding
+
+func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+	tests := []struct {
+		name string
+		f    Finding
+	}{
+		{"capture finding", Finding{Time: time.Date(2026, 11, 25, 12, 0, 0, 123456789, time.UTC), Frame: 42, File: "a.pcap",
+			Client: "10.0.0.1:40000", Server: "10.0.0.2:80", From: "10.0.0.2:80", Sender: cause.Server, Cause: cause.ClosedPort,
+			Confidence: 0.9, Evidence: []string{"answers client's SYN (ack 5 = ISN+1)"}, Advice: cause.Lookup(cause.ClosedPort).Advice, Benign: true,
+			Filter: "ip.addr==10.0.0.1 && tcp.port==40000 && ip.addr==10.0.0.2 && tcp.port==80"}},
+		{"live finding", Finding{Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600)), Client: "[fd00::1]:5", Server: "[fd00::2]:443",
+			From: "[fd00::1]:5", Direction: "sent", Sender: cause.Client, Cause: cause.ApplicationAbort, Confidence: 1,
+			KernelReason: "TCP_STATE", State: "TCP_ESTABLISHED", NetNS: 4026531840, PID: 1234, Command: "curl", Cgroup: "/system.slice/x.service", Context: "process"}},
+		{"awkward text", Finding{Evidence: []string{"quote \" backslash \\ tab \t newline \n <tag> & amp", "ctl \x01 \x1f", "bad utf8 \xff\xfe end", "sep \u2028 \u2029", "ünïcödé ✓"},
+			Confidence: 0.000000123, Advice: []string{}}},
+		{"zero value", Finding{}},
+		{"large confidence", Finding{Confidence: 1e21}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want, err := json.Marshal((*plain)(&tt.f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tt.f.AppendJSON(nil); string(got) != string(want) {
+				t.Errorf("got  %s\nwant %s", got, want)
+			}
+			viaMarshal, err := json.Marshal(tt.f)
+			if err != nil || string(viaMarshal) != string(want) {
+				t.Errorf("json.Marshal(Finding) = %s, %v; want %s", viaMarshal, err, want)
+			}
+		})
+	}
+}
+
+func BenchmarkAppendJSON(b *testing.B) {
+	f := Finding{Time: time.Now(), Frame: 42, File: "a.pcap", Client: "10.0.0.1:40000", Server: "10.0.0.2:80", From: "10.0.0.2:80",
+		Sender: cause.Server, Cause: cause.ClosedPort, Confidence: 0.9, Evidence: []string{"answers client's SYN"},
+		Advice: cause.Lookup(cause.ClosedPort).Advice, Benign: true}
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = f.AppendJSON(buf[:0])
+	}
+}
