@@ -99,7 +99,7 @@ func (a *Analyzer) Packet(data []byte, info capture.Info) {
 		a.flushDue(ts)
 	}
 	a.table.Update(c, p, d, ts, info.Frame, p.IPLen)
-	if !a.opts.NoClassify && c.Ep[d].Packets == 1 && !p.Flags.Has(packet.RST) {
+	if !a.opts.NoClassify && c.Ep[d].Packets-uint64(c.Ep[d].Resets) == 1 && !p.Flags.Has(packet.RST) {
 		a.hosts.first(p)
 	}
 }
@@ -157,8 +157,13 @@ func (a *Analyzer) connEnded(c *flow.Conn, why flow.EndReason) {
 		a.pending.closeConn(c, a.emit)
 	}
 	if !a.opts.NoClassify {
-		a.hosts.observe(&c.Ep[flow.FromOrig])
-		a.hosts.observe(&c.Ep[flow.FromResp])
+		for d := range c.Ep {
+			// first() recorded each side's first packet; merge again only
+			// what the connection added to it.
+			if e := &c.Ep[d]; e.MinTTL != e.MaxTTL || e.MACChanges > 0 {
+				a.hosts.observe(e)
+			}
+		}
 	}
 	if a.opts.OnConn != nil {
 		a.opts.OnConn(Summarize(c, a.file))

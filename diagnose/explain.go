@@ -16,14 +16,14 @@ import (
 func (a *Analyzer) explain(pr *pendingReset) report.Finding {
 	ctx := &pr.ctx
 	switch note := ctx.Conn.LastReset[ctx.Dir]; {
-	case pr.prev != nil && pr.prev.verdict != nil:
-		ctx.Earlier = pr.prev.verdict
+	case pr.prev != nil && pr.prev.set:
+		ctx.Earlier = &pr.prev.v
 	case note.Frame != 0:
 		ctx.Earlier = &cause.Earlier{Frame: note.Frame, Cause: cause.ID(note.Cause), Sender: cause.Sender(note.Sender)}
 	}
 	pr.prev = nil
 	v := cause.Classify(ctx)
-	pr.verdict = &cause.Earlier{Frame: pr.frame, Cause: v.Cause, Sender: v.Sender}
+	pr.verdict.v, pr.verdict.set = cause.Earlier{Frame: pr.frame, Cause: v.Cause, Sender: v.Sender}, true
 	if pr.conn != nil {
 		pr.conn.LastReset[ctx.Dir] = flow.ResetNote{Frame: pr.frame, Cause: string(v.Cause), Sender: string(v.Sender)}
 	}
