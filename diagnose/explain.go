@@ -34,13 +34,18 @@ func (a *Analyzer) explain(pr *pendingReset) report.Finding {
 	if txt := printable(ctx.RST.Payload); txt != "" {
 		ev = append(ev, fmt.Sprintf("reset payload: %q", txt))
 	}
+	cs, ss := client.String(), server.String()
+	from := ss
+	if ctx.Dir == cd {
+		from = cs
+	}
 	return report.Finding{
 		Time:       ctx.Time,
 		Frame:      pr.frame,
 		File:       a.file,
-		Client:     client.String(),
-		Server:     server.String(),
-		From:       c.Ep[ctx.Dir].Addr.String(),
+		Client:     cs,
+		Server:     ss,
+		From:       from,
 		Sender:     v.Sender,
 		Cause:      v.Cause,
 		Confidence: v.Confidence,

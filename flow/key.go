@@ -1,6 +1,9 @@
 package flow
 
-import "net/netip"
+import (
+	"encoding/binary"
+	"net/netip"
+)
 
 // Key identifies a connection regardless of direction: the two endpoints in a
 // canonical order. It is a packed, comparable value (36 bytes, IPv4 stored
@@ -21,11 +24,14 @@ func MakeKey(a, b netip.AddrPort) (Key, bool) {
 	return Key{lo: ba, hi: aa, loP: b.Port(), hiP: a.Port()}, false
 }
 
+// less orders endpoints by address, then port; the address compares as two
+// big-endian words rather than byte by byte.
 func less(a [16]byte, ap uint16, b [16]byte, bp uint16) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return a[i] < b[i]
-		}
+	if x, y := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8]); x != y {
+		return x < y
+	}
+	if x, y := binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:]); x != y {
+		return x < y
 	}
 	return ap < bp
 }
