@@ -5,8 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"golang.org/x/sys/unix"
+	"os"
 )
 
 type firewallResult struct {
@@ -77,7 +76,7 @@ func collectDuplicates(o Options, live bool) dupResult {
 	}
 	found, err := probe(o.ARPWait)
 	if err != nil {
-		if errors.Is(err, unix.EPERM) {
+		if errors.Is(err, os.ErrPermission) {
 			err = fmt.Errorf("%w (needs CAP_NET_RAW)", err)
 		}
 		r.unreadable = append(r.unreadable, Unreadable{What: "duplicate IPv4 probe", Path: "AF_PACKET", Error: err.Error()})

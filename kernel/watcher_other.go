@@ -29,3 +29,5 @@ func (w *Watcher) Read(*Event) error       { return ErrUnsupported }
 func (w *Watcher) Time(e *Event) time.Time { return time.Time{} }
 func (w *Watcher) Lost() (uint64, error)   { return 0, ErrUnsupported }
 func (w *Watcher) Close() error            { return nil }
+func (w *Watcher) SetDeadline(time.Time)   {}
+func (w *Watcher) BootNow() uint64         { return 0 }

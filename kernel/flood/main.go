@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command flood measures how many resets per second `rstscope watch` keeps
 // up with: it makes a throwaway network namespace, starts the watcher on it
 // as a child process, sends SYNs from a raw socket to a closed port on
