@@ -103,7 +103,6 @@ func (c *Conn) Update(p *packet.Packet, d Dir, ts time.Time, frame uint64, ipByt
 	e.observe(p, ts, frame, ipBytes)
 	seq := Seq(p.Seq)
 	f := p.Flags
-	retrans := false
 
 	switch {
 	case f.Has(packet.RST):
@@ -135,16 +134,12 @@ func (c *Conn) Update(p *packet.Packet, d Dir, ts time.Time, frame uint64, ipByt
 		end := seq.Add(segLen)
 		switch {
 		case !e.HasSeq:
-			e.HasSeq, e.NextSeq, e.firstSeq = true, end, seq
-			if f.Has(packet.SYN) {
-				e.firstSeq = seq.Add(1)
-			}
+			e.HasSeq, e.NextSeq = true, end
 		case p.PayloadLen > 0 && end.LessThanEq(e.NextSeq):
 			if p.PayloadLen <= 1 && end == e.NextSeq && !f.Has(packet.FIN) {
 				// A probe carrying the last byte again: keepalive (RFC 9293 §3.8.4).
 				e.keepalive(peer, ts)
 			} else {
-				retrans = true
 				e.Retrans++
 			}
 		case p.PayloadLen == 0 && !f.Has(packet.SYN) && !f.Has(packet.FIN) && end == e.NextSeq-1:
@@ -181,7 +176,7 @@ func (c *Conn) Update(p *packet.Packet, d Dir, ts time.Time, frame uint64, ipByt
 			c.EstablishedTime = ts
 		}
 	}
-	c.zeekUpdate(p, d, retrans)
+	c.zeekUpdate(p, d)
 }
 
 // String is a one-line description for debugging and evidence.

@@ -38,7 +38,6 @@ type Endpoint struct {
 	SawSYN   bool
 	ISN      Seq // sequence number of this side's SYN
 	HasSeq   bool
-	firstSeq Seq // first sequence number seen, past the SYN
 	NextSeq  Seq // the highest sequence number this side has sent past (snd.nxt)
 	HasAck   bool
 	HighAck  Seq // the highest acknowledgment this side has sent
@@ -87,23 +86,6 @@ type Endpoint struct {
 	FINTime      time.Time
 	RSTTime      time.Time
 	DataAfterFIN uint64 // payload bytes this side sent after the peer's FIN
-}
-
-// Size is the payload size this side has sent by sequence space, as Zeek's
-// orig_bytes / resp_bytes count it: from the ISN (or first seen sequence) to
-// the highest sequence sent, SYN and FIN excluded.
-func (e *Endpoint) Size(start Seq) uint64 {
-	if !e.HasSeq {
-		return 0
-	}
-	n := e.NextSeq.Sub(start)
-	if e.SawFIN {
-		n--
-	}
-	if n < 0 {
-		return 0
-	}
-	return uint64(n)
 }
 
 // observe records the identity and counters of a packet from this side.

@@ -160,10 +160,9 @@ func (h *History) scaled(c byte, d Dir, count, thresh *uint32) {
 }
 
 // zeekUpdate applies one packet from direction d as TCPAnalyzer::DeliverPacket
-// does, in its order. It runs after the rest of Conn.Update; retrans (the
-// tracker's own retransmission test) is not used: Zeek's 'T' follows
-// update_last_seq.
-func (c *Conn) zeekUpdate(p *packet.Packet, d Dir, _ bool) {
+// does, in its order. It runs after the rest of Conn.Update; Zeek's 'T'
+// follows update_last_seq, not the tracker's own retransmission count.
+func (c *Conn) zeekUpdate(p *packet.Packet, d Dir) {
 	h := &c.History
 	f := p.Flags
 	e, peer := &c.Ep[d], &c.Ep[d.Other()]
