@@ -6,12 +6,9 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/rstscope/rstscope/internal/testutil"
 )
@@ -43,7 +40,7 @@ func TestDuplicateAddrNetNS(t *testing.T) {
 	run(t, "ip", "-n", b, "addr", "add", "fd77::1/64", "dev", "rsdupb")
 
 	t.Run("arp", func(t *testing.T) {
-		dups, err := inNetNS(t, a, func() ([]Duplicate, error) { return probeDuplicates(300 * time.Millisecond) })
+		dups, err := testutil.InNetNS(t, a, func() ([]Duplicate, error) { return probeDuplicates(300 * time.Millisecond) })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,34 +62,6 @@ func TestDuplicateAddrNetNS(t *testing.T) {
 			t.Errorf("got %s, want %s", fs[0].ID, want)
 		}
 	})
-}
-
-// inNetNS runs f on a thread that has entered the named namespace. The
-// thread stays locked, so the runtime retires it instead of reusing it.
-func inNetNS[T any](t *testing.T, ns string, f func() (T, error)) (T, error) {
-	t.Helper()
-	type result struct {
-		v   T
-		err error
-	}
-	done := make(chan result)
-	go func() {
-		runtime.LockOSThread()
-		var r result
-		defer func() { done <- r }()
-		fd, err := unix.Open("/run/netns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			r.err = err
-			return
-		}
-		defer unix.Close(fd)
-		if r.err = unix.Setns(fd, unix.CLONE_NEWNET); r.err != nil {
-			return
-		}
-		r.v, r.err = f()
-	}()
-	r := <-done
-	return r.v, r.err
 }
 
 func run(t *testing.T, name string, args ...string) { t.Helper(); output(t, name, args...) }

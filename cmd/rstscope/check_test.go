@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -195,68 +194,44 @@ func TestCheckNetNS(t *testing.T) {
 // that made them is gone; they close at cleanup.
 func fullListener(t *testing.T, ns string, clients int) int {
 	t.Helper()
-	type result struct {
-		fds  []int
-		port int
-		err  error
-	}
-	done := make(chan result)
-	go func() {
-		// This thread enters ns and is never unlocked, so the runtime
-		// discards it rather than reuse it in the wrong namespace.
-		runtime.LockOSThread()
-		var r result
-		defer func() { done <- r }()
-		nsfd, err := unix.Open("/run/netns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			r.err = err
-			return
-		}
-		defer unix.Close(nsfd)
-		if r.err = unix.Setns(nsfd, unix.CLONE_NEWNET); r.err != nil {
-			return
-		}
-		l, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			r.err = err
-			return
-		}
-		r.fds = append(r.fds, l)
-		if r.err = unix.Bind(l, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); r.err != nil {
-			return
-		}
-		if r.err = unix.Listen(l, 1); r.err != nil {
-			return
-		}
-		sa, err := unix.Getsockname(l)
-		if err != nil {
-			r.err = err
-			return
-		}
-		r.port = sa.(*unix.SockaddrInet4).Port
-		for range clients {
-			c, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-			if err != nil {
-				r.err = err
-				return
-			}
-			r.fds = append(r.fds, c)
-			if err := unix.Connect(c, sa); err != nil && err != unix.EINPROGRESS {
-				r.err = err
-				return
-			}
-		}
-	}()
-	r := <-done
+	var fds []int
 	t.Cleanup(func() {
-		for _, fd := range r.fds {
+		for _, fd := range fds {
 			unix.Close(fd)
 		}
 	})
-	if r.err != nil {
-		t.Fatalf("making a full listener in %s: %v", ns, r.err)
+	port, err := testutil.InNetNS(t, ns, func() (int, error) {
+		l, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return 0, err
+		}
+		fds = append(fds, l)
+		if err := unix.Bind(l, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+			return 0, err
+		}
+		if err := unix.Listen(l, 1); err != nil {
+			return 0, err
+		}
+		sa, err := unix.Getsockname(l)
+		if err != nil {
+			return 0, err
+		}
+		for range clients {
+			c, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				return 0, err
+			}
+			fds = append(fds, c)
+			if err := unix.Connect(c, sa); err != nil && err != unix.EINPROGRESS {
+				return 0, err
+			}
+		}
+		return sa.(*unix.SockaddrInet4).Port, nil
+	})
+	if err != nil {
+		t.Fatalf("making a full listener in %s: %v", ns, err)
 	}
-	return r.port
+	return port
 }
 
 func sh(t *testing.T, stdin string, name string, args ...string) {
