@@ -26,7 +26,7 @@ func init() {
 func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	format := fs.String("format", "text", "output format: text, json, ndjson or conn (Zeek conn.log)")
+	format := fs.String("format", "text", "output format: text, json, ndjson, html (one self-contained page) or conn (Zeek conn.log)")
 	out := fs.String("o", "", "write the output to this file instead of standard output")
 	maxConns := fs.Int("max-conns", flow.DefaultConfig.MaxConns, "most connections tracked at once per file; the least recently active is evicted past it")
 	idle := fs.Duration("idle-timeout", flow.DefaultConfig.IdleTimeout, "end a connection after this much capture time without a packet")
@@ -47,9 +47,9 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return errors.New("analyze: no capture file given (use - for standard input)")
 	}
 	switch *format {
-	case "text", "json", "ndjson", "conn":
+	case "text", "json", "ndjson", "html", "conn":
 	default:
-		return fmt.Errorf("analyze: unknown format %q (want text, json, ndjson or conn)", *format)
+		return fmt.Errorf("analyze: unknown format %q (want text, json, ndjson, html or conn)", *format)
 	}
 	w := stdout
 	if *out != "" {
@@ -125,14 +125,19 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	prog.done()
 	rep.Summary.Files = stats
 	switch *format {
-	case "text", "json":
+	case "text", "json", "html":
 		rep.SortFindings()
 		rep.Tally()
-		if *format == "json" {
+		switch *format {
+		case "json":
 			if err := render.JSON(w, &rep); err != nil {
 				return fmt.Errorf("analyze: writing output: %w", err)
 			}
-		} else {
+		case "html":
+			if err := render.HTML(w, &rep); err != nil {
+				return fmt.Errorf("analyze: writing output: %w", err)
+			}
+		default:
 			t := render.Text{Color: useColour(*colour, w)}
 			if err := t.Render(w, &rep); err != nil {
 				return fmt.Errorf("analyze: writing output: %w", err)
