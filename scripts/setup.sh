@@ -18,9 +18,14 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
 fi
 echo "setup: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null
-# bpftool is packaged as bpftool on Debian 12+ and linux-bpftool before it.
-if ! apt-get install -y -qq "${missing[@]}" >/dev/null; then
-	rest=("${missing[@]/bpftool/linux-bpftool}")
-	apt-get install -y -qq "${rest[@]}" >/dev/null
-fi
+# A registry hiccup should not fail the run: try twice.
+for try in 1 2; do
+	apt-get update -qq >/dev/null || { sleep 5; continue; }
+	# bpftool is packaged as bpftool on Debian 12+ and linux-bpftool before it.
+	if apt-get install -y -qq "${missing[@]}" >/dev/null ||
+		apt-get install -y -qq "${missing[@]/bpftool/linux-bpftool}" >/dev/null; then
+		exit 0
+	fi
+	sleep 5
+done
+echo "setup: could not install ${missing[*]}; the tests that need them will fail or skip" >&2
