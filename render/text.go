@@ -51,7 +51,7 @@ func (t Text) Render(w io.Writer, r *report.Report) error {
 			notes = append(notes, fmt.Sprintf("%d connections evicted by --max-conns", f.Evicted))
 		}
 		if f.Error != "" {
-			notes = append(notes, t.paint(ansiRed, f.Error))
+			notes = append(notes, t.paint(ansiRed, strings.TrimPrefix(f.Error, f.File+": ")))
 		}
 		if len(notes) > 0 {
 			fmt.Fprintf(&b, "  %s: %s\n", f.File, strings.Join(notes, "; "))
