@@ -1,0 +1,59 @@
+package diagnose
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/rstscope/rstscope/capture"
+	"github.com/rstscope/rstscope/internal/testutil"
+)
+
+// TestReadAheadSameAsInline: reading on a second goroutine hands on the
+// same frames, in the same order, with the same final error, as reading
+// inline — for a whole file and for one cut short.
+func TestReadAheadSameAsInline(t *testing.T) {
+	root := testutil.ModuleRoot(t)
+	files := []string{"testdata/sample/resets.pcap", "testdata/capture/lo-resets-truncated.pcap", "testdata/capture/lo-resets.pcapng"}
+	// Where the corpus is, a file of several batches (1797 frames).
+	t.Run("several batches", func(t *testing.T) {
+		dir := testutil.CorpusDir(t)
+		files = append(files, filepath.Join(dir, "zeek", "ssh__ssh.pcap"))
+	})
+	for _, name := range files {
+		if !filepath.IsAbs(name) {
+			name = filepath.Join(root, name)
+		}
+		t.Run(filepath.Base(name), func(t *testing.T) {
+			read := func(ahead bool) (frames []string, err error) {
+				r, err := capture.Open(name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer r.Close()
+				handle := func(data []byte, info capture.Info) {
+					frames = append(frames, fmt.Sprintf("%d %d %x", info.Frame, info.CaptureLen, data))
+				}
+				if ahead {
+					err = readAhead(r, Options{}, handle)
+				} else {
+					err = readInline(r, Options{}, handle)
+				}
+				return frames, err
+			}
+			want, wantErr := read(false)
+			got, gotErr := read(true)
+			if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+				t.Errorf("got error %v, want %v", gotErr, wantErr)
+			}
+			if len(got) != len(want) || len(want) == 0 {
+				t.Fatalf("got %d frames, want %d (and some)", len(got), len(want))
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("frame %d differs:\ngot  %.80s\nwant %.80s", i+1, got[i], want[i])
+				}
+			}
+		})
+	}
+}
