@@ -59,6 +59,7 @@ func New(file string, opts Options) *Analyzer {
 	a := &Analyzer{opts: opts, file: file, table: flow.NewTable(opts.Flow), hosts: newHostTable()}
 	a.stats.File = file
 	a.pending.byConn = make(map[uint64][]*pendingReset)
+	a.pending.max = opts.LookAheadPackets
 	a.table.OnEnd = a.connEnded
 	return a
 }
@@ -169,11 +170,11 @@ type frameBatch struct {
 	err   error // the read error after the last frame, io.EOF at the end
 }
 
-const (
-	batchFrames = 512
-	batchBytes  = 256 << 10
-	batchesLive = 4 // batches in flight: bounds the memory read ahead
-)
+// batchFrames and batchBytes bound a batch (variables so a test can make
+// small files span many batches); batchesLive bounds the memory read ahead.
+var batchFrames, batchBytes = 512, 256 << 10
+
+const batchesLive = 4
 
 // readAhead reads r on its own goroutine into a few recycled batches while
 // the caller's goroutine handles the frames in order. Reading and parsing

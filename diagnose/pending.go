@@ -65,7 +65,6 @@ func (a *Analyzer) newPending(c *flow.Conn, d flow.Dir, p *packet.Packet, ts tim
 	pr.ctx.Time = ts
 	pr.deadline = ts.UnixNano() + int64(a.opts.LookAheadTime)
 	pr.ctx.SenderHost = a.hosts.get(p.Src)
-	a.pending.max = a.opts.LookAheadPackets
 	return pr
 }
 

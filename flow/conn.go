@@ -37,7 +37,10 @@ type Conn struct {
 
 	// lastNS is Last() in Unix nanoseconds, kept because time.Time.Sub
 	// (with its overflow check) was a tenth of the tracker's time on
-	// bench/out/traffic.pcap; closeNS is History.closeAt likewise, 0 while open.
+	// bench/out/traffic.pcap. closeNS is when the connection closed
+	// completely in Zeek's sense (ConnectionClosed with close_complete),
+	// 0 while open: Zeek deletes it tcp_close_delay after this, and the
+	// next packet on the 4-tuple starts a new connection.
 	lastNS, closeNS int64
 
 	// Pending counts resets of this connection whose verdict still waits for

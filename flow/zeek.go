@@ -1,8 +1,6 @@
 package flow
 
 import (
-	"time"
-
 	"github.com/rstscope/rstscope/packet"
 )
 
@@ -70,11 +68,6 @@ type History struct {
 	// not a plain SYN (the originator's) or not a SYN (the responder's).
 	partial bool
 	z       [2]zeekEndpoint
-	// closeAt is when the connection closed completely in Zeek's sense
-	// (ConnectionClosed with close_complete): Zeek deletes it
-	// tcp_close_delay after this, and the next packet on the 4-tuple starts
-	// a new connection. Zero while open.
-	closeAt time.Time
 }
 
 // zeekEndpoint is the part of Zeek's TCP_Endpoint beyond its state, which
@@ -443,7 +436,6 @@ func (c *Conn) zeekConnectionClosed(d Dir) {
 	z.didClose = true
 	if c.Ep[d].State == Reset || pz.didClose || c.Ep[d.Other()].State == Inactive {
 		// The delete timer runs from the connection's last time.
-		c.History.closeAt = c.Last()
 		c.closeNS = c.lastNS
 	}
 }
