@@ -30,9 +30,46 @@ type Context struct {
 	Earlier *Earlier
 	// SenderHost is what the reset's source address showed on other flows.
 	SenderHost Host
-	// KernelReason is the kernel's sk_rst_reason name when a live host told us.
-	KernelReason string
+	// Kernel is what the host's kernel said about this reset, when a live
+	// host (watch) told us; its zero value means no kernel evidence.
+	Kernel Kernel
 }
+
+// KernelPath says which code on the host put a reset on the wire.
+type KernelPath uint8
+
+const (
+	KernelNone      KernelPath = iota // no kernel evidence
+	KernelStack                       // the TCP stack sent it (tcp:tcp_send_reset), with a reason
+	KernelNetfilter                   // netfilter's reject built it (nf_send_reset, seen at net_dev_queue)
+	KernelNotStack                    // it left a device on this host but the TCP stack did not send it
+	KernelReceived                    // a socket on this host received it (tcp:tcp_receive_reset)
+)
+
+// Kernel is the kernel's own account of one reset on a live host.
+type Kernel struct {
+	Path KernelPath
+	// Reason is the sk_rst_reason name ("NO_SOCKET", with or without the
+	// SK_RST_REASON_ prefix); empty when Path is not KernelStack.
+	Reason string
+	// State and Substate are the socket's state names as ss prints them
+	// without the prefix ("LISTEN", "TIME_WAIT", "FIN_WAIT2"); empty when
+	// there was no socket.
+	State, Substate string
+	// InFlags are the flags of the segment the reset answered; 0 when the
+	// reset answered no segment (an abort) or it is not known.
+	InFlags packet.Flags
+	// SentHere is the reason of this host's own tcp_send_reset for the same
+	// reset, for a KernelReceived event on a host that also sent it
+	// (loopback, two namespaces); empty otherwise.
+	SentHere string
+	// FromLocal is false when the reset's source address is not one of this
+	// host's (a router's own reject: the host forged an endpoint's address).
+	FromLocal bool
+}
+
+// KernelReason is the kernel's reason for this reset, or "".
+func (c *Context) KernelReason() string { return trimReason(c.Kernel.Reason) }
 
 // Later is a packet of the connection seen after (or just before) the reset.
 type Later struct {
@@ -70,6 +107,16 @@ type Verdict struct {
 	Confidence float64
 	Evidence   []string
 	Benign     bool
+	// Alternatives are the other causes the evidence leaves open, most
+	// likely first, with their probabilities (Confidence plus theirs is at
+	// most 1).
+	Alternatives []Alternative
+}
+
+// Alternative is a cause the evidence does not rule out.
+type Alternative struct {
+	Cause       ID
+	Probability float64
 }
 
 // Earlier is the verdict on an earlier reset of the same connection.

@@ -40,8 +40,8 @@ var rules = []rule{
 func Classify(ctx *Context) Verdict {
 	f := gatherFacts(ctx)
 	v := Verdict{Cause: Unknown, Sender: f.role, Confidence: 0.2}
-	if ctx.KernelReason != "" {
-		f.add("kernel reason %s", ctx.KernelReason)
+	if r := ctx.KernelReason(); r != "" {
+		f.add("kernel reason %s", r)
 	}
 	for _, r := range rules {
 		if s, conf, ok := r.match(f); ok {
@@ -55,8 +55,8 @@ func Classify(ctx *Context) Verdict {
 	if v.Cause == Unknown {
 		f.add("no rule matched: %s", describe(f))
 	}
-	if ctx.KernelReason != "" {
-		if k := ForKernelReason(ctx.KernelReason); k == v.Cause || kernelConfirms(v.Cause, ctx.KernelReason) {
+	if r := ctx.KernelReason(); r != "" {
+		if k := ForKernelReason(r); k == v.Cause || kernelConfirms(v.Cause, r) {
 			v.Confidence = min(1, v.Confidence+0.2)
 		}
 	}

@@ -39,4 +39,36 @@ type Finding struct {
 	Cgroup  string `json:"cgroup,omitempty"`
 	// Context says where the kernel sent the reset: "process" or "kernel" (softirq, timer).
 	Context string `json:"context,omitempty"`
+	// Alternatives are the other causes the evidence leaves open, each with
+	// its probability; Cause and Confidence are the most likely one.
+	Alternatives []Alternative `json:"alternatives,omitempty"`
+	// Sightings lists every capture of the same traffic that saw this reset
+	// (analyze with several captures of one path).
+	Sightings []Sighting `json:"sightings,omitempty"`
+	// Logs are application log lines joined to this reset.
+	Logs []LogLine `json:"logs,omitempty"`
+}
+
+// Alternative is a cause the evidence does not rule out.
+type Alternative struct {
+	Cause       cause.ID `json:"cause"`
+	Probability float64  `json:"probability"`
+}
+
+// Sighting is one capture's view of a reset.
+type Sighting struct {
+	File  string    `json:"file"`
+	Frame uint64    `json:"frame"`
+	Time  time.Time `json:"time"`
+	TTL   uint8     `json:"ttl"`
+}
+
+// LogLine is one application log line joined to a reset.
+type LogLine struct {
+	File string    `json:"file"`
+	Line int       `json:"line"`
+	Time time.Time `json:"time"`
+	Text string    `json:"text"`
+	// MatchedBy says why the line was attached: "time", "time+address", …
+	MatchedBy string `json:"matched_by"`
 }

@@ -44,6 +44,53 @@ func (f *Finding) AppendJSON(b []byte) []byte {
 	b = appendOptString(b, `,"command":`, f.Command)
 	b = appendOptString(b, `,"cgroup":`, f.Cgroup)
 	b = appendOptString(b, `,"context":`, f.Context)
+	if len(f.Alternatives) > 0 {
+		b = append(b, `,"alternatives":[`...)
+		for i, a := range f.Alternatives {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendField(b, `{"cause":`, string(a.Cause))
+			b = append(b, `,"probability":`...)
+			b = appendFloat(b, a.Probability)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if len(f.Sightings) > 0 {
+		b = append(b, `,"sightings":[`...)
+		for i, s := range f.Sightings {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendField(b, `{"file":`, s.File)
+			b = append(b, `,"frame":`...)
+			b = strconv.AppendUint(b, s.Frame, 10)
+			b = append(b, `,"time":`...)
+			b = appendTime(b, s.Time)
+			b = append(b, `,"ttl":`...)
+			b = strconv.AppendUint(b, uint64(s.TTL), 10)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if len(f.Logs) > 0 {
+		b = append(b, `,"logs":[`...)
+		for i, l := range f.Logs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendField(b, `{"file":`, l.File)
+			b = append(b, `,"line":`...)
+			b = strconv.AppendInt(b, int64(l.Line), 10)
+			b = append(b, `,"time":`...)
+			b = appendTime(b, l.Time)
+			b = appendField(b, `,"text":`, l.Text)
+			b = appendField(b, `,"matched_by":`, l.MatchedBy)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
 	return append(b, '}')
 }
 

@@ -27,6 +27,12 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		{"awkward text", Finding{Evidence: []string{"quote \" backslash \\ tab \t newline \n <tag> & amp", "ctl \x01 \x1f", "bad utf8 \xff\xfe end", "sep \u2028 \u2029", "ünïcödé ✓"},
 			Confidence: 0.000000123, Advice: []string{}}},
 		{"zero value", Finding{}},
+		{"alternatives, sightings, logs", Finding{Cause: cause.UnreadDataClose, Confidence: 0.55,
+			Alternatives: []Alternative{{cause.ApplicationAbort, 0.35}, {cause.Unknown, 0.1}},
+			Sightings: []Sighting{{File: "client.pcap", Frame: 7, Time: time.Date(2026, 11, 30, 5, 0, 1, 234000000, time.UTC), TTL: 63},
+				{File: "server<1>.pcap", Frame: 9, TTL: 64}},
+			Logs: []LogLine{{File: "/var/log/nginx/error.log", Line: 12, Time: time.Date(2026, 11, 30, 5, 0, 1, 0, time.UTC),
+				Text: "recv() failed (104: Connection reset by peer) <x>", MatchedBy: "time+address"}}}},
 		{"large confidence", Finding{Confidence: 1e21}},
 	}
 	for _, tt := range tests {
