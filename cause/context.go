@@ -33,6 +33,34 @@ type Context struct {
 	// Kernel is what the host's kernel said about this reset, when a live
 	// host (watch) told us; its zero value means no kernel evidence.
 	Kernel Kernel
+	// Path is what other captures of the same traffic saw of this reset;
+	// its zero value means this is the only capture.
+	Path Path
+	// EphemeralPorts is the local port range of the host the connection
+	// belongs to (net.ipv4.ip_local_port_range) when known (watch); the
+	// client/server guess uses it before falling back to port heuristics.
+	EphemeralPorts [2]uint16
+}
+
+// Path is what several captures of one connection, taken at different
+// points, say about one reset. "Nearer the sender" means a capture point
+// between the purported sender and this capture point (its packets arrive
+// there with a higher TTL, or it is the capture on the sender's host).
+type Path struct {
+	// Captures is how many captures hold this connection, this one included.
+	Captures int
+	// NearerSender: a capture nearer the purported sender holds the
+	// connection and covers the time of the reset (it saw the sender's
+	// packets before and after it, so a reset leaving would have been seen).
+	NearerSender bool
+	// SeenNearerSender: that capture saw this very reset (same sequence,
+	// flags, within the estimated clock offset).
+	SeenNearerSender bool
+	// NearerReceiver / SeenNearerReceiver: the same for a capture between
+	// this point and the reset's receiver (did the reset arrive there?).
+	NearerReceiver, SeenNearerReceiver bool
+	// Where names the captures for the evidence ("server.pcap", …).
+	NearerSenderFile, NearerReceiverFile string
 }
 
 // KernelPath says which code on the host put a reset on the wire.
