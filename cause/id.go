@@ -22,6 +22,10 @@ const (
 	DuplicateIP           ID = "duplicate-ip"
 	InvalidSegment        ID = "invalid-segment"
 	ResourceExhaustion    ID = "resource-exhaustion"
+	ListenerClosed        ID = "listener-closed"
+	ConnectAbandoned      ID = "connect-abandoned"
+	RetransmissionTimeout ID = "retransmission-timeout"
+	ScanProbe             ID = "scan-probe"
 	Unknown               ID = "unknown"
 )
 

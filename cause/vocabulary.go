@@ -171,6 +171,51 @@ var Vocabulary = []Info{
 		},
 	},
 	{
+		ID: ListenerClosed, Title: "Listener closed with queued connections",
+		Description:   "A service closed its listening socket (stop, restart, deploy) while completed connections still waited in its accept queue; the kernel reset each of them.",
+		Wire:          "Handshake completed, the client's request sat unanswered (no data, no FIN from the server), then the server reset it in the live-socket shape; often several connections to one port within a millisecond.",
+		KernelReasons: []string{"TCP_STATE"},
+		Advice: []string{
+			"a deploy or restart closed the listener before draining: stop accepting (close the listener) only after the load balancer stopped sending, or hand the socket over (SO_REUSEPORT, systemd socket activation)",
+			"look at the service's restarts around that time: journalctl -u UNIT, kubectl get events",
+			"clients should retry idempotent requests that fail this way",
+		},
+	},
+	{
+		ID: ConnectAbandoned, Title: "Connection attempt abandoned",
+		Description:   "The side that sent the SYN gave up on the attempt (a timeout, happy eyeballs picking another address, a browser racing QUIC) and its kernel reset the late SYN-ACK.",
+		Wire:          "SYN, SYN-ACK (often late, or retransmitted), then a RST from the SYN sender with seq = the SYN-ACK's ack and no ACK of the handshake.",
+		KernelReasons: []string{"NO_SOCKET"},
+		Benign:        true,
+		Advice: []string{
+			"benign when a client races several addresses or protocols; the server saw one wasted handshake",
+			"if the SYN-ACK came late, the client's connect timeout is shorter than the path's round trip under load: compare the SYN to SYN-ACK time with the client's timeout",
+			"many of them from one client to one server: look for SYN-ACK loss or delay on the return path",
+		},
+	},
+	{
+		ID: RetransmissionTimeout, Title: "Retransmission timeout",
+		Description:   "A sender retransmitted unanswered data until it gave up, then reset the connection (Windows does; Linux gives up silently and resets when the peer speaks again).",
+		Wire:          "The same segment sent again and again at growing intervals with no ACK from the peer, then a RST from the sender at its next sequence.",
+		KernelReasons: []string{},
+		Advice: []string{
+			"the peer or the path stopped answering: look for a crashed or frozen peer, a route change, or a firewall dropping the flow",
+			"capture nearer the peer to see whether the retransmissions arrive and whether its answers leave",
+			"Linux: net.ipv4.tcp_retries2 sets how long a sender keeps trying",
+		},
+	},
+	{
+		ID: ScanProbe, Title: "Probe or scan traffic",
+		Description:   "A probe (a SYN scanner, a health check that only tests the handshake) was answered and reset by design.",
+		Wire:          "A SYN answered by a SYN-ACK that the prober resets at once without completing the handshake, often from one source to many ports or hosts.",
+		KernelReasons: []string{"NO_SOCKET"},
+		Benign:        true,
+		Advice: []string{
+			"benign when the source is your scanner or health checker; otherwise, who is scanning: the source address and the ports it probed",
+			"a health checker that only opens the handshake is cheaper as a real request if you want to know the service answers",
+		},
+	},
+	{
 		ID: Unknown, Title: "Unknown",
 		Description:   "The evidence does not single out a cause.",
 		Wire:          "Anything the rules above do not match.",

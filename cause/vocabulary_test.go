@@ -5,7 +5,7 @@ import "testing"
 func TestVocabularyIsDesignsList(t *testing.T) {
 	want := []ID{ClosedPort, SYNConflict, AcceptQueueOverflow, HalfOpen, FirewallReject, TimeWaitAssassination,
 		ApplicationAbort, IdleTimeout, UnreadDataClose, DataAfterClose, Injected, DuplicateIP, InvalidSegment,
-		ResourceExhaustion, Unknown}
+		ResourceExhaustion, ListenerClosed, ConnectAbandoned, RetransmissionTimeout, ScanProbe, Unknown}
 	if len(Vocabulary) != len(want) {
 		t.Fatalf("got %d causes, want %d", len(Vocabulary), len(want))
 	}
