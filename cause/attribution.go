@@ -7,29 +7,21 @@ import (
 	"github.com/rstscope/rstscope/packet"
 )
 
-// ClientDir returns the direction of packets from the client: the originator
-// when its SYN (or the responder's SYN-ACK) was seen; otherwise the side with
-// the higher, ephemeral-looking port.
-func ClientDir(c *flow.Conn) flow.Dir {
-	if c.SYNSeen || c.Flipped || c.Ep[flow.FromOrig].SawSYN && !c.Ep[flow.FromOrig].SYNFlags.Has(packet.ACK) {
-		return flow.FromOrig
+// clientDir is the client's direction for this reset: the kernel's account
+// settles it when it names a listener or a connecting socket, or the
+// segment the reset answered was a SYN; otherwise flow.ClientDir decides.
+func clientDir(ctx *Context) flow.Dir {
+	k, d := &ctx.Kernel, ctx.Dir
+	if k.Path == KernelStack || k.Path == KernelNetfilter {
+		switch {
+		case k.State == "LISTEN" || k.State == "SYN_RECV" || k.State == "NEW_SYN_RECV",
+			k.InFlags.Has(packet.SYN) && !k.InFlags.Has(packet.ACK):
+			return d.Other() // the reset's sender is the server
+		case k.State == "SYN_SENT", k.InFlags.Has(packet.SYN | packet.ACK):
+			return d
+		}
 	}
-	if c.Ep[flow.FromResp].SawSYN && !c.Ep[flow.FromResp].SYNFlags.Has(packet.ACK) {
-		return flow.FromResp
-	}
-	op, rp := c.Ep[flow.FromOrig].Addr.Port(), c.Ep[flow.FromResp].Addr.Port()
-	if op < 1024 && rp >= 1024 || op < rp && rp >= 32768 && op < 32768 {
-		return flow.FromResp
-	}
-	return flow.FromOrig
-}
-
-// roleOf names the endpoint sending in direction d.
-func roleOf(c *flow.Conn, d flow.Dir) Sender {
-	if d == ClientDir(c) {
-		return Client
-	}
-	return Server
+	return flow.ClientDir(&ctx.Conn, ctx.EphemeralPorts)
 }
 
 // seqPlace is where a reset's sequence number falls in its sender's space.
@@ -48,11 +40,12 @@ func (s seqPlace) String() string {
 
 // facts are the attribution facts every rule reads, computed once.
 type facts struct {
-	ctx      *Context
-	c        *flow.Conn
-	s, p     *flow.Endpoint // purported sender and its peer
-	role     Sender
-	peerRole Sender
+	ctx       *Context
+	c         *flow.Conn
+	s, p      *flow.Endpoint // purported sender and its peer
+	role      Sender
+	peerRole  Sender
+	clientDir flow.Dir
 	// ctlShape: window 0 and no options, the shape of resets built without a
 	// socket (tcp_v4_send_reset, nf_send_reset). An active reset from a live
 	// socket (tcp_send_active_reset) carries the socket's window and options.
@@ -86,7 +79,12 @@ func (f *facts) add(format string, args ...any) {
 func gatherFacts(ctx *Context) *facts {
 	c := &ctx.Conn
 	f := &facts{ctx: ctx, c: c, s: &c.Ep[ctx.Dir], p: &c.Ep[ctx.Dir.Other()]}
-	f.role, f.peerRole = roleOf(c, ctx.Dir), roleOf(c, ctx.Dir.Other())
+	f.clientDir = clientDir(ctx)
+	if f.clientDir == ctx.Dir {
+		f.role, f.peerRole = Client, Server
+	} else {
+		f.role, f.peerRole = Server, Client
+	}
 	r := &ctx.RST
 	f.ctlShape = r.Window == 0 && r.Opt.Len == 0
 

@@ -130,6 +130,9 @@ type Host struct {
 
 // Verdict is the classifier's answer for one reset.
 type Verdict struct {
+	// ClientDir is the direction of the client's packets, as the
+	// classifier judged it (every output names client and server from it).
+	ClientDir  flow.Dir
 	Cause      ID
 	Sender     Sender
 	Confidence float64

@@ -39,7 +39,7 @@ var rules = []rule{
 // function of its context.
 func Classify(ctx *Context) Verdict {
 	f := gatherFacts(ctx)
-	v := Verdict{Cause: Unknown, Sender: f.role, Confidence: 0.2}
+	v := Verdict{Cause: Unknown, Sender: f.role, Confidence: 0.2, ClientDir: f.clientDir}
 	if r := ctx.KernelReason(); r != "" {
 		f.add("kernel reason %s", r)
 	}

@@ -28,7 +28,7 @@ func (a *Analyzer) explain(pr *pendingReset) report.Finding {
 		pr.conn.LastReset[ctx.Dir] = flow.ResetNote{Frame: pr.frame, Cause: string(v.Cause), Sender: string(v.Sender)}
 	}
 	c := &ctx.Conn
-	cd := cause.ClientDir(c)
+	cd := v.ClientDir
 	client, server := c.Ep[cd].Addr, c.Ep[cd.Other()].Addr
 	ev := v.Evidence
 	if txt := printable(ctx.RST.Payload); txt != "" {
