@@ -43,6 +43,12 @@ func Classify(ctx *Context) Verdict {
 	if r := ctx.KernelReason(); r != "" {
 		f.add("kernel reason %s", r)
 	}
+	if k, ok := fromKernel(f); ok {
+		v.Cause, v.Sender, v.Confidence, v.Alternatives = k.cause, k.sender, k.conf, k.alts
+		v.Benign = Lookup(v.Cause).Benign
+		v.Evidence = f.evidence
+		return v
+	}
 	for _, r := range rules {
 		if s, conf, ok := r.match(f); ok {
 			v.Cause, v.Sender, v.Confidence = r.cause, s, conf
@@ -54,11 +60,6 @@ func Classify(ctx *Context) Verdict {
 	}
 	if v.Cause == Unknown {
 		f.add("no rule matched: %s", describe(f))
-	}
-	if r := ctx.KernelReason(); r != "" {
-		if k := ForKernelReason(r); k == v.Cause || kernelConfirms(v.Cause, r) {
-			v.Confidence = min(1, v.Confidence+0.2)
-		}
 	}
 	v.Benign = Lookup(v.Cause).Benign
 	v.Evidence = f.evidence

@@ -1,0 +1,148 @@
+package cause
+
+import (
+	"github.com/rstscope/rstscope/packet"
+)
+
+// fromKernel decides the cause from the kernel's own account of the reset,
+// when a live host gave one (watch). The kernel's reason names the code path
+// that sent the reset, which the wire can only guess at, so it decides
+// whenever it names one cause; where one reason covers several causes
+// (NO_SOCKET, TCP_STATE) the socket state, the segment answered and the
+// wire facts split it, and the rest go to the alternatives.
+//
+// The mapping follows what Linux 6.18 was measured to send (DESIGN.md, "What
+// Linux 6.18 really reports") and the callers of tcp_v4_send_reset and
+// tcp_send_active_reset in net/ipv4/tcp.c, tcp_ipv4.c, tcp_input.c,
+// tcp_minisocks.c and tcp_timer.c.
+func fromKernel(f *facts) (v kernelVerdict, ok bool) {
+	k := &f.ctx.Kernel
+	switch k.Path {
+	case KernelNetfilter, KernelNotStack:
+		return f.netfilterVerdict(k), true
+	case KernelReceived:
+		if k.SentHere == "" {
+			return kernelVerdict{}, false // the peer's reason is not visible here: the wire decides
+		}
+		f.add("this host also sent the reset: kernel reason %s", trimReason(k.SentHere))
+		return f.reasonVerdict(trimReason(k.SentHere), k)
+	case KernelStack:
+		return f.reasonVerdict(trimReason(k.Reason), k)
+	}
+	return kernelVerdict{}, false
+}
+
+// kernelVerdict is fromKernel's answer: the cause, who sent it, its
+// probability and the alternatives left open.
+type kernelVerdict struct {
+	cause  ID
+	sender Sender
+	conf   float64
+	alts   []Alternative
+}
+
+// kernelSure is the confidence of a cause the kernel's reason names alone:
+// every lab and watch test so far found the reason's cause (70/70 lab
+// resets; the root tests of watch), and the rest is room for a reason the
+// kernel reuses in a path nobody has measured yet.
+const kernelSure = 0.95
+
+func (f *facts) reasonVerdict(reason string, k *Kernel) (kernelVerdict, bool) {
+	one := func(id ID) (kernelVerdict, bool) {
+		return kernelVerdict{cause: id, sender: f.role, conf: kernelSure}, true
+	}
+	answered := k.InFlags
+	switch reason {
+	case "NO_SOCKET":
+		switch {
+		case answered.Has(packet.SYN) && !answered.Has(packet.ACK):
+			// tcp_v4_rcv: no listener for a SYN.
+			return one(ClosedPort)
+		case answered.Has(packet.SYN | packet.ACK):
+			// A SYN-ACK for a connect() that is gone: the SYN sender gave up.
+			return one(ConnectAbandoned)
+		}
+		// A segment of a connection this host no longer holds. When this
+		// side had closed with FIN on the wire, its time-wait socket has
+		// expired since (data after close); otherwise it lost the
+		// connection (restart, crash, failover).
+		if f.s.SawFIN && (f.p.DataAfterFIN > 0 || f.hasPrior && f.prior.PayloadLen > 0) {
+			return kernelVerdict{cause: DataAfterClose, sender: f.role, conf: 0.6,
+				alts: []Alternative{{HalfOpen, 0.4}}}, true
+		}
+		return one(HalfOpen)
+	case "TCP_FLAGS":
+		if k.State == "LISTEN" {
+			// A listener restarted on the port rejects the old connection's
+			// ACK (tcp_rcv_state_process in LISTEN): the old socket is gone.
+			return one(HalfOpen)
+		}
+		return one(InvalidSegment)
+	case "INVALID_SYN":
+		if k.State == "LISTEN" || k.State == "" {
+			return one(AcceptQueueOverflow)
+		}
+		return one(InvalidSegment)
+	case "TCP_TIMEWAIT_SOCKET":
+		if k.Substate == "FIN_WAIT2" {
+			// The application closed; the orphan waits in FIN-WAIT-2 as a
+			// time-wait socket and the peer still sent data.
+			return one(DataAfterClose)
+		}
+		return one(TimeWaitAssassination)
+	case "TCP_ABORT_ON_DATA":
+		return one(DataAfterClose)
+	case "TCP_ABORT_ON_CLOSE":
+		return one(UnreadDataClose)
+	case "TCP_ABORT_ON_LINGER", "TCP_DISCONNECT_WITH_DATA":
+		return one(ApplicationAbort)
+	case "TCP_STATE":
+		// tcp_disconnect: SO_LINGER 0 then close(), or inet_csk_listen_stop
+		// disconnecting a child still in the accept queue when the listener
+		// closes. Only the second leaves a connection whose server never
+		// spoke after the handshake while the client's data waits.
+		if f.role == Server && f.listenerQueued() {
+			return kernelVerdict{cause: ListenerClosed, sender: Server, conf: 0.8,
+				alts: []Alternative{{ApplicationAbort, 0.2}}}, true
+		}
+		return one(ApplicationAbort)
+	case "TCP_KEEPALIVE_TIMEOUT":
+		return one(IdleTimeout)
+	case "TCP_INVALID_ACK_SEQUENCE":
+		if k.State == "SYN_SENT" || f.c.SYNOnLive[f.ctx.Dir] {
+			return one(SYNConflict)
+		}
+		return one(InvalidSegment)
+	case "TCP_RFC7323_PAWS", "TCP_TOO_OLD_ACK", "TCP_ACK_UNSENT_DATA", "TCP_OLD_ACK", "TCP_INVALID_SEQUENCE", "TCP_INVALID_SYN":
+		return one(InvalidSegment)
+	case "TCP_ABORT_ON_MEMORY":
+		return one(ResourceExhaustion)
+	}
+	return kernelVerdict{}, false // NOT_SPECIFIED or a reason this build does not know: the wire decides
+}
+
+// netfilterVerdict: the host's packet filter built the reset
+// (nf_send_reset), or a reset left this host without the TCP stack sending
+// it. A source address that is not the host's own is a router forging an
+// endpoint's address: the sender is a device in the path.
+func (f *facts) netfilterVerdict(k *Kernel) kernelVerdict {
+	v := kernelVerdict{cause: FirewallReject, sender: f.role, conf: kernelSure}
+	if k.Path == KernelNetfilter {
+		f.add("kernel: nf_send_reset built this reset (a reject with tcp reset rule)")
+	} else {
+		v.conf = 0.8
+		f.add("the reset left this host but the TCP stack did not send it: most likely a reject with tcp reset rule")
+	}
+	if !k.FromLocal {
+		v.sender = Middlebox
+		f.add("its source address is not this host's: this host answered for %s", f.role)
+	}
+	return v
+}
+
+// listenerQueued: the server completed the handshake and never sent a byte
+// or a FIN since, while the client's data (if any) went unacknowledged by
+// anything but the handshake — a connection waiting in the accept queue.
+func (f *facts) listenerQueued() bool {
+	return f.s.Payload == 0 && !f.s.SawFIN && f.s.SawSYN
+}
