@@ -92,6 +92,28 @@ func (c *Conn) Closed() bool {
 	return c.Ep[0].SawRST || c.Ep[1].SawRST || (c.Ep[0].SawFIN && c.Ep[1].SawFIN)
 }
 
+// finUnacked reports whether the connection closed with FINs, no reset, and
+// a FIN its peer never acknowledged. Such a connection is not over: the
+// FIN's sender retransmits it (RFC 9293 §3.10.4, the FIN occupies sequence
+// space) and usually ends with a reset when it gives up or the peer
+// answers from a socket that is gone. Public captures showed those
+// retransmissions and the reset starting one-packet connections with
+// client and server swapped when the table dropped the connection
+// tcp_close_delay after the second FIN, so it stays on the open list and
+// ends by idle expiry instead.
+func (c *Conn) finUnacked() bool {
+	if c.Ep[0].SawRST || c.Ep[1].SawRST {
+		return false
+	}
+	for d := range c.Ep {
+		e, peer := &c.Ep[d], &c.Ep[1-d]
+		if e.SawFIN && (!peer.HasAck || peer.HighAck.LessThanEq(e.FINSeq)) {
+			return true
+		}
+	}
+	return false
+}
+
 // Update applies a packet from direction d. Call it after inspecting the
 // connection's state before the packet, as the reset classifier does.
 func (c *Conn) Update(p *packet.Packet, d Dir, ts time.Time, frame uint64, ipBytes int) {

@@ -148,7 +148,7 @@ func (t *Table) Process(p *packet.Packet, ts time.Time, frame uint64, ipBytes in
 // delete timer), or after IdleTimeout without a packet
 // (tcp_inactivity_timeout).
 func (t *Table) gone(c *Conn) bool {
-	if c.closeNS != 0 && time.Duration(t.nowNS-c.closeNS) >= t.cfg.CloseDelay {
+	if c.closeNS != 0 && !c.finUnacked() && time.Duration(t.nowNS-c.closeNS) >= t.cfg.CloseDelay {
 		return true
 	}
 	return time.Duration(t.nowNS-c.lastNS) >= t.cfg.IdleTimeout
@@ -273,7 +273,7 @@ func (t *Table) end(c *Conn, why EndReason) {
 
 // listOf is the list c belongs on now.
 func (t *Table) listOf(c *Conn) *connList {
-	if c.closeNS == 0 {
+	if c.closeNS == 0 || c.finUnacked() {
 		return &t.open
 	}
 	return &t.closed

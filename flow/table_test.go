@@ -40,6 +40,35 @@ func TestTableIdleExpiry(t *testing.T) {
 			want: []EndReason{EndIdle, EndFlush},
 		},
 		{
+			// Both FINs seen, the server's never acknowledged: its
+			// retransmission 6 s later and the client's reset to it belong to
+			// the same connection (no one-packet connections, no role swap).
+			name: "FIN/FIN with a FIN unacknowledged: later retransmissions stay",
+			steps: []step{
+				{from: 'c', flags: fS, seq: 1000},
+				{from: 's', flags: fSA, seq: 5000, ack: 1001},
+				{from: 'c', flags: fA, seq: 1001, ack: 5001},
+				{from: 'c', flags: fFA, seq: 1001, ack: 5001},
+				{from: 's', flags: fFA, seq: 5001, ack: 1002},
+				{from: 's', flags: fFA, seq: 5001, ack: 1002, at: 6 * time.Second},
+				{from: 'c', flags: fR, seq: 1002, at: 6 * time.Second},
+			},
+			want: []EndReason{EndFlush},
+		},
+		{
+			name: "FIN/FIN, both acknowledged: the close delay ends it",
+			steps: []step{
+				{from: 'c', flags: fS, seq: 1000},
+				{from: 's', flags: fSA, seq: 5000, ack: 1001},
+				{from: 'c', flags: fA, seq: 1001, ack: 5001},
+				{from: 'c', flags: fFA, seq: 1001, ack: 5001},
+				{from: 's', flags: fFA, seq: 5001, ack: 1002},
+				{from: 'c', flags: fA, seq: 1002, ack: 5002},
+				{from: 's', flags: fFA, seq: 5001, ack: 1002, at: 6 * time.Second},
+			},
+			want: []EndReason{EndIdle, EndFlush},
+		},
+		{
 			name: "a new SYN after the close: reuse",
 			steps: []step{
 				{from: 'c', flags: fS, seq: 1000},
