@@ -30,6 +30,10 @@ type Context struct {
 	Earlier *Earlier
 	// SenderHost is what the reset's source address showed on other flows.
 	SenderHost Host
+	// Burst counts the resets from the reset's source address and port in
+	// the burstWindow before it, this one included (a listener closing
+	// resets its whole accept queue within a millisecond).
+	Burst int
 	// Kernel is what the host's kernel said about this reset, when a live
 	// host (watch) told us; its zero value means no kernel evidence.
 	Kernel Kernel
@@ -126,6 +130,9 @@ type Host struct {
 	MinTTL, MaxTTL uint8
 	// MACs counts distinct source MACs seen for the address (capped at 2).
 	MACs int
+	// SYNPorts estimates how many distinct destination ports the address
+	// sent SYNs to (a scanner's mark; counted in 64 buckets, so at most 64).
+	SYNPorts int
 }
 
 // Verdict is the classifier's answer for one reset.

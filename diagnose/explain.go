@@ -22,6 +22,9 @@ func (a *Analyzer) explain(pr *pendingReset) report.Finding {
 		ctx.Earlier = &cause.Earlier{Frame: note.Frame, Cause: cause.ID(note.Cause), Sender: cause.Sender(note.Sender)}
 	}
 	pr.prev = nil
+	if pr.burst != nil {
+		ctx.Burst = pr.burst.n
+	}
 	v := cause.Classify(ctx)
 	pr.verdict.v, pr.verdict.set = cause.Earlier{Frame: pr.frame, Cause: v.Cause, Sender: v.Sender}, true
 	if pr.conn != nil {

@@ -1,8 +1,11 @@
 package diagnose
 
 import (
-	"github.com/rstscope/rstscope/packet"
+	"math/bits"
 	"net/netip"
+	"time"
+
+	"github.com/rstscope/rstscope/packet"
 
 	"github.com/rstscope/rstscope/cause"
 	"github.com/rstscope/rstscope/flow"
@@ -18,11 +21,45 @@ type hostStat struct {
 	mac            [6]byte
 	hasMAC         bool
 	macs           uint8
+	// synPorts has a bit set for each bucket of destination ports the
+	// address sent a SYN to (64 buckets): a scanner's mark.
+	synPorts uint64
 }
 
-type hostTable struct{ m map[netip.Addr]*hostStat }
+// hostTable holds what each address showed, and the bursts of resets each
+// address:port sent.
+type hostTable struct {
+	m      map[netip.Addr]*hostStat
+	bursts map[netip.AddrPort]*burst
+}
 
-func newHostTable() hostTable { return hostTable{m: make(map[netip.Addr]*hostStat)} }
+func newHostTable() hostTable {
+	return hostTable{m: make(map[netip.Addr]*hostStat), bursts: make(map[netip.AddrPort]*burst)}
+}
+
+// burst is a run of resets from one address:port, each within
+// cause.BurstWindow of the previous (a listener closing resets its whole
+// accept queue in one loop). Pending resets share it, so by the time one
+// is explained (after its look-ahead) the burst holds the ones after it too.
+type burst struct {
+	lastNS int64
+	n      int
+}
+
+// reset records a reset from src at ts and returns its burst.
+func (h *hostTable) reset(src netip.AddrPort, tsNS int64) *burst {
+	b := h.bursts[src]
+	if b == nil || time.Duration(tsNS-b.lastNS) > cause.BurstWindow || tsNS < b.lastNS-int64(cause.BurstWindow) {
+		if len(h.bursts) >= maxHosts {
+			clear(h.bursts)
+		}
+		b = &burst{}
+		h.bursts[src] = b
+	}
+	b.lastNS = max(b.lastNS, tsNS)
+	b.n++
+	return b
+}
 
 // observe merges what one side of a finished connection showed. Merging
 // per connection rather than per packet keeps the hot path free of a second
@@ -58,6 +95,10 @@ func (h *hostTable) observe(e *flow.Endpoint) {
 func (h *hostTable) first(p *packet.Packet) {
 	e := flow.Endpoint{Addr: p.SrcAddrPort(), Packets: 1, MinTTL: p.TTL, MaxTTL: p.TTL, HasMAC: p.HasMAC, MAC: p.SrcMAC}
 	h.observe(&e)
+	if p.Flags.Has(packet.SYN) && !p.Flags.Has(packet.ACK) {
+		// Fibonacci hashing spreads neighbouring ports over the buckets.
+		h.m[p.Src].synPorts |= 1 << (uint16(p.DstPort*0x9E37) >> 10)
+	}
 }
 
 func (h *hostTable) get(a netip.Addr) cause.Host {
@@ -65,5 +106,5 @@ func (h *hostTable) get(a netip.Addr) cause.Host {
 	if st == nil {
 		return cause.Host{}
 	}
-	return cause.Host{Seen: true, MinTTL: st.minTTL, MaxTTL: st.maxTTL, MACs: int(st.macs)}
+	return cause.Host{Seen: true, MinTTL: st.minTTL, MaxTTL: st.maxTTL, MACs: int(st.macs), SYNPorts: bits.OnesCount64(st.synPorts)}
 }

@@ -25,6 +25,8 @@ type pendingReset struct {
 	prev    *verdictBox
 	// deadline is when, in capture time (Unix ns), the look-ahead ends.
 	deadline int64
+	// burst is the run of resets from the same address:port this one is in.
+	burst *burst
 }
 
 type verdictBox struct {
@@ -65,6 +67,7 @@ func (a *Analyzer) newPending(c *flow.Conn, d flow.Dir, p *packet.Packet, ts tim
 	pr.ctx.Time = ts
 	pr.deadline = ts.UnixNano() + int64(a.opts.LookAheadTime)
 	pr.ctx.SenderHost = a.hosts.get(p.Src)
+	pr.burst = a.hosts.reset(p.SrcAddrPort(), ts.UnixNano())
 	return pr
 }
 

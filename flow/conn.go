@@ -165,8 +165,10 @@ func (c *Conn) Update(p *packet.Packet, d Dir, ts time.Time, frame uint64, ipByt
 				// A probe carrying the last byte again: keepalive (RFC 9293 §3.8.4).
 				e.keepalive(peer, ts)
 			} else {
-				e.Retrans++
+				e.retransmitted(ts)
 			}
+		case f.Has(packet.FIN) && e.SawFIN && end == e.NextSeq:
+			e.retransmitted(ts) // the FIN again: its ACK never came
 		case p.PayloadLen == 0 && !f.Has(packet.SYN) && !f.Has(packet.FIN) && end == e.NextSeq-1:
 			e.keepalive(peer, ts)
 		default:
@@ -195,6 +197,7 @@ func (c *Conn) Update(p *packet.Packet, d Dir, ts time.Time, frame uint64, ipByt
 		ack := Seq(p.Ack)
 		if !e.HasAck || e.HighAck.LessThan(ack) {
 			e.HighAck = ack
+			peer.RetxRun = 0
 		}
 		e.HasAck = true
 		if d == FromOrig && c.EstablishedTime.IsZero() && !c.SYNACKTime.IsZero() && !f.Has(packet.SYN) {
@@ -220,6 +223,15 @@ func (e *Endpoint) keepalive(peer *Endpoint, ts time.Time) {
 	}
 	e.KeepaliveRun++
 	e.KeepaliveLast = ts
+}
+
+// retransmitted counts a retransmission and extends the current run.
+func (e *Endpoint) retransmitted(ts time.Time) {
+	e.Retrans++
+	if e.RetxRun == 0 {
+		e.RetxFirst = ts
+	}
+	e.RetxRun++
 }
 
 // ResetNote records an explained reset: its frame, cause and sender.

@@ -61,11 +61,15 @@ type Endpoint struct {
 	MAC                               [6]byte
 	MACChanges                        uint32
 
-	Packets    uint64
-	Resets     uint32 // resets among Packets
-	IPBytes    uint64
-	Payload    uint64 // payload bytes carried, retransmissions included
-	Retrans    uint32
+	Packets uint64
+	Resets  uint32 // resets among Packets
+	IPBytes uint64
+	Payload uint64 // payload bytes carried, retransmissions included
+	Retrans uint32
+	// RetxRun counts this side's retransmissions (data or FIN) since the
+	// peer last acknowledged anything new; RetxFirst is when the run began.
+	RetxRun    uint32
+	RetxFirst  time.Time
 	ZeroWindow uint32
 	// Keepalives counts probes: empty or one-byte segments at NextSeq-1.
 	// KeepaliveRun counts the probes since either side last sent data, the

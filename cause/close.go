@@ -1,0 +1,246 @@
+package cause
+
+import (
+	"time"
+
+	"github.com/rstscope/rstscope/flow"
+	"github.com/rstscope/rstscope/packet"
+)
+
+// The rules in this file explain resets an endpoint sends on an
+// established connection or around its close.
+
+// matchKeepaliveTimeout: the sender's keepalive probes failed (RFC 9293
+// §3.8.4; tcp_keepalive_timer gives up after tcp_keepalive_probes). Either the
+// peer never answered, or — seen from the peer's side, whose answers were
+// lost on the way — the reset came one probe interval after the last probe,
+// as the kernel's keepalive timer sends it.
+func matchKeepaliveTimeout(f *facts) (Sender, float64, bool) {
+	s := f.s
+	if s.KeepaliveRun == 0 {
+		return "", 0, false
+	}
+	if !f.p.Last.After(s.KeepaliveFrom) {
+		f.add("%s sent %d keepalive probe(s) with no answer, then reset", f.role, s.KeepaliveRun)
+		return f.role, 0.85, true
+	}
+	since := f.ctx.Time.Sub(s.KeepaliveLast)
+	if s.KeepaliveRun >= 2 && s.KeepaliveGap > 0 && absDur(since-s.KeepaliveGap) <= s.KeepaliveGap/5 {
+		f.add("%s sent %d keepalive probes %s apart, then reset one interval after the last", f.role, s.KeepaliveRun, s.KeepaliveGap.Round(time.Millisecond))
+		f.add("%s answered the probes here, so its answers were lost before reaching %s", f.peerRole, f.role)
+		return f.role, 0.75, true
+	}
+	return "", 0, false
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+// minRetxRun is how many unanswered retransmissions make a give-up: Windows
+// resets after TcpMaxDataRetransmissions (5 by default); 3 keeps a lost
+// retransmission or two in the capture from hiding it, and no ordinary
+// close retransmits three times without an answer.
+const minRetxRun = 3
+
+// matchRetransmissionTimeout: the sender retransmitted the same data (or
+// its FIN) again and again with no acknowledgment from the peer, then reset
+// at its next sequence: it gave up (Windows does; Linux gives up silently).
+func matchRetransmissionTimeout(f *facts) (Sender, float64, bool) {
+	s := f.s
+	if s.RetxRun < minRetxRun || f.p.Last.After(s.RetxFirst) && f.p.LastSeg.Flags.Has(packet.ACK) && !f.p.HighAck.LessThan(s.NextSeq) {
+		return "", 0, false
+	}
+	f.add("%s retransmitted %d time(s) over %s with nothing new acknowledged, then reset", f.role, s.RetxRun, f.ctx.Time.Sub(s.RetxFirst).Round(time.Millisecond))
+	if !f.p.Last.After(s.RetxFirst) {
+		f.add("%s was silent all that time: it, or the path to it, stopped answering", f.peerRole)
+	}
+	return f.role, 0.8, true
+}
+
+// matchDataAfterClose: the sender had closed (FIN) and the peer kept sending data.
+func matchDataAfterClose(f *facts) (Sender, float64, bool) {
+	if !f.s.SawFIN || f.p.DataAfterFIN == 0 && !(f.hasPrior && f.prior.PayloadLen > 0 && f.prior.Time.After(f.s.FINTime)) {
+		return "", 0, false
+	}
+	f.add("%s had sent FIN, then %s sent data", f.role, f.peerRole)
+	return f.role, 0.8, true
+}
+
+// finAcked: e's FIN was acknowledged by its peer (the FIN occupies one
+// sequence number, RFC 9293 §3.4).
+func finAcked(e, peer *flow.Endpoint) bool {
+	return e.SawFIN && peer.HasAck && e.FINSeq.LessThan(peer.HighAck)
+}
+
+// closeAnswerTime: a reset within this time of the second FIN belongs to
+// the close itself rather than to a stray segment meeting TIME-WAIT. The lab's RFC 1337 scenario resets 50 ms after the close; on
+// public captures a reset 0.2 ms after a clean close was an abortive close
+// (issue 9).
+const closeAnswerTime = 5 * time.Millisecond
+
+// matchAfterClose: both sides had sent FIN. Only when both FINs were
+// acknowledged can a side be in TIME-WAIT (RFC 9293 §3.6), and only a reset
+// that does not follow the close at once is a stray segment meeting
+// TIME-WAIT (RFC 1337) rather than the close itself ending in an abort.
+func matchAfterClose(f *facts) (Sender, float64, bool) {
+	if !f.s.SawFIN || !f.p.SawFIN {
+		return "", 0, false
+	}
+	if !finAcked(f.s, f.p) || !finAcked(f.p, f.s) {
+		who := f.role
+		if finAcked(f.s, f.p) {
+			who = f.peerRole
+		}
+		f.add("both sides sent FIN, but %s's FIN was never acknowledged: the close did not complete, so no side was in TIME-WAIT", who)
+		f.cause = ApplicationAbort
+		f.alt(Unknown, 0.5)
+		return f.role, 0.4, true
+	}
+	if since := f.ctx.Time.Sub(maxTime(f.s.FINTime, f.p.FINTime)); since < max(closeAnswerTime, promptly(f.c)/2) {
+		f.add("both sides closed with FIN, then %s reset %s after the second FIN: an abortive close right after a graceful one", f.role, since.Round(time.Microsecond))
+		f.cause = ApplicationAbort
+		f.alt(TimeWaitAssassination, 0.2)
+		f.alt(UnreadDataClose, 0.2)
+		return f.role, 0.5, true
+	}
+	f.add("both sides had closed with FIN and acknowledged each other's FIN before the reset")
+	first := f.role
+	if f.p.FINTime.Before(f.s.FINTime) {
+		first = f.peerRole
+	}
+	if first == f.role {
+		f.add("%s closed first, so it held TIME-WAIT: it answered a stray segment with a reset", f.role)
+	} else {
+		f.add("%s closed first and held TIME-WAIT; %s, closed, reset a stray segment, which ends TIME-WAIT (RFC 1337)", f.peerRole, f.role)
+	}
+	f.cause = TimeWaitAssassination
+	return f.role, 0.75, true
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// matchHalfOpen: a mid-connection segment answered in the no-socket shape
+// (tcp_v4_send_reset, nf_send_reset): a bare RST whose sequence is the
+// answered segment's ACK, window 0, no options. A RST+ACK in that shape is
+// not it: that is how Windows aborts from a live socket (RST+ACK, window 0,
+// exact next sequence), which public captures had called half-open.
+func matchHalfOpen(f *facts) (Sender, float64, bool) {
+	r := &f.ctx.RST
+	if !f.ctlShape || !f.s.HasSeq || !f.hasPrior || f.s.Packets <= uint64(f.s.Resets) {
+		return "", 0, false
+	}
+	if f.prior.Flags.Has(packet.ACK) && (r.Flags.Has(packet.ACK) || flow.Seq(r.Seq) != f.prior.Ack) {
+		return "", 0, false
+	}
+	if f.s.SYNOpt.Len == 0 && f.s.LastOptLen == 0 && f.s.Window == 0 {
+		return "", 0, false // never showed options or a window: the shape says nothing
+	}
+	f.add("a bare reset with window 0 and no options, its sequence the ACK of %s's segment: %s's socket is gone, or a reject rule on that host answered", f.peerRole, f.role)
+	if gap := f.prior.Time.Sub(f.lastBefore(f.prior.Time)); gap >= time.Second {
+		f.add("%s's segment came after %s of silence", f.peerRole, gap.Round(time.Millisecond))
+	}
+	f.alt(FirewallReject, 0.15)
+	return f.role, 0.75, true
+}
+
+// matchServerSilent: the server completed the handshake and never sent a
+// byte or a FIN since, then reset from a live socket (RST+ACK with its
+// window): a connection that waited in the accept queue when the listener
+// closed (inet_csk_listen_stop → tcp_disconnect, kernel reason TCP_STATE),
+// or one the application accepted and closed without reading
+// (TCP_ABORT_ON_CLOSE) or aborted (SO_LINGER 0). Several such resets from
+// one listener within a millisecond say the listener closed.
+func matchServerSilent(f *facts) (Sender, float64, bool) {
+	r := &f.ctx.RST
+	if f.role != Server || !f.s.SawSYN || f.s.Payload > 0 || f.s.SawFIN || !r.Flags.Has(packet.ACK) || f.ctlShape {
+		return "", 0, false
+	}
+	if !f.c.EstablishedTime.IsZero() && f.ctx.Time.Sub(f.c.EstablishedTime) < 0 {
+		return "", 0, false
+	}
+	f.add("the server completed the handshake and sent nothing else before resetting from a live socket")
+	if f.ctx.Burst >= 2 {
+		f.add("%d resets left %s within %s: a listener closing its accept queue", f.ctx.Burst, f.s.Addr, BurstWindow)
+		f.cause = ListenerClosed
+		f.alt(UnreadDataClose, 0.15)
+		f.alt(ApplicationAbort, 0.1)
+		return Server, 0.75, true
+	}
+	if f.p.Payload > 0 {
+		f.add("%s's %d byte(s) were never answered", f.peerRole, f.p.Payload)
+		f.cause = UnreadDataClose
+		f.alt(ListenerClosed, 0.3)
+		f.alt(ApplicationAbort, 0.2)
+		return Server, 0.5, true
+	}
+	f.cause = ApplicationAbort
+	f.alt(ListenerClosed, 0.4)
+	return Server, 0.5, true
+}
+
+// BurstWindow bounds a listener's burst: inet_csk_listen_stop resets the
+// whole queue in one loop (Context.Burst counts resets this close apart).
+const BurstWindow = 5 * time.Millisecond
+
+// matchAbortAfterData: the sender reset from a live socket (with ACK) after
+// the peer's latest data. Either its application closed with that data
+// unread (TCP_ABORT_ON_CLOSE) or it read it and aborted (SO_LINGER 0,
+// TCP_STATE). The kernel builds both resets the same way
+// (tcp_send_active_reset: seq = snd_nxt, ack = rcv_nxt, the socket's
+// window), so the wire rarely settles it.
+func matchAbortAfterData(f *facts) (Sender, float64, bool) {
+	r := &f.ctx.RST
+	if f.s.SawFIN || f.p.Payload == 0 || !f.p.LastData.After(f.s.LastData) || !r.Flags.Has(packet.ACK) {
+		return "", 0, false
+	}
+	firstAck := !f.s.HasAck || f.s.HighAck.LessThan(f.p.NextSeq)
+	f.add("%s reset instead of closing with FIN after %s's data", f.role, f.peerRole)
+	if firstAck {
+		f.add("the reset is the first acknowledgment of that data")
+		f.cause = UnreadDataClose
+		f.alt(ApplicationAbort, 0.4)
+		return f.role, 0.6, true
+	}
+	f.cause = ApplicationAbort
+	f.alt(UnreadDataClose, 0.4)
+	return f.role, 0.6, true
+}
+
+// matchInvalidSegment: the reset answers a segment with an impossible ACK.
+func matchInvalidSegment(f *facts) (Sender, float64, bool) {
+	if !f.hasPrior || !f.prior.Flags.Has(packet.ACK) || !f.s.HasSeq {
+		return "", 0, false
+	}
+	ack := f.prior.Ack
+	if !f.s.NextSeq.LessThan(ack) {
+		return "", 0, false
+	}
+	f.add("%s's segment acknowledged %d, beyond anything %s had sent (%d)", f.peerRole, ack, f.role, f.s.NextSeq)
+	return f.role, 0.6, true
+}
+
+// matchApplicationAbort: an established connection reset by an endpoint
+// with its own live socket at its next sequence number.
+func matchApplicationAbort(f *facts) (Sender, float64, bool) {
+	r := &f.ctx.RST
+	if !f.s.HasSeq || f.place == seqOutside {
+		return "", 0, false
+	}
+	f.add("%s reset an open connection with its next sequence number (%s)", f.role, f.place)
+	if !f.ctlShape {
+		f.add("the reset carries the socket's window or options: sent by a live socket")
+	} else if r.Flags.Has(packet.ACK) {
+		f.add("RST+ACK with window 0 and no options at the exact next sequence: how Windows aborts from a live socket")
+	}
+	f.alt(UnreadDataClose, 0.3)
+	return f.role, 0.6, true
+}
