@@ -114,7 +114,7 @@ NFT
 ip netns exec "$NSS" "$GEN" -mode server -addr4 10.79.0.2 -addr6 fd79::2 -timeout 30m &
 SRVPID=$!
 for _ in $(seq 50); do
-	(( $(ip netns exec "$NSS" ss -Htln | wc -l) >= 20 )) && break
+	(( $(ip netns exec "$NSS" ss -Htln | wc -l) >= 28 )) && break
 	sleep 0.1
 done
 

@@ -107,8 +107,10 @@ func plan(cfg config, rng *rand.Rand) (small, bulk []job) {
 			switch j.kind {
 			case kShort:
 				j.port, j.size = portShort, 100+rng.Intn(4000)
-			case kAbortClient, kKeepAlive:
+			case kAbortClient:
 				j.port, j.size = portHold, 100+rng.Intn(4000)
+			case kKeepAlive:
+				j.port, j.size = portRepeat, 100+rng.Intn(4000)
 			case kAbortServer:
 				j.port, j.size = portAbort, 100+rng.Intn(4000)
 			case kUnread:
@@ -475,7 +477,7 @@ func (cl *client) do(ctx context.Context, j job) error {
 // vanishFor is how long a vanished client stays away: longer than the
 // server's keepalive (serverKeepAlive) and user timeout (serverUserTimeout)
 // take to give up.
-const vanishFor = 2 * time.Second
+const vanishFor = 3 * time.Second
 
 // killed runs one connection in a child process (trafficgen -mode child),
 // which connects, asks for a large response, reads a little and waits; the

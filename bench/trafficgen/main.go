@@ -41,6 +41,7 @@ const (
 	portVanish        = 8091 // read "n\n", write n bytes and hold: the client then disappears (drop rule)
 	portAbandon       = 8092 // accept and hold: the SYN-ACKs to these SYNs are delayed by a drop rule
 	portVanishRetrans = 8093 // read "n\n", write n bytes, wait, write again with a short TCP_USER_TIMEOUT
+	portRepeat        = 8094 // "n\n" answered with n bytes, again and again, until the client closes
 	portClosed0       = 9000 // 9000..9099 have no listener: SYN answered by RST+ACK
 )
 

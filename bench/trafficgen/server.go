@@ -20,7 +20,7 @@ var payload = make([]byte, 1<<20)
 const (
 	keepAliveIdle     = 40 * time.Millisecond  // portKeepAlive closes a connection idle this long
 	restartEvery      = 250 * time.Millisecond // portRestart's listener is closed and reopened this often
-	serverKeepAlive   = 300 * time.Millisecond // portVanish: TCP_KEEPIDLE and TCP_KEEPINTVL, 2 probes
+	serverKeepAlive   = time.Second            // portVanish: TCP_KEEPIDLE and TCP_KEEPINTVL (whole seconds), 1 probe
 	serverUserTimeout = 700 * time.Millisecond // portVanishRetrans: TCP_USER_TIMEOUT
 )
 
@@ -42,6 +42,7 @@ func serve(ctx context.Context, cfg config) error {
 		portVanish:        handleVanish,
 		portVanishRetrans: handleVanishRetrans,
 		portAbandon:       handleHold,
+		portRepeat:        handleRepeat,
 	}
 	addrs := []string{cfg.addr4}
 	if cfg.addr6 != "" {
@@ -194,6 +195,21 @@ func handleKeepAlive(c *net.TCPConn) {
 	}
 }
 
+// handleRepeat answers requests until the client closes.
+func handleRepeat(c *net.TCPConn) {
+	defer c.Close()
+	for {
+		line, err := readLine(c)
+		if err != nil {
+			return
+		}
+		n, _ := strconv.Atoi(line)
+		if writeN(c, n) != nil {
+			return
+		}
+	}
+}
+
 // handleUpload refuses an upload after its request line: "413" and close,
 // with the body still arriving.
 func handleUpload(c *net.TCPConn) {
@@ -213,7 +229,7 @@ func handleVanish(c *net.TCPConn) {
 		return
 	}
 	n, _ := strconv.Atoi(line)
-	c.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: serverKeepAlive, Interval: serverKeepAlive, Count: 2})
+	c.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: serverKeepAlive, Interval: serverKeepAlive, Count: 1})
 	if writeN(c, n) == nil {
 		io.Copy(io.Discard, c)
 	}

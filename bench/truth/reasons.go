@@ -125,6 +125,11 @@ func kernelTruth(reason, state, answered, kind string) Truth {
 		// on its return 1): the resetter lost the connection; its port is
 		// listening again (a restarted service).
 		if state == "TCP_LISTEN" {
+			// As for NO_SOCKET mid-connection: the server gave the
+			// connection up after unanswered retransmissions.
+			if kind == "vanish-retrans" {
+				return allow("TCP_FLAGS/LISTEN/vanish-retrans", cause.HalfOpen, RetransmissionTimeout)
+			}
 			if kind == "listener-closed" {
 				return allow("TCP_FLAGS/LISTEN/listener-closed", cause.HalfOpen, ListenerClosed)
 			}

@@ -141,35 +141,60 @@ func (res *Result) join(wire []WireReset, events []KernelEvent, findings map[uin
 
 	// Each send event takes the earliest reset still free on its direction
 	// within the window: events and resets of a direction are in the same
-	// order, since one kernel sends them all.
+	// order, since one kernel sends them all. A reset sent on behalf of a
+	// listener (the segment reached a listening socket, as after a server
+	// lost its connection) is reported with the listener's own address and
+	// a wildcard peer (DESIGN.md, "What Linux 6.18 really reports"): it
+	// takes the earliest free reset from that address and port.
+	bySrc := map[netip.AddrPort][]int{}
+	for i, w := range wire {
+		bySrc[w.Src] = append(bySrc[w.Src], i)
+	}
+	for _, idx := range bySrc {
+		sort.SliceStable(idx, func(a, b int) bool { return wire[idx[a]].Time.Before(wire[idx[b]].Time) })
+	}
 	next := map[dirKey]int{}
+	nextSrc := map[netip.AddrPort]int{}
 	for i := range events {
 		e := &events[i]
 		if e.Event != "tcp_send_reset" {
 			continue
 		}
 		res.SendEvents++
+		wildcard := e.Dst.Addr().IsUnspecified()
 		k := dirKey{e.Src, e.Dst}
-		idx := byDir[k]
-		j := next[k]
+		idx, j := byDir[k], next[k]
+		if wildcard {
+			idx, j = bySrc[e.Src], nextSrc[e.Src]
+		}
 		for j < len(idx) && wire[idx[j]].Time.Before(e.Time.Add(-matchBefore)) {
 			j++
 		}
-		if j < len(idx) && !wire[idx[j]].Time.After(e.Time.Add(matchAfter)) {
-			r := &res.Resets[idx[j]]
-			r.Kernel = e
-			next[k] = j + 1
+		if wildcard {
+			nextSrc[e.Src] = j
+		} else {
+			next[k] = j
+		}
+		for ; j < len(idx) && !wire[idx[j]].Time.After(e.Time.Add(matchAfter)); j++ {
+			if r := &res.Resets[idx[j]]; r.Kernel == nil {
+				r.Kernel = e
+				if !wildcard {
+					next[k] = j + 1
+				}
+				break
+			}
+		}
+		if j < len(idx) && res.Resets[idx[j]].Kernel == e {
 			continue
 		}
-		next[k] = j
 		why := "no RST on the wire in its direction within the window"
 		if len(idx) == 0 {
 			why = "no RST on the wire in its direction at all"
 		}
 		if c, _ := lookup(e.Src, e.Dst, e.Time); c >= 0 {
 			why += " (" + res.Scenarios[c].Kind + ")"
-		} else if e.Src.Addr().IsUnspecified() || e.Dst.Addr().IsUnspecified() {
-			why += " (a listener's wildcard address)"
+		} else if wildcard {
+			why += " (sent for a listener)"
 		} else {
 			why += " (no scenario has its 4-tuple)"
 		}
@@ -195,5 +220,25 @@ func (res *Result) join(wire []WireReset, events []KernelEvent, findings map[uin
 	}
 	for _, i := range first {
 		res.Resets[i].First = true
+	}
+	// A later reset from the side that reset first answers the peer's
+	// segments still in flight to a connection it already ended: the
+	// first reset's causes are right for it too (its own reason, often
+	// NO_SOCKET or TCP_FLAGS at a listener, says only that the socket is
+	// gone).
+	for i := range res.Resets {
+		r := &res.Resets[i]
+		if r.First || r.Conn < 0 || r.Kernel == nil {
+			continue
+		}
+		f := &res.Resets[first[r.Conn]]
+		if f.Kernel != nil && f.TrueSender == r.TrueSender && f.Wire.Time.Before(r.Wire.Time) {
+			r.Truth.Row += "+after-" + f.Truth.Row
+			for _, id := range f.Truth.Allowed {
+				if !r.Truth.Allows(id) {
+					r.Truth.Allowed = append(r.Truth.Allowed, id)
+				}
+			}
+		}
 	}
 }
