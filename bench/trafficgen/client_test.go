@@ -14,14 +14,14 @@ func TestPlan(t *testing.T) {
 	}{
 		{
 			name:    "default shares",
-			cfg:     config{addr6: "fd77::2", short: 100, abortClient: 10, abortServer: 10, unread: 5, closed: 20, bulk: 5, v6Share: 0.2},
-			wantAll: [numKinds]int{100, 10, 10, 5, 20, 3, 2},
-			wantV6:  [numKinds]int{20, 2, 2, 1, 4, 0, 0},
+			cfg:     config{addr6: "fd77::2", counts: counts(100, 10, 10, 5, 20), bulk: 5, v6Share: 0.2},
+			wantAll: counts(100, 10, 10, 5, 20, 3, 2),
+			wantV6:  counts(20, 2, 2, 1, 4, 0, 0),
 		},
 		{
 			name:    "no IPv6 address",
-			cfg:     config{short: 10, bulk: 2, v6Share: 0.5},
-			wantAll: [numKinds]int{10, 0, 0, 0, 0, 1, 1},
+			cfg:     config{counts: counts(10), bulk: 2, v6Share: 0.5},
+			wantAll: counts(10, 0, 0, 0, 0, 1, 1),
 		},
 	}
 	for _, tt := range tests {
@@ -47,4 +47,10 @@ func TestPlan(t *testing.T) {
 			}
 		})
 	}
+}
+
+// counts fills the first kinds' counts in kind order, the rest zero.
+func counts(n ...int) (c [numKinds]int) {
+	copy(c[:], n)
+	return c
 }

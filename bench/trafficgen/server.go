@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -15,16 +16,33 @@ import (
 // does not matter, the capture keeps 128 bytes of each packet.
 var payload = make([]byte, 1<<20)
 
+// Timers of the server's behaviours.
+const (
+	keepAliveIdle     = 40 * time.Millisecond  // portKeepAlive closes a connection idle this long
+	restartEvery      = 250 * time.Millisecond // portRestart's listener is closed and reopened this often
+	serverKeepAlive   = time.Second            // portVanish: TCP_KEEPIDLE and TCP_KEEPINTVL (whole seconds), 1 probe
+	serverUserTimeout = 700 * time.Millisecond // portVanishRetrans: TCP_USER_TIMEOUT
+)
+
 // serve listens on every behaviour port on both addresses and handles
 // connections until ctx ends. Each connection gets a 60 s deadline so a lost
 // peer never pins a goroutine.
 func serve(ctx context.Context, cfg config) error {
 	handlers := map[int]func(*net.TCPConn){
-		portShort:  handleShort,
-		portBulk:   handleBulk,
-		portAbort:  handleAbort,
-		portUnread: handleUnread,
-		portHold:   handleHold,
+		portShort:         handleShort,
+		portBulk:          handleBulk,
+		portAbort:         handleAbort,
+		portUnread:        handleUnread,
+		portHold:          handleHold,
+		portKeepAlive:     handleKeepAlive,
+		portUpload:        handleUpload,
+		portAbortRead:     handleAbortRead,
+		portPipeline:      handleShort, // reads one line, answers it, closes: the rest is unread
+		portKill:          handleHold,
+		portVanish:        handleVanish,
+		portVanishRetrans: handleVanishRetrans,
+		portAbandon:       handleHold,
+		portRepeat:        handleRepeat,
 	}
 	addrs := []string{cfg.addr4}
 	if cfg.addr6 != "" {
@@ -41,6 +59,7 @@ func serve(ctx context.Context, cfg config) error {
 			lns = append(lns, ln)
 			go acceptLoop(ln, h)
 		}
+		go restarter(ctx, &net.TCPAddr{IP: net.ParseIP(a), Port: portRestart})
 	}
 	fmt.Fprintf(os.Stderr, "trafficgen server: listening on %d sockets\n", len(lns))
 	<-ctx.Done()
@@ -48,6 +67,25 @@ func serve(ctx context.Context, cfg config) error {
 		ln.Close()
 	}
 	return nil
+}
+
+// restarter keeps a listener that never accepts and closes it every
+// restartEvery, as a service stop or restart does: the kernel resets every
+// connection still in its accept queue (inet_csk_listen_stop). It reopens at
+// once; connections that arrive in between are refused.
+func restarter(ctx context.Context, laddr *net.TCPAddr) {
+	for ctx.Err() == nil {
+		ln, err := net.ListenTCP("tcp", laddr)
+		if err != nil {
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(restartEvery):
+		}
+		ln.Close()
+	}
 }
 
 func acceptLoop(ln *net.TCPListener, h func(*net.TCPConn)) {
@@ -117,6 +155,15 @@ func handleAbort(c *net.TCPConn) {
 	c.Close()
 }
 
+// handleAbortRead reads the request line, lets the body behind it arrive,
+// and aborts with SO_LINGER 0 while it sits unread.
+func handleAbortRead(c *net.TCPConn) {
+	readLine(c)
+	time.Sleep(3 * time.Millisecond)
+	c.SetLinger(0)
+	c.Close()
+}
+
 // handleHold answers and then keeps the connection open until the client
 // ends it, so the client's abort hits an ESTABLISHED socket.
 func handleHold(c *net.TCPConn) {
@@ -126,6 +173,87 @@ func handleHold(c *net.TCPConn) {
 		return
 	}
 	n, _ := strconv.Atoi(line)
+	if writeN(c, n) == nil {
+		io.Copy(io.Discard, c)
+	}
+}
+
+// handleKeepAlive answers requests until the connection sits idle for
+// keepAliveIdle, then closes it, as an HTTP server's keep-alive timeout does.
+func handleKeepAlive(c *net.TCPConn) {
+	defer c.Close()
+	for {
+		c.SetReadDeadline(time.Now().Add(keepAliveIdle))
+		line, err := readLine(c)
+		if err != nil {
+			return
+		}
+		n, _ := strconv.Atoi(line)
+		if writeN(c, n) != nil {
+			return
+		}
+	}
+}
+
+// handleRepeat answers requests until the client closes.
+func handleRepeat(c *net.TCPConn) {
+	defer c.Close()
+	for {
+		line, err := readLine(c)
+		if err != nil {
+			return
+		}
+		n, _ := strconv.Atoi(line)
+		if writeN(c, n) != nil {
+			return
+		}
+	}
+}
+
+// handleUpload refuses an upload after its request line: "413" and close,
+// with the body still arriving.
+func handleUpload(c *net.TCPConn) {
+	defer c.Close()
+	if _, err := readLine(c); err != nil {
+		return
+	}
+	c.Write([]byte("413\n"))
+}
+
+// handleVanish answers, then waits with short keepalives: the client
+// vanishes, the probes go unanswered and tcp_keepalive_timer resets.
+func handleVanish(c *net.TCPConn) {
+	defer c.Close()
+	line, err := readLine(c)
+	if err != nil {
+		return
+	}
+	n, _ := strconv.Atoi(line)
+	c.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: serverKeepAlive, Interval: serverKeepAlive, Count: 1})
+	if writeN(c, n) == nil {
+		io.Copy(io.Discard, c)
+	}
+}
+
+// handleVanishRetrans answers, waits for the client to vanish, then sends
+// again with a short TCP_USER_TIMEOUT: the retransmissions go unanswered and
+// the kernel gives the connection up (silently, tcp_write_timeout).
+func handleVanishRetrans(c *net.TCPConn) {
+	defer c.Close()
+	line, err := readLine(c)
+	if err != nil {
+		return
+	}
+	n, _ := strconv.Atoi(line)
+	if writeN(c, n) != nil {
+		return
+	}
+	if rc, err := c.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) {
+			syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, 0x12 /* TCP_USER_TIMEOUT */, int(serverUserTimeout/time.Millisecond))
+		})
+	}
+	time.Sleep(200 * time.Millisecond)
 	if writeN(c, n) == nil {
 		io.Copy(io.Discard, c)
 	}

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# mktruth.sh — make a truth run for rstscope: real kernel TCP traffic of a
+# production-like mix between two network namespaces, captured with tcpdump,
+# with the kernel's own account of every reset it sent or received.
+#
+#   bench/mktruth.sh [-o DIR] [-n CONNECTIONS] [-s SEED]
+#
+#   -o DIR          output directory (default bench/out/truth; bench/out/ is gitignored)
+#   -n CONNECTIONS  connections to make (default 100000; ≥ 500); the mix below is scaled to it
+#   -s SEED         the generator's seed (plan order and sizes)
+#
+# DIR receives:
+#   capture.pcap    tcpdump -s 128 on the client's veth end (pcap, µs timestamps)
+#   scenarios.tsv   one line per connection: client, server, kind, family, start (bench/trafficgen)
+#   kernel.tsv      every tcp:tcp_send_reset and tcp:tcp_receive_reset event of the run's
+#                   addresses: time, event, src, dst, state, reason (bench/truth/cmd/truthtrace,
+#                   a private tracefs instance drained while the run goes on)
+#   run.txt         the plan, the generator's summary, tcpdump's and the tracer's counts
+# Score it with: go run ./bench/truth/cmd/truthscore DIR
+#
+# The mix (shares of CONNECTIONS, each kind at least 1; bench/README.md says what each kind
+# does and which kernel reason it yields): short 49 %, keepalive 12 %, keepalive-race 5 %,
+# abort-client 4 %, abort-server 4 %, partial-read 4 %, unread-close 3 %, closed-port 3 %,
+# refused-upload 3 %, pipeline 3 %, abort-client-unread 2 %, abort-server-unread 2 %,
+# listener-closed 2 %, abandoned 1 %, killed 0.3 %, vanish-keepalive 0.2 %,
+# vanish-retrans 0.2 %, bulk 0.05 % (1 MiB each); 20 % of every kind over IPv6.
+#
+# Addresses 10.79.0.1 / fd79::1 (client) and 10.79.0.2 / fd79::2 (server), only inside the two
+# namespaces (rsttruth-cli-PID, rsttruth-srv-PID), removed on exit. The client's namespace holds
+# the nft rules of the vanish and abandoned kinds (they match socket marks the generator sets).
+# Needs root, iproute2, nft, tcpdump, Go. About 20 s for 2 500 connections, 2 min for 100 000.
+set -euo pipefail
+
+OUT=
+N=100000
+SEED=1
+while getopts "o:n:s:h" opt; do
+	case $opt in
+	o) OUT=$(realpath -m -- "$OPTARG") ;;
+	n) N=$OPTARG ;;
+	s) SEED=$OPTARG ;;
+	*) sed -n '2,30p' "$0"; exit 2 ;;
+	esac
+done
+cd "$(dirname "$0")/.."
+OUT=${OUT:-$PWD/bench/out/truth}
+[[ $N =~ ^[0-9]+$ && $N -ge 500 ]] || { echo "mktruth: -n must be a number ≥ 500" >&2; exit 2; }
+[[ $(id -u) == 0 ]] || { echo "mktruth: needs root (network namespaces, tcpdump, tracefs)" >&2; exit 1; }
+for t in ip nft tcpdump go; do
+	command -v $t >/dev/null || { echo "mktruth: $t not found (apt: iproute2 nftables tcpdump; Go)" >&2; exit 1; }
+done
+mkdir -p "$OUT" bench/out
+
+# share PER10000: connections of a kind for N, at least 1.
+share() { local v=$(( ($1 * N + 9999) / 10000 )); echo $(( v < 1 ? 1 : v )); }
+KEEP=$(share 1200) RACE=$(share 500) ABC=$(share 400) ABS=$(share 400) PART=$(share 400)
+UNREAD=$(share 300) CLOSED=$(share 300) UPLOAD=$(share 300) PIPE=$(share 300)
+ABCU=$(share 200) ABSU=$(share 200) LISTEN=$(share 200) ABANDON=$(share 100)
+KILLED=$(share 30) VANK=$(share 20) VANR=$(share 20) BULK=$(share 5)
+OTHERS=$((KEEP + RACE + ABC + ABS + PART + UNREAD + CLOSED + UPLOAD + PIPE + ABCU + ABSU + LISTEN + ABANDON + KILLED + VANK + VANR + BULK))
+SHORT=$((N > OTHERS ? N - OTHERS : 1))
+PLAN="-short $SHORT -keepalive $KEEP -keepalive-race $RACE -abort-client $ABC -abort-server $ABS -partial-read $PART -unread $UNREAD -closed $CLOSED -refused-upload $UPLOAD -pipeline $PIPE -abort-client-unread $ABCU -abort-server-unread $ABSU -listener-closed $LISTEN -abandoned $ABANDON -killed $KILLED -vanish-keepalive $VANK -vanish-retrans $VANR -bulk $BULK -bulk-bytes $((1 << 20)) -v6 0.2 -seed $SEED"
+
+GEN=bench/out/trafficgen TRACE=bench/out/truthtrace
+go build -o "$GEN" ./bench/trafficgen
+go build -o "$TRACE" ./bench/truth/cmd/truthtrace
+
+ID=$$
+NSS=rsttruth-srv-$ID NSC=rsttruth-cli-$ID
+VC=rtc$ID VS=rts$ID
+DUMPLOG=$OUT/tcpdump.log TRACELOG=$OUT/truthtrace.log
+SRVPID= DUMPPID= TRACEPID=
+cleanup() {
+	[[ -n $TRACEPID ]] && kill "$TRACEPID" 2>/dev/null || true
+	[[ -n $DUMPPID ]] && kill "$DUMPPID" 2>/dev/null || true
+	[[ -n $SRVPID ]] && kill "$SRVPID" 2>/dev/null || true
+	wait 2>/dev/null || true
+	ip netns del "$NSC" 2>/dev/null || true
+	ip netns del "$NSS" 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'echo "mktruth: interrupted; cleaning up" >&2; exit 130' INT TERM
+
+ip netns add "$NSS"
+ip netns add "$NSC"
+ip link add "$VC" netns "$NSC" type veth peer name "$VS" netns "$NSS"
+for pair in "$NSC $VC 1" "$NSS $VS 2"; do
+	set -- $pair
+	ip -n "$1" link set lo up
+	ip -n "$1" link set "$2" gso_max_segs 1 up
+	ip -n "$1" addr add "10.79.0.$3/24" dev "$2"
+	ip -n "$1" addr add "fd79::$3/64" dev "$2" nodad
+done
+# The generator binds ports 1024-9999 itself for the kinds whose connect may fail, so the
+# kernel's ephemeral range starts above them; TIME-WAIT ports are reused (per-namespace sysctls).
+ip netns exec "$NSC" sysctl -qw net.ipv4.ip_local_port_range="10000 65535" net.ipv4.tcp_tw_reuse=1
+# vanish-*: a socket marked 0x77 has every packet dropped both ways (the client vanished);
+# abandoned: SYN-ACKs to a socket marked 0x78 are dropped while it is open, so the server's
+# retransmitted SYN-ACK reaches a closed socket. tcpdump sees packets before these hooks.
+ip netns exec "$NSC" nft -f - <<'NFT'
+table inet rsttruth {
+	chain in {
+		type filter hook input priority 0;
+		socket mark 0x77 drop
+		socket mark 0x78 tcp flags & (syn | ack) == (syn | ack) drop
+	}
+	chain out {
+		type filter hook output priority 0;
+		meta mark 0x77 drop
+	}
+}
+NFT
+
+ip netns exec "$NSS" "$GEN" -mode server -addr4 10.79.0.2 -addr6 fd79::2 -timeout 30m &
+SRVPID=$!
+for _ in $(seq 50); do
+	(( $(ip netns exec "$NSS" ss -Htln | wc -l) >= 28 )) && break
+	sleep 0.1
+done
+
+"$TRACE" -o "$OUT/kernel.tsv" -match 10.79.0.,fd79: 2>"$TRACELOG" &
+TRACEPID=$!
+for _ in $(seq 50); do grep -q recording "$TRACELOG" && break; sleep 0.1; done
+ip netns exec "$NSC" tcpdump -i "$VC" -nn -s 128 -B 131072 -Z root -w "$OUT/capture.pcap" tcp 2>"$DUMPLOG" &
+DUMPPID=$!
+for _ in $(seq 50); do grep -q "listening on" "$DUMPLOG" && break; sleep 0.1; done
+
+echo "mktruth: $N connections..." >&2
+T0=$(date +%s.%N)
+# shellcheck disable=SC2086
+GENOUT=$(ip netns exec "$NSC" "$GEN" -mode client -addr4 10.79.0.2 -addr6 fd79::2 -timeout 20m \
+	-log "$OUT/scenarios.tsv" $PLAN)
+# The last abandoned attempts' SYN-ACKs come back after ~1 s, the last keepalive and
+# retransmission timers within ~2 s.
+sleep 3
+kill -INT "$DUMPPID" 2>/dev/null || { echo "mktruth: tcpdump is gone; no capture" >&2; exit 1; }
+wait "$DUMPPID" || true
+DUMPPID=
+kill -INT "$TRACEPID"
+wait "$TRACEPID" || { echo "mktruth: truthtrace failed: $(cat "$TRACELOG")" >&2; exit 1; }
+TRACEPID=
+T1=$(date +%s.%N)
+kill "$SRVPID" 2>/dev/null || true
+wait "$SRVPID" 2>/dev/null || true
+SRVPID=
+
+SUMMARY=$(cat <<SUM
+truth run: $OUT
+made: $(date -u +%FT%TZ) on $(uname -r), $(nproc) CPUs, traffic + capture took $(awk -v a="$T0" -v b="$T1" 'BEGIN { printf "%.1f", b - a }')s
+plan: $PLAN
+tcpdump: $(grep -E 'captured|dropped by kernel' "$DUMPLOG" | tr '\n' ' ')
+$(tail -1 "$TRACELOG")
+scenarios: $(($(wc -l < "$OUT/scenarios.tsv") - 1)) connections logged
+$GENOUT
+SUM
+)
+echo "$SUMMARY" > "$OUT/run.txt"
+echo "$SUMMARY"
+grep -q '^0 packets dropped by kernel' "$DUMPLOG" || echo "mktruth: WARNING: tcpdump dropped packets; the capture has holes" >&2
+grep -q 'overruns 0$' "$TRACELOG" || echo "mktruth: WARNING: the trace ring buffer overran; kernel events are missing" >&2

@@ -1,0 +1,244 @@
+package truth
+
+import (
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/rstscope/rstscope/diagnose"
+	"github.com/rstscope/rstscope/report"
+)
+
+// A run directory's files (bench/mktruth.sh).
+const (
+	CaptureFile   = "capture.pcap"
+	ScenarioFile  = "scenarios.tsv"
+	KernelFile    = "kernel.tsv"
+	ResetsTSVFile = "resets.tsv"
+)
+
+// Matching windows. The tracepoint fires before the reset is queued and the
+// capture stamps it on the client's veth a few µs later (both clocks read
+// to the µs; truthtrace maps the trace's mono clock onto wall time), so a
+// reset is looked for from matchBefore before its event to matchAfter
+// after it.
+const (
+	matchBefore = 5 * time.Millisecond
+	matchAfter  = time.Second
+)
+
+// Reset is one RST packet of the capture with everything known about it.
+type Reset struct {
+	Wire WireReset
+	// Scenario is the connection it belongs to (nil: none of the
+	// generator's connections has its 4-tuple at that time).
+	Scenario *Scenario
+	Conn     int // index of Scenario in Result.Scenarios, -1 without one
+	// Kernel is the tcp_send_reset event that sent it (nil: no kernel sent
+	// it, or its event is missing).
+	Kernel *KernelEvent
+	Truth  Truth
+	// TrueSender is "client" or "server" from the scenario's 4-tuple.
+	TrueSender string
+	Finding    report.Finding
+	HasFinding bool
+	First      bool // the connection's first reset on the wire
+}
+
+// Scored says the reset has a kernel verdict to compare with.
+func (r *Reset) Scored() bool { return r.Kernel != nil && len(r.Truth.Allowed) > 0 && r.HasFinding }
+
+// Right says the finding names a cause the kernel's account allows.
+func (r *Reset) Right() bool { return r.Scored() && r.Truth.Allows(r.Finding.Cause) }
+
+// Result is a scored run.
+type Result struct {
+	Dir       string
+	Scenarios []Scenario
+	Resets    []Reset
+	// SendEvents counts tcp_send_reset events; Unmatched are those with no
+	// reset on the wire, by a short reason.
+	SendEvents int
+	Unmatched  map[string]int
+	Stats      report.FileStats
+}
+
+// Score reads a run directory, analyses its capture with diagnose's default
+// options (as `rstscope analyze` does) and joins the three accounts.
+func Score(dir string) (*Result, error) {
+	scen, err := ReadScenarios(filepath.Join(dir, ScenarioFile))
+	if err != nil {
+		return nil, err
+	}
+	events, err := ReadKernelEvents(filepath.Join(dir, KernelFile))
+	if err != nil {
+		return nil, err
+	}
+	capFile := filepath.Join(dir, CaptureFile)
+	wire, err := ReadWireResets(capFile)
+	if err != nil {
+		return nil, err
+	}
+	findings := map[uint64]report.Finding{}
+	var mu sync.Mutex
+	opts := diagnose.DefaultOptions
+	opts.OnFinding = func(f report.Finding) {
+		mu.Lock()
+		findings[f.Frame] = f
+		mu.Unlock()
+	}
+	st, err := diagnose.ReadFile(capFile, opts)
+	if err != nil {
+		return nil, fmt.Errorf("analysing %s: %w", capFile, err)
+	}
+	res := &Result{Dir: dir, Scenarios: scen, Stats: st, Unmatched: map[string]int{}}
+	res.join(wire, events, findings)
+	return res, nil
+}
+
+type connKey struct{ client, server netip.AddrPort }
+
+func (res *Result) join(wire []WireReset, events []KernelEvent, findings map[uint64]report.Finding) {
+	byTuple := map[connKey][]int{}
+	for i, s := range res.Scenarios {
+		k := connKey{s.Client, s.Server}
+		byTuple[k] = append(byTuple[k], i)
+	}
+	// The connection a packet at t belongs to: the last one of its 4-tuple
+	// started by then (the generator logs the start just before connect).
+	lookup := func(src, dst netip.AddrPort, t time.Time) (int, string) {
+		for _, k := range []struct {
+			key    connKey
+			sender string
+		}{{connKey{src, dst}, "client"}, {connKey{dst, src}, "server"}} {
+			idx := byTuple[k.key]
+			n := sort.Search(len(idx), func(i int) bool { return res.Scenarios[idx[i]].Start.After(t) })
+			if n > 0 {
+				return idx[n-1], k.sender
+			}
+		}
+		return -1, ""
+	}
+
+	res.Resets = make([]Reset, len(wire))
+	byDir := map[dirKey][]int{}
+	for i, w := range wire {
+		r := &res.Resets[i]
+		r.Wire = w
+		r.Conn, r.TrueSender = lookup(w.Src, w.Dst, w.Time)
+		if r.Conn >= 0 {
+			r.Scenario = &res.Scenarios[r.Conn]
+		}
+		r.Finding, r.HasFinding = findings[w.Frame]
+		byDir[dirKey{w.Src, w.Dst}] = append(byDir[dirKey{w.Src, w.Dst}], i)
+	}
+	for _, idx := range byDir {
+		sort.SliceStable(idx, func(a, b int) bool { return wire[idx[a]].Time.Before(wire[idx[b]].Time) })
+	}
+
+	// Each send event takes the earliest reset still free on its direction
+	// within the window: events and resets of a direction are in the same
+	// order, since one kernel sends them all. A reset sent on behalf of a
+	// listener (the segment reached a listening socket, as after a server
+	// lost its connection) is reported with the listener's own address and
+	// a wildcard peer (DESIGN.md, "What Linux 6.18 really reports"): it
+	// takes the earliest free reset from that address and port.
+	bySrc := map[netip.AddrPort][]int{}
+	for i, w := range wire {
+		bySrc[w.Src] = append(bySrc[w.Src], i)
+	}
+	for _, idx := range bySrc {
+		sort.SliceStable(idx, func(a, b int) bool { return wire[idx[a]].Time.Before(wire[idx[b]].Time) })
+	}
+	next := map[dirKey]int{}
+	nextSrc := map[netip.AddrPort]int{}
+	for i := range events {
+		e := &events[i]
+		if e.Event != "tcp_send_reset" {
+			continue
+		}
+		res.SendEvents++
+		wildcard := e.Dst.Addr().IsUnspecified()
+		k := dirKey{e.Src, e.Dst}
+		idx, j := byDir[k], next[k]
+		if wildcard {
+			idx, j = bySrc[e.Src], nextSrc[e.Src]
+		}
+		for j < len(idx) && wire[idx[j]].Time.Before(e.Time.Add(-matchBefore)) {
+			j++
+		}
+		if wildcard {
+			nextSrc[e.Src] = j
+		} else {
+			next[k] = j
+		}
+		for ; j < len(idx) && !wire[idx[j]].Time.After(e.Time.Add(matchAfter)); j++ {
+			if r := &res.Resets[idx[j]]; r.Kernel == nil {
+				r.Kernel = e
+				if !wildcard {
+					next[k] = j + 1
+				}
+				break
+			}
+		}
+		if j < len(idx) && res.Resets[idx[j]].Kernel == e {
+			continue
+		}
+		why := "no RST on the wire in its direction within the window"
+		if len(idx) == 0 {
+			why = "no RST on the wire in its direction at all"
+		}
+		if c, _ := lookup(e.Src, e.Dst, e.Time); c >= 0 {
+			why += " (" + res.Scenarios[c].Kind + ")"
+		} else if wildcard {
+			why += " (sent for a listener)"
+		} else {
+			why += " (no scenario has its 4-tuple)"
+		}
+		res.Unmatched[why]++
+	}
+
+	// First reset per connection, and the kernel's verdict for each reset.
+	first := map[int]int{}
+	for i := range res.Resets {
+		r := &res.Resets[i]
+		if r.Conn >= 0 {
+			if f, ok := first[r.Conn]; !ok || r.Wire.Time.Before(res.Resets[f].Wire.Time) {
+				first[r.Conn] = i
+			}
+		}
+		if r.Kernel != nil {
+			kind := ""
+			if r.Scenario != nil {
+				kind = r.Scenario.Kind
+			}
+			r.Truth = kernelTruth(r.Kernel.Reason, r.Kernel.State, r.Wire.Answered, kind)
+		}
+	}
+	for _, i := range first {
+		res.Resets[i].First = true
+	}
+	// A later reset from the side that reset first answers the peer's
+	// segments still in flight to a connection it already ended: the
+	// first reset's causes are right for it too (its own reason, often
+	// NO_SOCKET or TCP_FLAGS at a listener, says only that the socket is
+	// gone).
+	for i := range res.Resets {
+		r := &res.Resets[i]
+		if r.First || r.Conn < 0 || r.Kernel == nil {
+			continue
+		}
+		f := &res.Resets[first[r.Conn]]
+		if f.Kernel != nil && f.TrueSender == r.TrueSender && f.Wire.Time.Before(r.Wire.Time) {
+			r.Truth.Row += "+after-" + f.Truth.Row
+			for _, id := range f.Truth.Allowed {
+				if !r.Truth.Allows(id) {
+					r.Truth.Allowed = append(r.Truth.Allowed, id)
+				}
+			}
+		}
+	}
+}

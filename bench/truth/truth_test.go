@@ -1,0 +1,97 @@
+package truth
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/rstscope/rstscope/internal/testutil"
+)
+
+// The small run's floors. Measured on main at c2b0d47 (the rules before
+// issue 9's rewrite) with bench/mktruth.sh -n 2500 -s 1 on this 2-core
+// machine: 74.7 % of connections and 76.3 % of resets right, sender 100 %,
+// every tcp_send_reset matched to its RST. Each floor is that figure less a
+// margin for run-to-run variation (races decide a few kinds' reasons: about
+// ±3 points between runs here). Raise them as the rules improve; issue 9
+// asks for ≥ 95 % of connections.
+const (
+	smallRunConns     = 2500
+	minConnShareRight = 0.70 // measured 0.747
+	minResetRight     = 0.70 // measured 0.763
+	minSenderRight    = 0.97 // measured 1.000
+	// The harness itself: a kernel-sent reset the scorer cannot find on
+	// the wire is a harness fault, not a rule's.
+	minEventMatch = 0.99 // measured 1.000
+)
+
+// plannedKinds are the scenario kinds mktruth.sh plans; each must have made
+// at least one connection, or the harness measured less than it claims.
+var plannedKinds = []string{"short", "abort-client", "abort-server", "unread-close", "closed-port",
+	"bulk-download", "bulk-upload", "keepalive", "keepalive-race", "refused-upload", "partial-read",
+	"abort-client-unread", "abort-server-unread", "pipeline", "listener-closed", "killed",
+	"vanish-keepalive", "vanish-retrans", "abandoned"}
+
+// TestSmallRun makes a truth run of smallRunConns connections (about 15 s
+// here) and scores analyze against the kernel's reasons. Set
+// RSTSCOPE_TRUTH_OUT=DIR to keep the run (capture, TSVs) for study.
+func TestSmallRun(t *testing.T) {
+	testutil.RequireRoot(t)
+	for _, tool := range []string{"ip", "nft", "tcpdump", "go"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s on PATH (scripts/setup.sh installs it)", tool)
+		}
+	}
+	dir := os.Getenv("RSTSCOPE_TRUTH_OUT")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	script := filepath.Join(testutil.ModuleRoot(t), "bench", "mktruth.sh")
+	out, err := exec.Command(script, "-n", "2500", "-o", dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", script, err, out)
+	}
+	res, err := Score(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(dir, ResetsTSVFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := res.WriteTSV(f); err != nil {
+		t.Fatal(err)
+	}
+	s := res.Summarize()
+	t.Logf("connections %d, scored %d, right %.3f; resets scored %d, right %.3f; sender right %.3f; events matched %d of %d",
+		s.Connections, s.ConnsScored, s.PerConnShareRight, s.ResetsScored, s.PerResetRight, s.SenderShareRight, s.EventsMatched, s.SendEvents)
+
+	if s.Connections < smallRunConns*99/100 {
+		t.Errorf("got %d connections logged, want about %d", s.Connections, smallRunConns)
+	}
+	for _, k := range plannedKinds {
+		if s.KindConns[k] == 0 {
+			t.Errorf("kind %s made no connection", k)
+		}
+	}
+	if len(s.KindConns) != len(plannedKinds) {
+		t.Errorf("got %d kinds in the scenario log, want %d: %v", len(s.KindConns), len(plannedKinds), s.KindConns)
+	}
+	if s.SendEvents == 0 || s.EventMatchShare < minEventMatch {
+		t.Errorf("kernel events matched to wire resets: %d of %d, want ≥ %.2f (unmatched: %v)", s.EventsMatched, s.SendEvents, minEventMatch, res.Unmatched)
+	}
+	if s.ConnsScored < 500 {
+		t.Errorf("got %d scored connections, want ≥ 500 (the mix makes about 900)", s.ConnsScored)
+	}
+	if s.PerConnShareRight < minConnShareRight {
+		t.Errorf("cause right per connection: got %.3f, want ≥ %.2f", s.PerConnShareRight, minConnShareRight)
+	}
+	if s.PerResetRight < minResetRight {
+		t.Errorf("cause right per reset: got %.3f, want ≥ %.2f", s.PerResetRight, minResetRight)
+	}
+	if s.SenderShareRight < minSenderRight {
+		t.Errorf("sender right: got %.3f, want ≥ %.2f", s.SenderShareRight, minSenderRight)
+	}
+}
