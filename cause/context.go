@@ -133,6 +133,8 @@ type Host struct {
 	// SYNPorts estimates how many distinct destination ports the address
 	// sent SYNs to (a scanner's mark; counted in 64 buckets, so at most 64).
 	SYNPorts int
+	// Talked counts the address's finished connections that carried its data.
+	Talked int
 }
 
 // Verdict is the classifier's answer for one reset.

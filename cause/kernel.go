@@ -84,12 +84,14 @@ func (f *facts) reasonVerdict(reason string, k *Kernel) (kernelVerdict, bool) {
 		}
 		return one(InvalidSegment)
 	case "TCP_TIMEWAIT_SOCKET":
-		if k.Substate == "FIN_WAIT2" {
-			// The application closed; the orphan waits in FIN-WAIT-2 as a
-			// time-wait socket and the peer still sent data.
-			return one(DataAfterClose)
+		// tcp_timewait_state_process returns TCP_TW_RST only in the
+		// FIN_WAIT2 substate: the application closed, the orphan waits as
+		// a time-wait socket, and the peer sent new data (or a SYN inside
+		// the window). A true TIME-WAIT answers stray segments with ACKs.
+		if answered.Has(packet.SYN) && !answered.Has(packet.ACK) {
+			return one(SYNConflict)
 		}
-		return one(TimeWaitAssassination)
+		return one(DataAfterClose)
 	case "TCP_ABORT_ON_DATA":
 		return one(DataAfterClose)
 	case "TCP_ABORT_ON_CLOSE":

@@ -41,7 +41,9 @@ func TestClassifyKernel(t *testing.T) {
 		{"close with unread data", true, Kernel{Path: KernelStack, Reason: "TCP_ABORT_ON_CLOSE", State: "ESTABLISHED"}, UnreadDataClose, Server},
 		{"data after close, long fin_timeout", true, Kernel{Path: KernelStack, Reason: "TCP_ABORT_ON_DATA", State: "FIN_WAIT2", InFlags: packet.ACK | packet.PSH}, DataAfterClose, Server},
 		{"data after close, default settings", true, Kernel{Path: KernelStack, Reason: "TCP_TIMEWAIT_SOCKET", State: "TIME_WAIT", Substate: "FIN_WAIT2", InFlags: packet.ACK | packet.PSH}, DataAfterClose, Server},
-		{"segment to a TIME-WAIT socket", true, Kernel{Path: KernelStack, Reason: "TCP_TIMEWAIT_SOCKET", State: "TIME_WAIT", Substate: "TIME_WAIT", InFlags: packet.ACK}, TimeWaitAssassination, Server},
+		// tcp_timewait_state_process resets only in the FIN_WAIT2 substate
+		// (new data after the close, or a SYN in the window).
+		{"SYN into a FIN_WAIT2 time-wait socket's window", true, Kernel{Path: KernelStack, Reason: "TCP_TIMEWAIT_SOCKET", State: "TIME_WAIT", Substate: "FIN_WAIT2", InFlags: packet.SYN}, SYNConflict, Server},
 		{"challenge ACK answered by the SYN sender", false, Kernel{Path: KernelStack, Reason: "TCP_INVALID_ACK_SEQUENCE", State: "SYN_SENT", InFlags: packet.ACK}, SYNConflict, Client},
 		{"keepalive probes exhausted", false, Kernel{Path: KernelStack, Reason: "TCP_KEEPALIVE_TIMEOUT", State: "ESTABLISHED"}, IdleTimeout, Client},
 		{"PAWS", true, Kernel{Path: KernelStack, Reason: "TCP_RFC7323_PAWS", State: "ESTABLISHED", InFlags: packet.ACK}, InvalidSegment, Server},

@@ -154,11 +154,13 @@ func TestPublicCapturePatterns(t *testing.T) {
 			seg{flags: A, seq: 1101, ack: 5201, at: 5 * ms},
 			seg{flags: RA, seq: 1101, ack: 5201, at: 6 * ms},
 		), wantCause: ApplicationAbort, wantSender: Client, wantAlt: true},
+		// Its window reopened past its last ACK: the kernel freed unread
+		// data before resetting (the harness measure in close.go).
 		{name: "BSD-style reset with a window from the endpoint", segs: conv(
 			seg{flags: PA, seq: 1001, ack: 5001, n: 100, at: 3 * ms},
 			seg{fromServer: true, flags: A, seq: 5001, ack: 1101, at: 4 * ms},
 			seg{fromServer: true, flags: RA, seq: 5001, ack: 1101, at: 900 * ms, win: 65535, noOpts: true},
-		), wantCause: UnreadDataClose, wantSender: Server, wantAlt: true},
+		), wantCause: UnreadDataClose, wantSender: Server},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -26,8 +26,7 @@ var rules = []rule{
 	{DataAfterClose, matchDataAfterClose},
 	{"", matchAfterClose},
 	{HalfOpen, matchHalfOpen},
-	{"", matchServerSilent},
-	{"", matchAbortAfterData},
+	{"", matchLiveAbort},
 	{InvalidSegment, matchInvalidSegment},
 	{ApplicationAbort, matchApplicationAbort},
 }

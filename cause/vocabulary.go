@@ -80,8 +80,8 @@ var Vocabulary = []Info{
 	{
 		ID: TimeWaitAssassination, Title: "TIME-WAIT assassination",
 		Description:   "A segment reached a connection in TIME-WAIT and was answered with, or ended it by, a reset (RFC 1337).",
-		Wire:          "After a complete FIN close, an old or stray segment arrives within 2·MSL and the TIME-WAIT side answers RST, or a RST ends TIME-WAIT.",
-		KernelReasons: []string{"TCP_TIMEWAIT_SOCKET"},
+		Wire:          "After a complete FIN close (both FINs acknowledged), a stray or old segment arrives within 2·MSL and the side that already closed, having no socket, answers it with a RST that ends the peer's TIME-WAIT (Linux's TIME-WAIT itself answers stray segments with ACKs).",
+		KernelReasons: []string{"NO_SOCKET"},
 		Benign:        true,
 		Advice: []string{
 			"sysctl net.ipv4.tcp_rfc1337: 1 makes TIME-WAIT ignore resets (RFC 1337)",
@@ -260,7 +260,9 @@ func ForKernelReason(reason string) ID {
 	case "INVALID_SYN":
 		return AcceptQueueOverflow
 	case "TCP_TIMEWAIT_SOCKET":
-		return TimeWaitAssassination
+		// tcp_timewait_state_process resets only in the FIN_WAIT2 substate:
+		// new data after the application closed.
+		return DataAfterClose
 	case "TCP_DISCONNECT_WITH_DATA", "TCP_ABORT_ON_LINGER", "TCP_STATE":
 		return ApplicationAbort
 	case "TCP_KEEPALIVE_TIMEOUT":

@@ -31,7 +31,7 @@ func TestForKernelReason(t *testing.T) {
 		{"SK_RST_REASON_NO_SOCKET", ClosedPort},
 		{"TCP_INVALID_ACK_SEQUENCE", SYNConflict},
 		{"INVALID_SYN", AcceptQueueOverflow},
-		{"TCP_TIMEWAIT_SOCKET", TimeWaitAssassination},
+		{"TCP_TIMEWAIT_SOCKET", DataAfterClose},
 		{"TCP_STATE", ApplicationAbort},
 		{"TCP_ABORT_ON_LINGER", ApplicationAbort},
 		{"TCP_DISCONNECT_WITH_DATA", ApplicationAbort},

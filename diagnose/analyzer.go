@@ -246,6 +246,8 @@ func (a *Analyzer) connEnded(c *flow.Conn, why flow.EndReason) {
 			// what the connection added to it.
 			if e := &c.Ep[d]; e.MinTTL != e.MaxTTL || e.MACChanges > 0 {
 				a.hosts.observe(e)
+			} else if e.Payload > 0 {
+				a.hosts.talked(e.Addr.Addr())
 			}
 		}
 	}

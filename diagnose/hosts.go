@@ -24,6 +24,8 @@ type hostStat struct {
 	// synPorts has a bit set for each bucket of destination ports the
 	// address sent a SYN to (64 buckets): a scanner's mark.
 	synPorts uint64
+	// talked counts finished connections on which the address sent data.
+	talked uint32
 }
 
 // hostTable holds what each address showed, and the bursts of resets each
@@ -78,6 +80,9 @@ func (h *hostTable) observe(e *flow.Endpoint) {
 		st = &hostStat{minTTL: e.MinTTL, maxTTL: e.MaxTTL}
 		h.m[a] = st
 	}
+	if e.Payload > 0 {
+		st.talked++
+	}
 	st.minTTL = min(st.minTTL, e.MinTTL)
 	st.maxTTL = max(st.maxTTL, e.MaxTTL)
 	if e.HasMAC {
@@ -87,6 +92,13 @@ func (h *hostTable) observe(e *flow.Endpoint) {
 		case (st.mac != e.MAC || e.MACChanges > 0) && st.macs < 2:
 			st.macs = 2
 		}
+	}
+}
+
+// talked counts a finished connection on which a carried data.
+func (h *hostTable) talked(a netip.Addr) {
+	if st := h.m[a]; st != nil {
+		st.talked++
 	}
 }
 
@@ -106,5 +118,5 @@ func (h *hostTable) get(a netip.Addr) cause.Host {
 	if st == nil {
 		return cause.Host{}
 	}
-	return cause.Host{Seen: true, MinTTL: st.minTTL, MaxTTL: st.maxTTL, MACs: int(st.macs), SYNPorts: bits.OnesCount64(st.synPorts)}
+	return cause.Host{Seen: true, MinTTL: st.minTTL, MaxTTL: st.maxTTL, MACs: int(st.macs), SYNPorts: bits.OnesCount64(st.synPorts), Talked: int(st.talked)}
 }

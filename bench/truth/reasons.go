@@ -58,6 +58,10 @@ func kernelTruth(reason, state, answered, kind string) Truth {
 			// nothing (tcp_close_state: SYN_SENT → CLOSE; tcp_need_reset
 			// leaves SYN-SENT out), so the SYN-ACK that comes later finds
 			// no socket. The sender abandoned its attempt.
+			if kind == "scan" {
+				// A SYN scanner never had a socket: the same reset, by intent.
+				return allow("NO_SOCKET/SYN-ACK/scan", ScanProbe, ConnectAbandoned)
+			}
 			return allow("NO_SOCKET/SYN-ACK", ConnectAbandoned)
 		}
 		// A segment of a connection the resetter no longer has. Why it is
