@@ -42,13 +42,14 @@ const (
 	kVanish                        // the client vanishes (drop rule); the server's keepalive gives up
 	kVanishRetrans                 // the client vanishes while the server sends, then comes back
 	kAbandoned                     // the SYN sender closes before the SYN-ACK gets through
+	kIdleRouter                    // through a conntrack router, idle past its timeout, then a request: the router resets
 	numKinds
 )
 
 var kindNames = [numKinds]string{"short", "abort-client", "abort-server", "unread-close", "closed-port",
 	"bulk-download", "bulk-upload", "keepalive", "keepalive-race", "refused-upload", "partial-read",
 	"abort-client-unread", "abort-server-unread", "pipeline", "listener-closed", "killed",
-	"vanish-keepalive", "vanish-retrans", "abandoned"}
+	"vanish-keepalive", "vanish-retrans", "abandoned", "idle-router"}
 
 func (k kind) String() string { return kindNames[k] }
 
@@ -139,6 +140,8 @@ func plan(cfg config, rng *rand.Rand) (small, bulk []job) {
 				j.port, j.size = portVanishRetrans, 100+rng.Intn(1000)
 			case kAbandoned:
 				j.port = portAbandon
+			case kIdleRouter:
+				j.port, j.size = portIdle, 100+rng.Intn(2000)
 			}
 			if j.kind == kBulkGet || j.kind == kBulkPut {
 				bulk = append(bulk, j)
@@ -177,6 +180,9 @@ func runClient(ctx context.Context, cfg config, out io.Writer) error {
 	cl.local4 = localIP(cfg.addr4)
 	if cfg.addr6 != "" {
 		cl.local6 = localIP(cfg.addr6)
+	}
+	if cfg.counts[kIdleRouter] > 0 && (cfg.raddr4 == "" || (cfg.raddr6 == "" && cfg.addr6 != "" && cfg.v6Share > 0)) {
+		return errors.New("-idle-router needs -raddr4 (and -raddr6 with IPv6)")
 	}
 	if cfg.self == "" {
 		cfg.self, _ = os.Executable()
@@ -235,6 +241,12 @@ func (j job) addr(cfg config) string {
 	host := cfg.addr4
 	if j.v6 {
 		host = cfg.addr6
+	}
+	if j.kind == kIdleRouter {
+		host = cfg.raddr4
+		if j.v6 {
+			host = cfg.raddr6
+		}
 	}
 	return net.JoinHostPort(host, strconv.Itoa(j.port))
 }
@@ -408,6 +420,23 @@ func (cl *client) do(ctx context.Context, j job) error {
 			return err
 		}
 		time.Sleep(keepAliveIdle - 2*time.Millisecond + time.Duration(j.size%5)*time.Millisecond)
+		if err := request(); !expected(err) {
+			return err
+		}
+		if _, err := io.Copy(io.Discard, tc); !expected(err) {
+			return err
+		}
+	case kIdleRouter:
+		// A request, an idle gap past the router's conntrack timeout
+		// (mktruth.sh sets it to routerIdle − 1 s), then the next request:
+		// the router has forgotten the connection and rejects it.
+		if err := request(); err != nil {
+			return err
+		}
+		if _, err := io.CopyN(io.Discard, tc, int64(j.size)); err != nil {
+			return err
+		}
+		time.Sleep(routerIdle)
 		if err := request(); !expected(err) {
 			return err
 		}

@@ -22,6 +22,7 @@ const (
 	restartEvery      = 250 * time.Millisecond // portRestart's listener is closed and reopened this often
 	serverKeepAlive   = time.Second            // portVanish: TCP_KEEPIDLE and TCP_KEEPINTVL (whole seconds), 1 probe
 	serverUserTimeout = 700 * time.Millisecond // portVanishRetrans: TCP_USER_TIMEOUT
+	routerIdle        = 3 * time.Second        // idle-router: the client's gap, 1 s past the router's conntrack timeout
 )
 
 // serve listens on every behaviour port on both addresses and handles
@@ -60,6 +61,18 @@ func serve(ctx context.Context, cfg config) error {
 			go acceptLoop(ln, h)
 		}
 		go restarter(ctx, &net.TCPAddr{IP: net.ParseIP(a), Port: portRestart})
+	}
+	for _, a := range []string{cfg.raddr4, cfg.raddr6} {
+		if a == "" {
+			continue
+		}
+		laddr := &net.TCPAddr{IP: net.ParseIP(a), Port: portIdle}
+		ln, err := net.ListenTCP("tcp", laddr)
+		if err != nil {
+			return fmt.Errorf("listening on %v: %w", laddr, err)
+		}
+		lns = append(lns, ln)
+		go acceptLoop(ln, handleIdle)
 	}
 	fmt.Fprintf(os.Stderr, "trafficgen server: listening on %d sockets\n", len(lns))
 	<-ctx.Done()
@@ -199,6 +212,24 @@ func handleKeepAlive(c *net.TCPConn) {
 func handleRepeat(c *net.TCPConn) {
 	defer c.Close()
 	for {
+		line, err := readLine(c)
+		if err != nil {
+			return
+		}
+		n, _ := strconv.Atoi(line)
+		if writeN(c, n) != nil {
+			return
+		}
+	}
+}
+
+// handleIdle answers requests until the client closes or stays silent for
+// a while: behind the router, the client's reset never reaches the server,
+// so it gives up on its own rather than hold the connection for a minute.
+func handleIdle(c *net.TCPConn) {
+	defer c.Close()
+	for {
+		c.SetReadDeadline(time.Now().Add(2 * routerIdle))
 		line, err := readLine(c)
 		if err != nil {
 			return

@@ -31,14 +31,14 @@ const (
 var plannedKinds = []string{"short", "abort-client", "abort-server", "unread-close", "closed-port",
 	"bulk-download", "bulk-upload", "keepalive", "keepalive-race", "refused-upload", "partial-read",
 	"abort-client-unread", "abort-server-unread", "pipeline", "listener-closed", "killed",
-	"vanish-keepalive", "vanish-retrans", "abandoned"}
+	"vanish-keepalive", "vanish-retrans", "abandoned", "idle-router"}
 
 // TestSmallRun makes a truth run of smallRunConns connections (about 15 s
 // here) and scores analyze against the kernel's reasons. Set
 // RSTSCOPE_TRUTH_OUT=DIR to keep the run (capture, TSVs) for study.
 func TestSmallRun(t *testing.T) {
 	testutil.RequireRoot(t)
-	for _, tool := range []string{"ip", "nft", "tcpdump", "go"} {
+	for _, tool := range []string{"ip", "nft", "tcpdump", "mergecap", "go"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("needs %s on PATH (scripts/setup.sh installs it)", tool)
 		}
