@@ -187,6 +187,8 @@ func (res *Result) WriteReport(w io.Writer) error {
 	p("resets on the wire: %d; sent by a kernel (matched to tcp_send_reset): %d; by the router (idle-router, no kernel event): %d; without a scenario: %d; of a scenario but no kernel event: %d; without a finding: %d\n",
 		s.Resets, s.KernelResets, s.RouterResets, s.WithoutScenario, s.WithoutKernel, s.WithoutFinding)
 	p("kernel events: %d tcp_send_reset, %d matched to a RST on the wire (%s)\n", s.SendEvents, s.EventsMatched, pct(s.EventsMatched, s.SendEvents))
+	p50, p99, mx, mn := res.MatchDelays()
+	p("  wire time − event time: median %v, 99th percentile %v, range %v to %v\n", p50, p99, mn, mx)
 	keys := sortedKeys(res.Unmatched)
 	for _, k := range keys {
 		p("  unmatched: %d %s\n", res.Unmatched[k], k)
