@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"syscall"
 	"time"
 )
 
@@ -279,11 +278,7 @@ func handleVanishRetrans(c *net.TCPConn) {
 	if writeN(c, n) != nil {
 		return
 	}
-	if rc, err := c.SyscallConn(); err == nil {
-		rc.Control(func(fd uintptr) {
-			syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, 0x12 /* TCP_USER_TIMEOUT */, int(serverUserTimeout/time.Millisecond))
-		})
-	}
+	control(c, func(fd uintptr) error { return userTimeout(fd, serverUserTimeout) })
 	time.Sleep(200 * time.Millisecond)
 	if writeN(c, n) == nil {
 		io.Copy(io.Discard, c)
