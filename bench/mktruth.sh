@@ -22,7 +22,7 @@
 # does and which kernel reason it yields): short 49 %, keepalive 12 %, keepalive-race 5 %,
 # abort-client 4 %, abort-server 4 %, partial-read 4 %, unread-close 3 %, closed-port 3 %,
 # refused-upload 3 %, pipeline 3 %, abort-client-unread 2 %, abort-server-unread 2 %,
-# listener-closed 2 %, abandoned 1 %, killed 0.3 %, vanish-keepalive 0.2 %,
+# listener-closed 2 %, abandoned 1 %, scan 1 %, killed 0.3 %, vanish-keepalive 0.2 %,
 # vanish-retrans 0.2 %, idle-router 0.2 %, bulk 0.05 % (1 MiB each); 20 % of every kind over IPv6.
 #
 # Addresses 10.79.0.1 / fd79::1 (client) and 10.79.0.2 / fd79::2 (server) on one veth pair between
@@ -60,10 +60,10 @@ share() { local v=$(( ($1 * N + 9999) / 10000 )); echo $(( v < 1 ? 1 : v )); }
 KEEP=$(share 1200) RACE=$(share 500) ABC=$(share 400) ABS=$(share 400) PART=$(share 400)
 UNREAD=$(share 300) CLOSED=$(share 300) UPLOAD=$(share 300) PIPE=$(share 300)
 ABCU=$(share 200) ABSU=$(share 200) LISTEN=$(share 200) ABANDON=$(share 100)
-KILLED=$(share 30) VANK=$(share 20) VANR=$(share 20) BULK=$(share 5) IDLE=$(share 20)
-OTHERS=$((KEEP + RACE + ABC + ABS + PART + UNREAD + CLOSED + UPLOAD + PIPE + ABCU + ABSU + LISTEN + ABANDON + KILLED + VANK + VANR + BULK + IDLE))
+KILLED=$(share 30) VANK=$(share 20) VANR=$(share 20) BULK=$(share 5) IDLE=$(share 20) SCAN=$(share 100)
+OTHERS=$((SCAN + KEEP + RACE + ABC + ABS + PART + UNREAD + CLOSED + UPLOAD + PIPE + ABCU + ABSU + LISTEN + ABANDON + KILLED + VANK + VANR + BULK + IDLE))
 SHORT=$((N > OTHERS ? N - OTHERS : 1))
-PLAN="-short $SHORT -keepalive $KEEP -keepalive-race $RACE -abort-client $ABC -abort-server $ABS -partial-read $PART -unread $UNREAD -closed $CLOSED -refused-upload $UPLOAD -pipeline $PIPE -abort-client-unread $ABCU -abort-server-unread $ABSU -listener-closed $LISTEN -abandoned $ABANDON -killed $KILLED -vanish-keepalive $VANK -vanish-retrans $VANR -idle-router $IDLE -bulk $BULK -bulk-bytes $((1 << 20)) -v6 0.2 -seed $SEED"
+PLAN="-short $SHORT -keepalive $KEEP -keepalive-race $RACE -abort-client $ABC -abort-server $ABS -partial-read $PART -unread $UNREAD -closed $CLOSED -refused-upload $UPLOAD -pipeline $PIPE -abort-client-unread $ABCU -abort-server-unread $ABSU -listener-closed $LISTEN -abandoned $ABANDON -killed $KILLED -vanish-keepalive $VANK -vanish-retrans $VANR -idle-router $IDLE -scan $SCAN -bulk $BULK -bulk-bytes $((1 << 20)) -v6 0.2 -seed $SEED"
 
 GEN=bench/out/trafficgen TRACE=bench/out/truthtrace
 go build -o "$GEN" ./bench/trafficgen

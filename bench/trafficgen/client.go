@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
@@ -43,13 +44,14 @@ const (
 	kVanishRetrans                 // the client vanishes while the server sends, then comes back
 	kAbandoned                     // the SYN sender closes before the SYN-ACK gets through
 	kIdleRouter                    // through a conntrack router, idle past its timeout, then a request: the router resets
+	kScan                          // a bare SYN from a raw socket (a SYN scan) to an open or a closed port
 	numKinds
 )
 
 var kindNames = [numKinds]string{"short", "abort-client", "abort-server", "unread-close", "closed-port",
 	"bulk-download", "bulk-upload", "keepalive", "keepalive-race", "refused-upload", "partial-read",
 	"abort-client-unread", "abort-server-unread", "pipeline", "listener-closed", "killed",
-	"vanish-keepalive", "vanish-retrans", "abandoned", "idle-router"}
+	"vanish-keepalive", "vanish-retrans", "abandoned", "idle-router", "scan"}
 
 func (k kind) String() string { return kindNames[k] }
 
@@ -142,6 +144,12 @@ func plan(cfg config, rng *rand.Rand) (small, bulk []job) {
 				j.port = portAbandon
 			case kIdleRouter:
 				j.port, j.size = portIdle, 100+rng.Intn(2000)
+			case kScan:
+				// Half to the open service ports, half to closed ones.
+				j.port = portShort + rng.Intn(portRepeat-portShort+1)
+				if rng.Intn(2) == 0 {
+					j.port = portClosed0 + rng.Intn(100)
+				}
 			}
 			if j.kind == kBulkGet || j.kind == kBulkPut {
 				bulk = append(bulk, j)
@@ -295,6 +303,15 @@ func (cl *client) do(ctx context.Context, j job) error {
 	switch j.kind {
 	case kKilled:
 		return cl.killed(ctx, j)
+	case kScan:
+		ip := cl.local4
+		if j.v6 {
+			ip = cl.local6
+		}
+		src := netip.AddrPortFrom(netip.MustParseAddr(ip), uint16(cl.ports.take()))
+		dst := netip.MustParseAddrPort(j.addr(cl.cfg))
+		cl.log.add(src.String(), dst.String(), j.kind, j.v6, time.Now())
+		return synProbe(src, dst)
 	case kAbandoned:
 		// The drop rule holds back every SYN-ACK while this socket is open;
 		// the timeout closes it in SYN-SENT (no reset: tcp_need_reset leaves

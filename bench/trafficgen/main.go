@@ -70,6 +70,7 @@ func main() {
 	flag.IntVar(&cfg.counts[kVanishRetrans], "vanish-retrans", 0, "client: connections whose client vanishes (drop rule of mktruth.sh) while the server sends, until it gives up, and then comes back")
 	flag.IntVar(&cfg.counts[kAbandoned], "abandoned", 0, "client: connection attempts closed before the SYN-ACK arrives (needs the drop rule of mktruth.sh)")
 	flag.IntVar(&cfg.counts[kIdleRouter], "idle-router", 0, "client: connections through the conntrack router (-raddr4/-raddr6) that sit idle past its timeout, then send")
+	flag.IntVar(&cfg.counts[kScan], "scan", 0, "client: bare SYNs from a raw socket (a SYN scan), half to open ports, half to closed")
 	flag.StringVar(&cfg.raddr4, "raddr4", "", "server IPv4 address behind the conntrack router (empty: no idle-router kind)")
 	flag.StringVar(&cfg.raddr6, "raddr6", "", "server IPv6 address behind the conntrack router")
 	flag.IntVar(&cfg.bulkBytes, "bulk-bytes", 4<<20, "client: bytes per bulk transfer")

@@ -54,6 +54,14 @@ func kernelTruth(reason, state, answered, kind string) Truth {
 			}
 			return allow("NO_SOCKET/SYN", cause.ClosedPort)
 		case "SYN-ACK":
+			// A SYN scanner sends its SYN from a raw socket: no socket
+			// ever held the port, and the SYN-ACK of an open port finds
+			// none. Only the scenario tells a scan from an abandoned
+			// attempt (below); the wire differs (no retransmitted
+			// SYN-ACK before the reset).
+			if kind == "scan" {
+				return allow("NO_SOCKET/SYN-ACK/scan", ScanProbe)
+			}
 			// The SYN sender's socket is gone: close() in SYN-SENT sends
 			// nothing (tcp_close_state: SYN_SENT → CLOSE; tcp_need_reset
 			// leaves SYN-SENT out), so the SYN-ACK that comes later finds

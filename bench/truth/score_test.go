@@ -83,6 +83,8 @@ func TestKernelTruth(t *testing.T) {
 	}{
 		{"NO_SOCKET", "UNKNOWN", "SYN", "closed-port", []cause.ID{cause.ClosedPort}},
 		{"NO_SOCKET", "UNKNOWN", "SYN-ACK", "abandoned", []cause.ID{ConnectAbandoned}},
+		{"NO_SOCKET", "UNKNOWN", "SYN-ACK", "scan", []cause.ID{ScanProbe}},
+		{"NO_SOCKET", "UNKNOWN", "SYN", "scan", []cause.ID{ScanProbe, cause.ClosedPort}},
 		{"NO_SOCKET", "UNKNOWN", "data", "short", []cause.ID{cause.HalfOpen}},
 		{"TCP_STATE", "TCP_CLOSE", "data", "abort-client", []cause.ID{cause.ApplicationAbort}},
 		{"TCP_STATE", "TCP_CLOSE", "ACK", "listener-closed", []cause.ID{ListenerClosed}},

@@ -31,7 +31,7 @@ const (
 var plannedKinds = []string{"short", "abort-client", "abort-server", "unread-close", "closed-port",
 	"bulk-download", "bulk-upload", "keepalive", "keepalive-race", "refused-upload", "partial-read",
 	"abort-client-unread", "abort-server-unread", "pipeline", "listener-closed", "killed",
-	"vanish-keepalive", "vanish-retrans", "abandoned", "idle-router"}
+	"vanish-keepalive", "vanish-retrans", "abandoned", "idle-router", "scan"}
 
 // TestSmallRun makes a truth run of smallRunConns connections (about 15 s
 // here) and scores analyze against the kernel's reasons. Set
