@@ -273,6 +273,7 @@ func (res *Result) join(wire []WireReset, events []KernelEvent, findings map[uin
 	for _, i := range first {
 		res.Resets[i].First = true
 	}
+	res.pairCloseRaces()
 	// A later reset from the side that reset first answers the peer's
 	// segments still in flight to a connection it already ended: the
 	// first reset's causes are right for it too (its own reason, often
@@ -290,6 +291,57 @@ func (res *Result) join(wire []WireReset, events []KernelEvent, findings map[uin
 				if !r.Truth.Allows(id) {
 					r.Truth.Allowed = append(r.Truth.Allowed, id)
 				}
+			}
+		}
+	}
+}
+
+// closeRace is how near in time a "no socket" reset and an active close's
+// reset from the same side must be to count as one close. Measured on the
+// 100 000-connection run (/work/wt/truth-out/full): 544 such pairs on one
+// connection and side, median 49 µs apart, 90th percentile 164 µs, all
+// within 2 ms; the next nearest pairs were about 1 s apart (other events).
+const closeRace = 2 * time.Millisecond
+
+// activeClose are the reasons of resets an application's close sends
+// (tcp_send_active_reset from __tcp_close, tcp_disconnect, tcp_close).
+var activeClose = map[string]bool{"TCP_ABORT_ON_CLOSE": true, "TCP_STATE": true, "TCP_ABORT_ON_LINGER": true, "TCP_DISCONNECT_WITH_DATA": true}
+
+// pairCloseRaces handles a race inside one close: __tcp_close sets
+// TCP_CLOSE (which unhashes the socket) before it sends its reset, so a
+// segment arriving on the other CPU in between finds no socket and is
+// answered NO_SOCKET (or TCP_FLAGS by a listener on that port), often just
+// before the close's own reset. Such a reset belongs to the close: it is
+// also allowed the close's causes.
+func (res *Result) pairCloseRaces() {
+	byConn := map[int][]int{}
+	for i := range res.Resets {
+		if r := &res.Resets[i]; r.Conn >= 0 && r.Kernel != nil {
+			byConn[r.Conn] = append(byConn[r.Conn], i)
+		}
+	}
+	for _, idx := range byConn {
+		for _, i := range idx {
+			r := &res.Resets[i]
+			if r.Kernel.Reason != "NO_SOCKET" && r.Kernel.Reason != "TCP_FLAGS" {
+				continue
+			}
+			for _, j := range idx {
+				c := &res.Resets[j]
+				d := c.Wire.Time.Sub(r.Wire.Time)
+				if d < 0 {
+					d = -d
+				}
+				if c.TrueSender != r.TrueSender || !activeClose[c.Kernel.Reason] || d > closeRace {
+					continue
+				}
+				r.Truth.Row += "+with-" + c.Truth.Row
+				for _, id := range c.Truth.Allowed {
+					if !r.Truth.Allows(id) {
+						r.Truth.Allowed = append(r.Truth.Allowed, id)
+					}
+				}
+				break
 			}
 		}
 	}
