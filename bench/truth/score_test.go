@@ -82,12 +82,12 @@ func TestKernelTruth(t *testing.T) {
 		want                          []cause.ID
 	}{
 		{"NO_SOCKET", "UNKNOWN", "SYN", "closed-port", []cause.ID{cause.ClosedPort}},
-		{"NO_SOCKET", "UNKNOWN", "SYN-ACK", "abandoned", []cause.ID{ConnectAbandoned}},
-		{"NO_SOCKET", "UNKNOWN", "SYN-ACK", "scan", []cause.ID{ScanProbe}},
-		{"NO_SOCKET", "UNKNOWN", "SYN", "scan", []cause.ID{ScanProbe, cause.ClosedPort}},
+		{"NO_SOCKET", "UNKNOWN", "SYN-ACK", "abandoned", []cause.ID{cause.ConnectAbandoned}},
+		{"NO_SOCKET", "UNKNOWN", "SYN-ACK", "scan", []cause.ID{cause.ScanProbe}},
+		{"NO_SOCKET", "UNKNOWN", "SYN", "scan", []cause.ID{cause.ScanProbe, cause.ClosedPort}},
 		{"NO_SOCKET", "UNKNOWN", "data", "short", []cause.ID{cause.HalfOpen}},
 		{"TCP_STATE", "TCP_CLOSE", "data", "abort-client", []cause.ID{cause.ApplicationAbort}},
-		{"TCP_STATE", "TCP_CLOSE", "ACK", "listener-closed", []cause.ID{ListenerClosed}},
+		{"TCP_STATE", "TCP_CLOSE", "ACK", "listener-closed", []cause.ID{cause.ListenerClosed}},
 		{"TCP_ABORT_ON_CLOSE", "TCP_CLOSE", "data", "abort-client-unread", []cause.ID{cause.UnreadDataClose}},
 		{"TCP_TIMEWAIT_SOCKET", "TCP_TIME_WAIT", "data", "keepalive-race", []cause.ID{cause.DataAfterClose}},
 		{"TCP_KEEPALIVE_TIMEOUT", "TCP_ESTABLISHED", "ACK", "vanish-keepalive", []cause.ID{cause.IdleTimeout}},

@@ -11,12 +11,12 @@ import (
 
 // The small run's floors. Measured on main at c2b0d47 (the rules before
 // issue 9's rewrite) with bench/mktruth.sh -n 2500 -s 1 on this 2-core
-// machine, five runs (the last with the scan kind): 74.4–76.0 % of connections
-// and 75.5–78.1 % of resets
-// right, sender 100 %, every tcp_send_reset matched to its RST. Each floor is
-// the lowest of those less about 5 points, for run-to-run variation (races
-// decide a few kinds' reasons). Raise them as the rules improve; issue 9 asks
-// for ≥ 95 % of connections.
+// machine, five runs (the last with the scan kind): 74.4–76.0 % of
+// connections and 75.5–78.1 % of resets right, sender 100 %, every
+// tcp_send_reset matched to its RST. Each floor is the lowest of those less
+// about 5 points, for run-to-run variation (races decide a few kinds'
+// reasons). Raise them as the rules improve; issue 9 asks for ≥ 95 % of
+// connections.
 const (
 	smallRunConns     = 2500
 	minConnShareRight = 0.70 // measured 0.744–0.760
