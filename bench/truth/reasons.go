@@ -7,7 +7,8 @@ type Truth struct {
 	// Row names the table row that decided, e.g. "TCP_STATE/listener-closed".
 	Row string
 	// Allowed are the causes a right finding may name; empty means the
-	// kernel's account settles nothing (the reset is not scored).
+	// kernel's account settles nothing (the reset is not scored). The first
+	// is the one the scenario was made to show: recall counts under it.
 	Allowed []cause.ID
 }
 
@@ -63,7 +64,7 @@ func kernelTruth(reason, state, answered, kind string) Truth {
 		// give it up after unanswered retransmissions (tcp_write_timeout →
 		// tcp_write_err, no reset of its own), that is the cause too.
 		if kind == "vanish-retrans" {
-			return allow("NO_SOCKET/mid-connection/vanish-retrans", cause.HalfOpen, cause.RetransmissionTimeout)
+			return allow("NO_SOCKET/mid-connection/vanish-retrans", cause.RetransmissionTimeout, cause.HalfOpen)
 		}
 		return allow("NO_SOCKET/mid-connection", cause.HalfOpen)
 	case "TCP_STATE":
@@ -126,7 +127,7 @@ func kernelTruth(reason, state, answered, kind string) Truth {
 			// As for NO_SOCKET mid-connection: the server gave the
 			// connection up after unanswered retransmissions.
 			if kind == "vanish-retrans" {
-				return allow("TCP_FLAGS/LISTEN/vanish-retrans", cause.HalfOpen, cause.RetransmissionTimeout)
+				return allow("TCP_FLAGS/LISTEN/vanish-retrans", cause.RetransmissionTimeout, cause.HalfOpen)
 			}
 			if kind == "listener-closed" {
 				return allow("TCP_FLAGS/LISTEN/listener-closed", cause.HalfOpen, cause.ListenerClosed)
