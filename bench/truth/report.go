@@ -241,12 +241,20 @@ func (res *Result) WriteReport(w io.Writer) error {
 		p("  %-55s %6d  allowed %-40s -> %s\n", row, rows[row], joinIDs(rowTruth[row].Allowed), strings.Join(parts, ", "))
 	}
 
-	p("\ncalibration, every scored reset (confidence bin: findings, share right, mean confidence):\n")
+	p("\ncalibration, every scored reset (confidence bin: findings, share right, mean confidence; issue 9 asks every bin of ≥ 100 findings to be within ±0.1 of its share right):\n")
 	for _, b := range res.Calibration() {
 		if b.Findings == 0 {
 			continue
 		}
-		p("  [%.1f,%.1f)  %7d  %6s  mean %.2f\n", b.Lo, b.Lo+0.1, b.Findings, pct(b.Right, b.Findings), b.SumConfidence/float64(b.Findings))
+		mean := b.SumConfidence / float64(b.Findings)
+		verdict := "too few to judge"
+		if b.Findings >= 100 {
+			verdict = "calibrated"
+			if d := float64(b.Right)/float64(b.Findings) - mean; d > 0.1 || d < -0.1 {
+				verdict = fmt.Sprintf("OFF by %+.2f", d)
+			}
+		}
+		p("  [%.1f,%.1f)  %7d  %6s  mean %.2f  %s\n", b.Lo, b.Lo+0.1, b.Findings, pct(b.Right, b.Findings), mean, verdict)
 	}
 
 	p("\nper scenario kind (connections, with a RST, first RST scored, right):\n")
