@@ -67,9 +67,12 @@ OTHERS=$((SCAN + KEEP + RACE + ABC + ABS + PART + UNREAD + CLOSED + UPLOAD + PIP
 SHORT=$((N > OTHERS ? N - OTHERS : 1))
 PLAN="-short $SHORT -keepalive $KEEP -keepalive-race $RACE -abort-client $ABC -abort-server $ABS -partial-read $PART -unread $UNREAD -closed $CLOSED -refused-upload $UPLOAD -pipeline $PIPE -abort-client-unread $ABCU -abort-server-unread $ABSU -listener-closed $LISTEN -abandoned $ABANDON -killed $KILLED -vanish-keepalive $VANK -vanish-retrans $VANR -idle-router $IDLE -scan $SCAN -bulk $BULK -bulk-bytes $((1 << 20)) -v6 0.2 -seed $SEED"
 
-GEN=bench/out/trafficgen TRACE=bench/out/truthtrace
-go build -o "$GEN" ./bench/trafficgen
-go build -o "$TRACE" ./bench/truth/cmd/truthtrace
+# Binaries of this run's own (not bench/out/trafficgen, which mkcapture.sh or another run may
+# be executing: "text file busy").
+BIN=$(mktemp -d /tmp/mktruth.XXXXXX)
+GEN=$BIN/trafficgen TRACE=$BIN/truthtrace
+go build -o "$GEN" ./bench/trafficgen || { rm -rf "$BIN"; exit 1; }
+go build -o "$TRACE" ./bench/truth/cmd/truthtrace || { rm -rf "$BIN"; exit 1; }
 
 ID=$$
 # A subnet of its own per run: the tracepoints are global, and a run beside this one (another
@@ -89,6 +92,7 @@ cleanup() {
 	ip netns del "$NSS" 2>/dev/null || true
 	ip netns del "$NSR" 2>/dev/null || true
 	rm -f "$OUT/capture-direct.pcap" "$OUT/capture-router.pcap"
+	rm -rf "$BIN"
 }
 trap cleanup EXIT
 trap 'echo "mktruth: interrupted; cleaning up" >&2; exit 130' INT TERM
