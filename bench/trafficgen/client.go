@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
@@ -42,13 +43,15 @@ const (
 	kVanish                        // the client vanishes (drop rule); the server's keepalive gives up
 	kVanishRetrans                 // the client vanishes while the server sends, then comes back
 	kAbandoned                     // the SYN sender closes before the SYN-ACK gets through
+	kIdleRouter                    // through a conntrack router, idle past its timeout, then a request: the router resets
+	kScan                          // a bare SYN from a raw socket (a SYN scan) to an open or a closed port
 	numKinds
 )
 
 var kindNames = [numKinds]string{"short", "abort-client", "abort-server", "unread-close", "closed-port",
 	"bulk-download", "bulk-upload", "keepalive", "keepalive-race", "refused-upload", "partial-read",
 	"abort-client-unread", "abort-server-unread", "pipeline", "listener-closed", "killed",
-	"vanish-keepalive", "vanish-retrans", "abandoned"}
+	"vanish-keepalive", "vanish-retrans", "abandoned", "idle-router", "scan"}
 
 func (k kind) String() string { return kindNames[k] }
 
@@ -139,6 +142,14 @@ func plan(cfg config, rng *rand.Rand) (small, bulk []job) {
 				j.port, j.size = portVanishRetrans, 100+rng.Intn(1000)
 			case kAbandoned:
 				j.port = portAbandon
+			case kIdleRouter:
+				j.port, j.size = portIdle, 100+rng.Intn(2000)
+			case kScan:
+				// Half to the open service ports, half to closed ones.
+				j.port = portShort + rng.Intn(portRepeat-portShort+1)
+				if rng.Intn(2) == 0 {
+					j.port = portClosed0 + rng.Intn(100)
+				}
 			}
 			if j.kind == kBulkGet || j.kind == kBulkPut {
 				bulk = append(bulk, j)
@@ -177,6 +188,9 @@ func runClient(ctx context.Context, cfg config, out io.Writer) error {
 	cl.local4 = localIP(cfg.addr4)
 	if cfg.addr6 != "" {
 		cl.local6 = localIP(cfg.addr6)
+	}
+	if cfg.counts[kIdleRouter] > 0 && (cfg.raddr4 == "" || (cfg.raddr6 == "" && cfg.addr6 != "" && cfg.v6Share > 0)) {
+		return errors.New("-idle-router needs -raddr4 (and -raddr6 with IPv6)")
 	}
 	if cfg.self == "" {
 		cfg.self, _ = os.Executable()
@@ -236,6 +250,12 @@ func (j job) addr(cfg config) string {
 	if j.v6 {
 		host = cfg.addr6
 	}
+	if j.kind == kIdleRouter {
+		host = cfg.raddr4
+		if j.v6 {
+			host = cfg.raddr6
+		}
+	}
 	return net.JoinHostPort(host, strconv.Itoa(j.port))
 }
 
@@ -283,6 +303,15 @@ func (cl *client) do(ctx context.Context, j job) error {
 	switch j.kind {
 	case kKilled:
 		return cl.killed(ctx, j)
+	case kScan:
+		ip := cl.local4
+		if j.v6 {
+			ip = cl.local6
+		}
+		src := netip.AddrPortFrom(netip.MustParseAddr(ip), uint16(cl.ports.take()))
+		dst := netip.MustParseAddrPort(j.addr(cl.cfg))
+		cl.log.add(src.String(), dst.String(), j.kind, j.v6, time.Now())
+		return synProbe(src, dst)
 	case kAbandoned:
 		// The drop rule holds back every SYN-ACK while this socket is open;
 		// the timeout closes it in SYN-SENT (no reset: tcp_need_reset leaves
@@ -311,8 +340,8 @@ func (cl *client) do(ctx context.Context, j job) error {
 		return err
 	}
 	if err != nil {
-		if j.kind == kListenerClosed && errors.Is(err, syscall.ECONNREFUSED) {
-			return nil // reached the port while the listener was down
+		if j.kind == kListenerClosed && (errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)) {
+			return nil // reached the port while the listener was down, or was reset by its close mid-handshake
 		}
 		return err
 	}
@@ -394,16 +423,37 @@ func (cl *client) do(ctx context.Context, j job) error {
 		}
 	case kKeepAliveRace:
 		// One request, then the next one sent around the server's idle
-		// close (keepAliveIdle), a little before or after it.
+		// close (keepAliveIdle), a little before or after it. On a busy
+		// machine the first request itself may lose the race.
 		if err := request(); err != nil {
 			return err
 		}
 		n, err := io.CopyN(io.Discard, tc, int64(j.size))
 		s.bytes.Add(n)
 		if err != nil {
+			if expected(err) {
+				return nil
+			}
 			return err
 		}
 		time.Sleep(keepAliveIdle - 2*time.Millisecond + time.Duration(j.size%5)*time.Millisecond)
+		if err := request(); !expected(err) {
+			return err
+		}
+		if _, err := io.Copy(io.Discard, tc); !expected(err) {
+			return err
+		}
+	case kIdleRouter:
+		// A request, an idle gap past the router's conntrack timeout
+		// (mktruth.sh sets it to routerIdle − 1 s), then the next request:
+		// the router has forgotten the connection and rejects it.
+		if err := request(); err != nil {
+			return err
+		}
+		if _, err := io.CopyN(io.Discard, tc, int64(j.size)); err != nil {
+			return err
+		}
+		time.Sleep(routerIdle)
 		if err := request(); !expected(err) {
 			return err
 		}

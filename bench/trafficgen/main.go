@@ -42,6 +42,7 @@ const (
 	portAbandon       = 8092 // accept and hold: the SYN-ACKs to these SYNs are delayed by a drop rule
 	portVanishRetrans = 8093 // read "n\n", write n bytes, wait, write again with a short TCP_USER_TIMEOUT
 	portRepeat        = 8094 // "n\n" answered with n bytes, again and again, until the client closes
+	portIdle          = 8095 // on -raddr4/-raddr6 only (behind the router): answers requests until the client closes
 	portClosed0       = 9000 // 9000..9099 have no listener: SYN answered by RST+ACK
 )
 
@@ -68,6 +69,10 @@ func main() {
 	flag.IntVar(&cfg.counts[kVanish], "vanish-keepalive", 0, "client: connections whose client vanishes (drop rule of mktruth.sh) until the server's keepalive gives up")
 	flag.IntVar(&cfg.counts[kVanishRetrans], "vanish-retrans", 0, "client: connections whose client vanishes (drop rule of mktruth.sh) while the server sends, until it gives up, and then comes back")
 	flag.IntVar(&cfg.counts[kAbandoned], "abandoned", 0, "client: connection attempts closed before the SYN-ACK arrives (needs the drop rule of mktruth.sh)")
+	flag.IntVar(&cfg.counts[kIdleRouter], "idle-router", 0, "client: connections through the conntrack router (-raddr4/-raddr6) that sit idle past its timeout, then send")
+	flag.IntVar(&cfg.counts[kScan], "scan", 0, "client: bare SYNs from a raw socket (a SYN scan), half to open ports, half to closed")
+	flag.StringVar(&cfg.raddr4, "raddr4", "", "server IPv4 address behind the conntrack router (empty: no idle-router kind)")
+	flag.StringVar(&cfg.raddr6, "raddr6", "", "server IPv6 address behind the conntrack router")
 	flag.IntVar(&cfg.bulkBytes, "bulk-bytes", 4<<20, "client: bytes per bulk transfer")
 	flag.Float64Var(&cfg.v6Share, "v6", 0.2, "client: share of connections over IPv6, 0..1")
 	flag.IntVar(&cfg.workers, "workers", 48, "client: parallel workers for short-lived connections")
@@ -104,6 +109,7 @@ func main() {
 
 type config struct {
 	mode, addr4, addr6              string
+	raddr4, raddr6                  string
 	counts                          [numKinds]int // per kind; the bulk kinds come from bulk
 	bulk                            int
 	bulkBytes, workers, bulkWorkers int

@@ -100,12 +100,7 @@ func boundDialer(ip string, port, mark int) *net.Dialer {
 		LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip), Port: port},
 		Control: func(_, _ string, rc syscall.RawConn) error {
 			var serr error
-			err := rc.Control(func(fd uintptr) {
-				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
-				if serr == nil && mark != 0 {
-					serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_MARK, mark)
-				}
-			})
+			err := rc.Control(func(fd uintptr) { serr = reuseAndMark(fd, mark) })
 			if err != nil {
 				return err
 			}
@@ -117,15 +112,18 @@ func boundDialer(ip string, port, mark int) *net.Dialer {
 // setMark sets SO_MARK on a connected socket: from then on its packets
 // match the harness's drop rules ("the client vanished"), and 0 lifts them.
 func setMark(c *net.TCPConn, mark int) error {
+	return control(c, func(fd uintptr) error { return markSocket(fd, mark) })
+}
+
+// control runs f on c's file descriptor.
+func control(c *net.TCPConn, f func(fd uintptr) error) error {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return err
 	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_MARK, mark)
-	}); err != nil {
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = f(fd) }); err != nil {
 		return err
 	}
-	return serr
+	return ferr
 }

@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"syscall"
 	"time"
 )
 
@@ -22,6 +21,7 @@ const (
 	restartEvery      = 250 * time.Millisecond // portRestart's listener is closed and reopened this often
 	serverKeepAlive   = time.Second            // portVanish: TCP_KEEPIDLE and TCP_KEEPINTVL (whole seconds), 1 probe
 	serverUserTimeout = 700 * time.Millisecond // portVanishRetrans: TCP_USER_TIMEOUT
+	routerIdle        = 3 * time.Second        // idle-router: the client's gap, 1 s past the router's conntrack timeout
 )
 
 // serve listens on every behaviour port on both addresses and handles
@@ -60,6 +60,18 @@ func serve(ctx context.Context, cfg config) error {
 			go acceptLoop(ln, h)
 		}
 		go restarter(ctx, &net.TCPAddr{IP: net.ParseIP(a), Port: portRestart})
+	}
+	for _, a := range []string{cfg.raddr4, cfg.raddr6} {
+		if a == "" {
+			continue
+		}
+		laddr := &net.TCPAddr{IP: net.ParseIP(a), Port: portIdle}
+		ln, err := net.ListenTCP("tcp", laddr)
+		if err != nil {
+			return fmt.Errorf("listening on %v: %w", laddr, err)
+		}
+		lns = append(lns, ln)
+		go acceptLoop(ln, handleIdle)
 	}
 	fmt.Fprintf(os.Stderr, "trafficgen server: listening on %d sockets\n", len(lns))
 	<-ctx.Done()
@@ -210,6 +222,24 @@ func handleRepeat(c *net.TCPConn) {
 	}
 }
 
+// handleIdle answers requests until the client closes or stays silent for
+// a while: behind the router, the client's reset never reaches the server,
+// so it gives up on its own rather than hold the connection for a minute.
+func handleIdle(c *net.TCPConn) {
+	defer c.Close()
+	for {
+		c.SetReadDeadline(time.Now().Add(2 * routerIdle))
+		line, err := readLine(c)
+		if err != nil {
+			return
+		}
+		n, _ := strconv.Atoi(line)
+		if writeN(c, n) != nil {
+			return
+		}
+	}
+}
+
 // handleUpload refuses an upload after its request line: "413" and close,
 // with the body still arriving.
 func handleUpload(c *net.TCPConn) {
@@ -248,11 +278,7 @@ func handleVanishRetrans(c *net.TCPConn) {
 	if writeN(c, n) != nil {
 		return
 	}
-	if rc, err := c.SyscallConn(); err == nil {
-		rc.Control(func(fd uintptr) {
-			syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, 0x12 /* TCP_USER_TIMEOUT */, int(serverUserTimeout/time.Millisecond))
-		})
-	}
+	control(c, func(fd uintptr) error { return userTimeout(fd, serverUserTimeout) })
 	time.Sleep(200 * time.Millisecond)
 	if writeN(c, n) == nil {
 		io.Copy(io.Discard, c)

@@ -2,22 +2,13 @@ package truth
 
 import "github.com/rstscope/rstscope/cause"
 
-// The four causes the lead is adding to cause/ (issue 9). Until they exist
-// there, findings never name them, and the rows that allow only them are
-// scored wrong: that is the point of measuring.
-const (
-	ListenerClosed        cause.ID = "listener-closed"        // listener closed with connections in its accept queue
-	ConnectAbandoned      cause.ID = "connect-abandoned"      // the SYN sender gave up and reset the SYN-ACK
-	RetransmissionTimeout cause.ID = "retransmission-timeout" // a sender gave up after retransmissions
-	ScanProbe             cause.ID = "scan-probe"             // probe traffic answered
-)
-
 // Truth is what the kernel's account allows for one reset.
 type Truth struct {
 	// Row names the table row that decided, e.g. "TCP_STATE/listener-closed".
 	Row string
 	// Allowed are the causes a right finding may name; empty means the
-	// kernel's account settles nothing (the reset is not scored).
+	// kernel's account settles nothing (the reset is not scored). The first
+	// is the one the scenario was made to show: recall counts under it.
 	Allowed []cause.ID
 }
 
@@ -50,26 +41,34 @@ func kernelTruth(reason, state, answered, kind string) Truth {
 			// A SYN to a port with no listener. A scan probe looks the same
 			// on the wire; only the sender's intent (the scenario) tells.
 			if kind == "scan" {
-				return allow("NO_SOCKET/SYN/scan", ScanProbe, cause.ClosedPort)
+				return allow("NO_SOCKET/SYN/scan", cause.ScanProbe, cause.ClosedPort)
 			}
 			return allow("NO_SOCKET/SYN", cause.ClosedPort)
 		case "SYN-ACK":
+			// A SYN scanner sends its SYN from a raw socket: no socket
+			// ever held the port, and the SYN-ACK of an open port finds
+			// none. Only the scenario tells a scan from an abandoned
+			// attempt (below); the wire differs (no retransmitted
+			// SYN-ACK before the reset).
+			if kind == "scan" {
+				return allow("NO_SOCKET/SYN-ACK/scan", cause.ScanProbe)
+			}
 			// The SYN sender's socket is gone: close() in SYN-SENT sends
 			// nothing (tcp_close_state: SYN_SENT → CLOSE; tcp_need_reset
 			// leaves SYN-SENT out), so the SYN-ACK that comes later finds
 			// no socket. The sender abandoned its attempt.
 			if kind == "scan" {
 				// A SYN scanner never had a socket: the same reset, by intent.
-				return allow("NO_SOCKET/SYN-ACK/scan", ScanProbe, ConnectAbandoned)
+				return allow("NO_SOCKET/SYN-ACK/scan", cause.ScanProbe, cause.ConnectAbandoned)
 			}
-			return allow("NO_SOCKET/SYN-ACK", ConnectAbandoned)
+			return allow("NO_SOCKET/SYN-ACK", cause.ConnectAbandoned)
 		}
 		// A segment of a connection the resetter no longer has. Why it is
 		// gone the reason cannot say; where the scenario made the server
 		// give it up after unanswered retransmissions (tcp_write_timeout →
 		// tcp_write_err, no reset of its own), that is the cause too.
 		if kind == "vanish-retrans" {
-			return allow("NO_SOCKET/mid-connection/vanish-retrans", cause.HalfOpen, RetransmissionTimeout)
+			return allow("NO_SOCKET/mid-connection/vanish-retrans", cause.RetransmissionTimeout, cause.HalfOpen)
 		}
 		return allow("NO_SOCKET/mid-connection", cause.HalfOpen)
 	case "TCP_STATE":
@@ -81,7 +80,7 @@ func kernelTruth(reason, state, answered, kind string) Truth {
 		// print the same state (TCP_CLOSE, set before the reset): only the
 		// scenario says whether an application held the socket.
 		if kind == "listener-closed" {
-			return allow("TCP_STATE/listener-closed", ListenerClosed)
+			return allow("TCP_STATE/listener-closed", cause.ListenerClosed)
 		}
 		return allow("TCP_STATE", cause.ApplicationAbort)
 	case "TCP_ABORT_ON_CLOSE":
@@ -132,10 +131,10 @@ func kernelTruth(reason, state, answered, kind string) Truth {
 			// As for NO_SOCKET mid-connection: the server gave the
 			// connection up after unanswered retransmissions.
 			if kind == "vanish-retrans" {
-				return allow("TCP_FLAGS/LISTEN/vanish-retrans", cause.HalfOpen, RetransmissionTimeout)
+				return allow("TCP_FLAGS/LISTEN/vanish-retrans", cause.RetransmissionTimeout, cause.HalfOpen)
 			}
 			if kind == "listener-closed" {
-				return allow("TCP_FLAGS/LISTEN/listener-closed", cause.HalfOpen, ListenerClosed)
+				return allow("TCP_FLAGS/LISTEN/listener-closed", cause.HalfOpen, cause.ListenerClosed)
 			}
 			return allow("TCP_FLAGS/LISTEN", cause.HalfOpen)
 		}

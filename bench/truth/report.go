@@ -20,9 +20,11 @@ type Summary struct {
 	ConnsRight        int            // … where analyze's first finding names an allowed cause
 	Resets            int            // RST packets on the wire
 	KernelResets      int            // … matched to a tcp_send_reset event
+	RouterResets      int            // … sent by the router (scenario idle-router, no kernel event)
+	SenderKnown       int            // resets whose true sender is known (kernel's and router's)
 	ResetsScored      int            // … with an allowed set and a finding
 	ResetsRight       int            //
-	SenderRight       int            // kernel-sent resets whose finding names the true sender
+	SenderRight       int            // resets of a known sender whose finding names it
 	SendEvents        int            // tcp_send_reset events of the run
 	EventsMatched     int            // … matched to a RST on the wire
 	KindConns         map[string]int // connections per scenario kind
@@ -55,13 +57,18 @@ func (res *Result) Summarize() Summary {
 		switch {
 		case r.Conn < 0:
 			s.WithoutScenario++
-		case r.Kernel == nil:
+		case r.Device == "":
 			s.WithoutKernel++
 		}
-		if r.Kernel == nil {
+		if r.Device == "" {
 			continue
 		}
-		s.KernelResets++
+		if r.Kernel != nil {
+			s.KernelResets++
+		} else {
+			s.RouterResets++
+		}
+		s.SenderKnown++
 		if r.HasFinding && string(r.Finding.Sender) == r.TrueSender {
 			s.SenderRight++
 		}
@@ -81,7 +88,7 @@ func (res *Result) Summarize() Summary {
 	s.EventsMatched = s.KernelResets
 	s.PerConnShareRight = share(s.ConnsRight, s.ConnsScored)
 	s.PerResetRight = share(s.ResetsRight, s.ResetsScored)
-	s.SenderShareRight = share(s.SenderRight, s.KernelResets)
+	s.SenderShareRight = share(s.SenderRight, s.SenderKnown)
 	s.EventMatchShare = share(s.EventsMatched, s.SendEvents)
 	return s
 }
@@ -175,20 +182,22 @@ func (res *Result) WriteReport(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
 	p("truth run: %s\n", res.Dir)
-	p("connections: %d logged, %d with a RST on the wire, %d scored (first RST sent by a kernel, reason with a verdict)\n",
+	p("connections: %d logged, %d with a RST on the wire, %d scored (first RST sent by a kernel, with a verdict for its reason, or by the router)\n",
 		s.Connections, s.ConnsWithReset, s.ConnsScored)
-	p("resets on the wire: %d; sent by a kernel (matched to tcp_send_reset): %d; without a scenario: %d; of a scenario but no kernel event: %d; without a finding: %d\n",
-		s.Resets, s.KernelResets, s.WithoutScenario, s.WithoutKernel, s.WithoutFinding)
+	p("resets on the wire: %d; sent by a kernel (matched to tcp_send_reset): %d; by the router (idle-router, no kernel event): %d; without a scenario: %d; of a scenario but no kernel event: %d; without a finding: %d\n",
+		s.Resets, s.KernelResets, s.RouterResets, s.WithoutScenario, s.WithoutKernel, s.WithoutFinding)
 	p("kernel events: %d tcp_send_reset, %d matched to a RST on the wire (%s)\n", s.SendEvents, s.EventsMatched, pct(s.EventsMatched, s.SendEvents))
+	p50, p99, mx, mn := res.MatchDelays()
+	p("  wire time − event time: median %v, 99th percentile %v, range %v to %v\n", p50, p99, mn, mx)
 	keys := sortedKeys(res.Unmatched)
 	for _, k := range keys {
 		p("  unmatched: %d %s\n", res.Unmatched[k], k)
 	}
 	p("\ncause right, per connection (first reset): %d of %d = %s\n", s.ConnsRight, s.ConnsScored, pct(s.ConnsRight, s.ConnsScored))
 	p("cause right, per reset:                     %d of %d = %s\n", s.ResetsRight, s.ResetsScored, pct(s.ResetsRight, s.ResetsScored))
-	p("sender right (kernel-sent resets):          %d of %d = %s\n", s.SenderRight, s.KernelResets, pct(s.SenderRight, s.KernelResets))
+	p("sender right (kernel's and router's resets): %d of %d = %s\n", s.SenderRight, s.SenderKnown, pct(s.SenderRight, s.SenderKnown))
 
-	p("\nper cause, connections' first kernel-sent resets (precision: findings naming it that are right; recall: connections whose verdict it is, found):\n")
+	p("\nper cause, connections' first scored resets (precision: findings naming it that are right; recall: connections whose verdict it is, found):\n")
 	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "cause\tnamed\tprecision\tpresent\trecall\t")
 	for _, c := range res.CauseStats() {
@@ -196,7 +205,7 @@ func (res *Result) WriteReport(w io.Writer) error {
 	}
 	tw.Flush()
 
-	p("\nconfusion, every kernel-sent reset (kernel row [answered segment, scenario where it decides] -> analyze's cause: count; * = allowed):\n")
+	p("\nconfusion, every reset of a known sender (kernel row [answered segment, scenario where it decides] -> analyze's cause: count; * = allowed):\n")
 	type cell struct {
 		row string
 		c   cause.ID
@@ -206,10 +215,13 @@ func (res *Result) WriteReport(w io.Writer) error {
 	rowTruth := map[string]Truth{}
 	for i := range res.Resets {
 		r := &res.Resets[i]
-		if r.Kernel == nil || !r.HasFinding {
+		if r.Device == "" || !r.HasFinding {
 			continue
 		}
-		row := r.Truth.Row + " state=" + r.Kernel.State
+		row := r.Truth.Row
+		if r.Kernel != nil {
+			row += " state=" + r.Kernel.State
+		}
 		rows[row]++
 		rowTruth[row] = r.Truth
 		cells[cell{row, r.Finding.Cause}]++
@@ -229,15 +241,23 @@ func (res *Result) WriteReport(w io.Writer) error {
 		p("  %-55s %6d  allowed %-40s -> %s\n", row, rows[row], joinIDs(rowTruth[row].Allowed), strings.Join(parts, ", "))
 	}
 
-	p("\ncalibration, every scored reset (confidence bin: findings, share right, mean confidence):\n")
+	p("\ncalibration, every scored reset (confidence bin: findings, share right, mean confidence; issue 9 asks every bin of ≥ 100 findings to be within ±0.1 of its share right):\n")
 	for _, b := range res.Calibration() {
 		if b.Findings == 0 {
 			continue
 		}
-		p("  [%.1f,%.1f)  %7d  %6s  mean %.2f\n", b.Lo, b.Lo+0.1, b.Findings, pct(b.Right, b.Findings), b.SumConfidence/float64(b.Findings))
+		mean := b.SumConfidence / float64(b.Findings)
+		verdict := "too few to judge"
+		if b.Findings >= 100 {
+			verdict = "calibrated"
+			if d := float64(b.Right)/float64(b.Findings) - mean; d > 0.1 || d < -0.1 {
+				verdict = fmt.Sprintf("OFF by %+.2f", d)
+			}
+		}
+		p("  [%.1f,%.1f)  %7d  %6s  mean %.2f  %s\n", b.Lo, b.Lo+0.1, b.Findings, pct(b.Right, b.Findings), mean, verdict)
 	}
 
-	p("\nper scenario kind (connections, with a RST, first RST kernel-sent and scored, right):\n")
+	p("\nper scenario kind (connections, with a RST, first RST scored, right):\n")
 	type kstat struct{ conns, withRST, scored, right int }
 	ks := map[string]*kstat{}
 	for k, n := range s.KindConns {
@@ -318,6 +338,8 @@ func (res *Result) WriteTSV(w io.Writer) error {
 		reason, state := "-", "-"
 		if r.Kernel != nil {
 			reason, state = r.Kernel.Reason, r.Kernel.State
+		} else if r.Device != "" {
+			reason = "(" + r.Device + ")"
 		}
 		right := "-"
 		if r.Scored() {

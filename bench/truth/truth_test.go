@@ -11,15 +11,16 @@ import (
 
 // The small run's floors. Measured on main at c2b0d47 (the rules before
 // issue 9's rewrite) with bench/mktruth.sh -n 2500 -s 1 on this 2-core
-// machine: 74.7 % of connections and 76.3 % of resets right, sender 100 %,
-// every tcp_send_reset matched to its RST. Each floor is that figure less a
-// margin for run-to-run variation (races decide a few kinds' reasons: about
-// ±3 points between runs here). Raise them as the rules improve; issue 9
-// asks for ≥ 95 % of connections.
+// machine, five runs (the last with the scan kind): 74.4–76.0 % of
+// connections and 75.5–78.1 % of resets right, sender 100 %, every
+// tcp_send_reset matched to its RST. Each floor is the lowest of those less
+// about 5 points, for run-to-run variation (races decide a few kinds'
+// reasons). Raise them as the rules improve; issue 9 asks for ≥ 95 % of
+// connections.
 const (
 	smallRunConns     = 2500
-	minConnShareRight = 0.70 // measured 0.747
-	minResetRight     = 0.70 // measured 0.763
+	minConnShareRight = 0.70 // measured 0.744–0.760
+	minResetRight     = 0.70 // measured 0.755–0.781
 	minSenderRight    = 0.97 // measured 1.000
 	// The harness itself: a kernel-sent reset the scorer cannot find on
 	// the wire is a harness fault, not a rule's.
@@ -31,14 +32,14 @@ const (
 var plannedKinds = []string{"short", "abort-client", "abort-server", "unread-close", "closed-port",
 	"bulk-download", "bulk-upload", "keepalive", "keepalive-race", "refused-upload", "partial-read",
 	"abort-client-unread", "abort-server-unread", "pipeline", "listener-closed", "killed",
-	"vanish-keepalive", "vanish-retrans", "abandoned"}
+	"vanish-keepalive", "vanish-retrans", "abandoned", "idle-router", "scan"}
 
 // TestSmallRun makes a truth run of smallRunConns connections (about 15 s
 // here) and scores analyze against the kernel's reasons. Set
 // RSTSCOPE_TRUTH_OUT=DIR to keep the run (capture, TSVs) for study.
 func TestSmallRun(t *testing.T) {
 	testutil.RequireRoot(t)
-	for _, tool := range []string{"ip", "nft", "tcpdump", "go"} {
+	for _, tool := range []string{"ip", "nft", "tcpdump", "mergecap", "go"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("needs %s on PATH (scripts/setup.sh installs it)", tool)
 		}
