@@ -163,6 +163,25 @@ func (g *resetGroup) representative() *report.Finding {
 	return best
 }
 
+// examples are up to two findings other than rep: the group's first and
+// last, or the nearest others when rep is one of them.
+func (g *resetGroup) examples(rep *report.Finding) []*report.Finding {
+	var out []*report.Finding
+	for _, i := range []int{0, len(g.findings) - 1, 1, len(g.findings) - 2} {
+		if len(out) == 2 {
+			break
+		}
+		if i < 0 || i >= len(g.findings) {
+			continue
+		}
+		if f := g.findings[i]; f != rep && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	slices.SortFunc(out, func(a, b *report.Finding) int { return cmp.Compare(a.Frame, b.Frame) })
+	return out
+}
+
 // count writes n with thousands separators: 39,364.
 func count(n int) string {
 	s := strconv.Itoa(n)

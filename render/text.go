@@ -166,11 +166,11 @@ func (t Text) group(b *strings.Builder, g *resetGroup, clock clock, all, multi b
 	}
 	t.line(b, rep, pad, clock, multi)
 	b.WriteString(advice)
+	// Two more examples besides the representative: the first and last,
+	// which also bound the span (or the next when the representative is one).
 	var also []string
-	for _, f := range []*report.Finding{g.findings[0], g.findings[len(g.findings)-1]} {
-		if f != rep && (len(also) == 0 || also[0] != frameRef(f, multi)) {
-			also = append(also, frameRef(f, multi))
-		}
+	for _, f := range g.examples(rep) {
+		also = append(also, frameRef(f, multi))
 	}
 	if len(also) > 0 {
 		more := ""

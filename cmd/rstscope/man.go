@@ -78,9 +78,10 @@ func writeCLIMarkdown(w io.Writer, root *cobra.Command) error {
 		if c.Example != "" {
 			fmt.Fprintf(&b, "\nExamples:\n\n```\n%s\n```\n", c.Example)
 		}
-		flagTable(&b, "Flags", c.NonInheritedFlags())
 		if c == root {
 			flagTable(&b, "Global flags (every command)", c.PersistentFlags())
+		} else {
+			flagTable(&b, "Flags", c.NonInheritedFlags())
 		}
 		for _, s := range c.Commands() {
 			walk(s)

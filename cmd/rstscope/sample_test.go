@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rstscope/rstscope/internal/testutil"
 )
 
 // TestSampleGolden keeps the README's quick start true: analyze on the
-// shipped sample prints exactly testdata/sample/resets.txt.
+// shipped sample prints exactly testdata/sample/resets.txt. The golden file
+// is a format check (regenerate with -update); that the report accounts for
+// every reset is checked against the ndjson findings below.
 func TestSampleGolden(t *testing.T) {
 	root := testutil.ModuleRoot(t)
 	var out, errOut bytes.Buffer
@@ -20,4 +24,36 @@ func TestSampleGolden(t *testing.T) {
 		t.Fatalf("analyze: %v (stderr: %s)", err, errOut.String())
 	}
 	testutil.Golden(t, filepath.Join(root, "testdata", "sample", "resets.txt"), out.Bytes())
+
+	// 13 resets, at most 50: every one is listed under a group whose count
+	// adds up, and each group's cause is the finding's.
+	nd, _, err := analyzeCmd(t, "--format", "ndjson", "testdata/sample/resets.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	findings := ndjsonFindings(t, nd)
+	causeOf := map[string]string{}
+	for _, f := range findings {
+		causeOf["#"+strconv.FormatUint(f.Frame, 10)] = string(f.Cause)
+	}
+	var sum int
+	cur := ""
+	listed := 0
+	for _, l := range strings.Split(out.String(), "\n") {
+		if m := groupHeader.FindStringSubmatch(l); m != nil {
+			n, _ := strconv.Atoi(strings.ReplaceAll(m[1], ",", ""))
+			sum += n
+			cur = m[2]
+			continue
+		}
+		if fields := strings.Fields(l); len(fields) > 0 && strings.HasPrefix(fields[0], "#") {
+			listed++
+			if causeOf[fields[0]] != cur {
+				t.Errorf("reset %s listed under %s, its finding says %s", fields[0], cur, causeOf[fields[0]])
+			}
+		}
+	}
+	if sum != len(findings) || listed != len(findings) {
+		t.Errorf("groups count %d resets and list %d, want %d (the findings)", sum, listed, len(findings))
+	}
 }
