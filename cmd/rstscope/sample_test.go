@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -55,5 +56,45 @@ func TestSampleGolden(t *testing.T) {
 	}
 	if sum != len(findings) || listed != len(findings) {
 		t.Errorf("groups count %d resets and list %d, want %d (the findings)", sum, listed, len(findings))
+	}
+}
+
+// TestReadmeOutput keeps the README's report excerpts true: each block's
+// lines, up to its "...", are the first lines of the golden output it shows
+// (the quick start's sample, and the synthetic capture's report).
+func TestReadmeOutput(t *testing.T) {
+	root := testutil.ModuleRoot(t)
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		after, golden, indent string
+	}{
+		{"$ rstscope analyze testdata/sample/resets.pcap\n", "testdata/sample/resets.txt", ""},
+		{"the whole report is", "cmd/rstscope/testdata/synthetic.txt", "  "},
+	} {
+		i := strings.Index(string(readme), tc.after)
+		if i < 0 {
+			t.Errorf("README has no block after %q", tc.after)
+			continue
+		}
+		rest := string(readme[i+len(tc.after):])
+		if j := strings.Index(rest, "```\n"); j >= 0 && tc.indent != "" {
+			rest = rest[j+4:]
+		}
+		block := rest[:strings.Index(rest, "...")]
+		want, err := os.ReadFile(filepath.Join(root, tc.golden))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		for _, l := range strings.Split(strings.TrimRight(block, " \n"), "\n") {
+			lines = append(lines, strings.TrimPrefix(l, tc.indent))
+		}
+		got := strings.Join(lines, "\n")
+		if !strings.HasPrefix(string(want), got) || len(lines) < 5 {
+			t.Errorf("README's block after %q is not the start of %s:\n%s", tc.after, tc.golden, got)
+		}
 	}
 }
