@@ -93,7 +93,7 @@ func TestReadmeOutput(t *testing.T) {
 			lines = append(lines, strings.TrimPrefix(l, tc.indent))
 		}
 		got := strings.Join(lines, "\n")
-		if !strings.HasPrefix(string(want), got) || len(lines) < 5 {
+		if !strings.HasPrefix(string(want), got+"\n") || len(lines) < 5 {
 			t.Errorf("README's block after %q is not the start of %s:\n%s", tc.after, tc.golden, got)
 		}
 	}
