@@ -18,6 +18,7 @@ type resetGroup struct {
 	sender   cause.Sender
 	benign   bool
 	findings []*report.Finding // in the report's order (file, frame)
+	where    string            // the servers, named once (see scope)
 }
 
 // Splitting a (cause, sender) bucket: a server endpoint, then a server
@@ -52,7 +53,9 @@ func groupFindings(r *report.Report) []*resetGroup {
 	var groups []*resetGroup
 	for _, k := range order {
 		for _, fs := range splitByServer(buckets[k]) {
-			groups = append(groups, &resetGroup{cause: k.cause, sender: k.sender, benign: k.benign, findings: fs})
+			g := &resetGroup{cause: k.cause, sender: k.sender, benign: k.benign, findings: fs}
+			g.where = g.scope()
+			groups = append(groups, g)
 		}
 	}
 	slices.SortStableFunc(groups, func(a, b *resetGroup) int {
@@ -71,7 +74,7 @@ func groupFindings(r *report.Report) []*resetGroup {
 		if c := cmp.Compare(a.sender, b.sender); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.scope(), b.scope())
+		return cmp.Compare(a.where, b.where)
 	})
 	return groups
 }

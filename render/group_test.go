@@ -32,7 +32,7 @@ func TestGroupSplit(t *testing.T) {
 	add(30, cause.ClosedPort, cause.Server, func(i int) string { return fmt.Sprintf("10.0.0.3:%d", i) })    // benign: after all attention
 	var got []string
 	for _, g := range groupFindings(&r) {
-		got = append(got, fmt.Sprintf("%d %s/%s %s", len(g.findings), g.cause, g.sender, g.scope()))
+		got = append(got, fmt.Sprintf("%d %s/%s %s", len(g.findings), g.cause, g.sender, g.where))
 	}
 	want := []string{
 		"50 half-open/server 10.0.0.1:443",

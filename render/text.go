@@ -150,7 +150,7 @@ func (t Text) group(b *strings.Builder, g *resetGroup, clock clock, all, multi b
 	}
 	first, last := spanOf(g.findings)
 	n := count(len(g.findings))
-	fmt.Fprintf(b, "  %s  %s by %s on %s  %s\n", t.paint(code, n), t.paint(code, string(g.cause)), g.sender, g.scope(), clock.span(first, last, false))
+	fmt.Fprintf(b, "  %s  %s by %s on %s  %s\n", t.paint(code, n), t.paint(code, string(g.cause)), g.sender, g.where, clock.span(first, last, false))
 	pad := strings.Repeat(" ", 4+len(n))
 	rep := g.representative()
 	advice := ""
@@ -188,7 +188,7 @@ func (t Text) more(b *strings.Builder, gs []*resetGroup) {
 	for i, g := range gs {
 		n += len(g.findings)
 		if i < 4 {
-			names = append(names, fmt.Sprintf("%s by %s on %s (%s)", g.cause, g.sender, g.scope(), count(len(g.findings))))
+			names = append(names, fmt.Sprintf("%s by %s on %s (%s)", g.cause, g.sender, g.where, count(len(g.findings))))
 		}
 	}
 	if len(gs) > 4 {

@@ -86,3 +86,35 @@ func TestColourTerminal(t *testing.T) {
 		t.Errorf("colour on a terminal with NO_COLOR set:\n%q", out)
 	}
 }
+
+// TestProgressOnlyOnTerminal: progress goes to a terminal's stderr, and not
+// when the report goes into a pipe (a pager would be drawn over).
+func TestProgressOnlyOnTerminal(t *testing.T) {
+	_, tty := openPTY(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	file, err := os.Create(t.TempDir() + "/out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	for _, tc := range []struct {
+		name        string
+		stderr, out io.Writer
+		want        bool
+	}{
+		{"terminal, output to a file", tty, file, true},
+		{"terminal, output to the terminal", tty, tty, true},
+		{"terminal, output into a pipe", tty, w, false},
+		{"stderr a pipe", w, file, false},
+		{"stderr a buffer", &bytes.Buffer{}, file, false},
+	} {
+		if got := newProgress(tc.stderr, tc.out).on; got != tc.want {
+			t.Errorf("%s: progress on = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
