@@ -3,18 +3,34 @@ package render
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/rstscope/rstscope/report"
 )
 
-// Text renders a report for a person: a summary first (resets by cause and
-// sender, the listeners and hosts most involved, what is benign and what
-// deserves attention), then one line per reset with evidence and advice.
+// Text renders a report for a person, on one screen whatever the capture's
+// size: a summary (resets by cause and sender, the servers and addresses
+// most involved, what is benign and what deserves attention), then the
+// resets grouped by what a person acts on (see groupFindings), each group
+// with its count, time span, a representative reset's evidence, the advice
+// once and example frames. Every reset is listed under its group when there
+// are at most ListAll of them, or with All.
 type Text struct {
 	// Color adds ANSI colour; set it only when writing to a terminal.
 	Color bool
+	// All lists every reset under its group, not only examples.
+	All bool
 }
+
+// ListAll is the most resets listed one by one without All: fifty lines
+// and their groups still read in a minute.
+const ListAll = 50
+
+// shownGroups is how many groups the summarised report shows: with four
+// lines each and the summary's ten or so, the report stays under sixty
+// lines, a screen.
+const shownGroups = 8
 
 const (
 	ansiRed   = "\x1b[31m"
@@ -34,8 +50,12 @@ func (t Text) paint(code, s string) string {
 func (t Text) Render(w io.Writer, r *report.Report) error {
 	s := &r.Summary
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %d file(s), %d packets (%d TCP), %d connections, %d resets: %d benign, %d deserve attention\n",
-		t.paint(ansiBold, "rstscope:"), len(s.Files), s.Packets, s.TCPPackets, s.Connections, s.Resets, s.Benign, s.Attention)
+	fmt.Fprintf(&b, "%s %d file(s), %s packets (%s TCP), %s connections, %s resets: %s deserve attention, %s benign\n",
+		t.paint(ansiBold, "rstscope:"), len(s.Files), count64(s.Packets), count64(s.TCPPackets), count64(s.Connections),
+		count(s.Resets), count(s.Attention), count(s.Benign))
+	if s.Filters != "" {
+		fmt.Fprintf(&b, "  filter:  %s: %s of %s resets\n", s.Filters, count(s.Resets), count(s.Unfiltered))
+	}
 	for _, f := range s.Files {
 		var notes []string
 		if f.Truncated > 0 {
@@ -58,61 +78,143 @@ func (t Text) Render(w io.Writer, r *report.Report) error {
 		}
 	}
 	if s.Resets == 0 {
-		b.WriteString("\nNo TCP resets found.\n")
+		if s.Filters != "" {
+			b.WriteString("\nNo TCP reset matches the filter.\n")
+		} else {
+			b.WriteString("\nNo TCP resets found.\n")
+		}
 		_, err := io.WriteString(w, b.String())
 		return err
 	}
-	b.WriteString("\nResets by cause:\n")
-	for _, c := range s.ByCause {
-		fmt.Fprintf(&b, "  %-24s %6d\n", c.Key, c.Count)
-	}
-	b.WriteString("Resets by sender:\n")
-	for _, c := range s.BySender {
-		fmt.Fprintf(&b, "  %-24s %6d\n", c.Key, c.Count)
-	}
-	b.WriteString("Servers most involved:   " + joinCounts(s.Listeners) + "\n")
-	b.WriteString("Addresses sending most:  " + joinCounts(s.Hosts) + "\n")
+	clock := newClock(r.Findings)
+	first, last := span(r.Findings)
+	fmt.Fprintf(&b, "  time:    %s\n", clock.span(first, last, true))
+	wrapCounts(&b, "  causes:  ", s.ByCause, "")
+	wrapCounts(&b, "  senders: ", s.BySender, "")
+	wrapCounts(&b, "  servers: ", s.Listeners, "()")
+	wrapCounts(&b, "  from:    ", s.Hosts, "()")
 
-	var attention, benign []*report.Finding
-	for i := range r.Findings {
-		if r.Findings[i].Benign {
-			benign = append(benign, &r.Findings[i])
-		} else {
-			attention = append(attention, &r.Findings[i])
+	groups := groupFindings(r)
+	all := t.All || s.Resets <= ListAll
+	files := map[string]bool{}
+	for _, f := range s.Files {
+		files[f.File] = true
+	}
+	multi := len(files) > 1
+	shown := len(groups)
+	if !all {
+		shown = min(shown, shownGroups)
+	}
+	for _, benign := range []bool{false, true} {
+		var in, hidden []*resetGroup
+		n := 0
+		for i, g := range groups {
+			if g.benign != benign {
+				continue
+			}
+			n += len(g.findings)
+			if i < shown {
+				in = append(in, g)
+			} else {
+				hidden = append(hidden, g)
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		title, note := "Deserve attention", ""
+		if benign {
+			title, note = "Benign", ", expected behaviour"
+		}
+		fmt.Fprintf(&b, "\n%s: %s resets in %s group(s)%s\n", t.paint(ansiBold, title), count(n), count(len(in)+len(hidden)), note)
+		for _, g := range in {
+			t.group(&b, g, clock, all, multi)
+		}
+		if len(hidden) > 0 {
+			t.more(&b, hidden)
 		}
 	}
-	if len(attention) > 0 {
-		fmt.Fprintf(&b, "\n%s (%d):\n", t.paint(ansiBold, "Deserve attention"), len(attention))
-		for _, f := range attention {
-			t.line(&b, f)
-		}
-	}
-	if len(benign) > 0 {
-		fmt.Fprintf(&b, "\n%s (%d): expected behaviour, listed for completeness\n", t.paint(ansiBold, "Benign"), len(benign))
-		for _, f := range benign {
-			t.line(&b, f)
-		}
+	if shown < len(groups) {
+		b.WriteString("\nShowing the largest groups; --all lists every reset, and --cause, --sender, --host, --port narrow them down.\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-// line writes one reset: where, who, why, the evidence and the first advice.
-func (t Text) line(b *strings.Builder, f *report.Finding) {
+// group writes one group: its header, then either every reset (all) or the
+// representative's evidence, the advice and more example frames.
+func (t Text) group(b *strings.Builder, g *resetGroup, clock clock, all, multi bool) {
 	code := ansiRed
-	if f.Benign {
+	if g.benign {
 		code = ansiDim
 	}
-	fmt.Fprintf(b, "  %s#%d %s  %s -> %s  %s by %s (%.2f)",
-		prefix(f.File), f.Frame, f.Time.UTC().Format("15:04:05.000000"), f.From, peerOf(f),
-		t.paint(code, string(f.Cause)), f.Sender, f.Confidence)
-	if len(f.Evidence) > 0 {
-		fmt.Fprintf(b, ": %s", strings.Join(f.Evidence, "; "))
+	first, last := spanOf(g.findings)
+	n := count(len(g.findings))
+	fmt.Fprintf(b, "  %s  %s by %s on %s  %s\n", t.paint(code, n), t.paint(code, string(g.cause)), g.sender, g.where, clock.span(first, last, false))
+	pad := strings.Repeat(" ", 4+len(n))
+	rep := g.representative()
+	advice := ""
+	if len(rep.Advice) > 0 {
+		advice = pad + "next: " + rep.Advice[0] + "\n"
 	}
-	if len(f.Advice) > 0 {
-		fmt.Fprintf(b, ". Next: %s", f.Advice[0])
+	if all {
+		b.WriteString(advice)
+		for _, f := range g.findings {
+			t.line(b, f, pad, clock, multi)
+		}
+		return
+	}
+	t.line(b, rep, pad, clock, multi)
+	b.WriteString(advice)
+	// Two more examples besides the representative: the first and last,
+	// which also bound the span (or the next when the representative is one).
+	var also []string
+	for _, f := range g.examples(rep) {
+		also = append(also, frameRef(f, multi))
+	}
+	if len(also) > 0 {
+		more := ""
+		if rest := len(g.findings) - 1 - len(also); rest > 0 {
+			more = " and " + count(rest) + " more"
+		}
+		fmt.Fprintf(b, "%salso %s%s\n", pad, strings.Join(also, ", "), more)
+	}
+}
+
+// more sums up the groups not shown in one line.
+func (t Text) more(b *strings.Builder, gs []*resetGroup) {
+	n := 0
+	var names []string
+	for i, g := range gs {
+		n += len(g.findings)
+		if i < 4 {
+			names = append(names, fmt.Sprintf("%s by %s on %s (%s)", g.cause, g.sender, g.where, count(len(g.findings))))
+		}
+	}
+	if len(gs) > 4 {
+		names = append(names, "...")
+	}
+	fmt.Fprintf(b, "  + %s more group(s), %s resets: %s\n", count(len(gs)), count(n), strings.Join(names, ", "))
+}
+
+// line writes one reset: where, when, from whom to whom, confidence and evidence.
+func (t Text) line(b *strings.Builder, f *report.Finding, pad string, clock clock, multi bool) {
+	fmt.Fprintf(b, "%s%s %s  %s -> %s  (%.2f)", pad, frameRef(f, multi), clock.at(f.Time), f.From, peerOf(f), f.Confidence)
+	if len(f.Evidence) > 0 {
+		fmt.Fprintf(b, " %s", strings.Join(f.Evidence, "; "))
 	}
 	b.WriteByte('\n')
+}
+
+// frameRef names a reset's frame, with its file when there are several.
+func frameRef(f *report.Finding, multi bool) string {
+	if multi || f.Frame == 0 {
+		if f.Frame == 0 {
+			return f.File
+		}
+		return f.File + "#" + strconv.FormatUint(f.Frame, 10)
+	}
+	return "#" + strconv.FormatUint(f.Frame, 10)
 }
 
 func prefix(file string) string {
@@ -130,13 +232,36 @@ func peerOf(f *report.Finding) string {
 	return f.Client
 }
 
-func joinCounts(cs []report.Count) string {
+// wrapCounts writes a ranking as "key n, key n" (or "key (n)" with
+// parens), wrapped under its label at about a hundred columns.
+func wrapCounts(b *strings.Builder, label string, cs []report.Count, parens string) {
 	if len(cs) == 0 {
-		return "-"
+		return
 	}
-	parts := make([]string, len(cs))
+	const width = 100
+	b.WriteString(label)
+	col := len(label)
 	for i, c := range cs {
-		parts[i] = fmt.Sprintf("%s (%d)", c.Key, c.Count)
+		item := c.Key + " " + count(c.Count)
+		if parens != "" {
+			item = c.Key + " (" + count(c.Count) + ")"
+		}
+		if i < len(cs)-1 {
+			item += ","
+		}
+		if i > 0 {
+			if col+1+len(item) > width {
+				b.WriteString("\n" + strings.Repeat(" ", len(label)))
+				col = len(label)
+			} else {
+				b.WriteByte(' ')
+				col++
+			}
+		}
+		b.WriteString(item)
+		col += len(item)
 	}
-	return strings.Join(parts, ", ")
+	b.WriteByte('\n')
 }
+
+func count64(n uint64) string { return count(int(n)) }

@@ -22,6 +22,10 @@ type Summary struct {
 	Listeners []Count `json:"listeners"`
 	// Hosts are the addresses that sent the most resets.
 	Hosts []Count `json:"hosts"`
+	// Filters are the filter flags the findings were selected with, and
+	// Unfiltered the number of resets before them (both only when filtered).
+	Filters    string `json:"filters,omitempty"`
+	Unfiltered int    `json:"unfiltered_resets,omitempty"`
 }
 
 // FileStats is what reading one capture file saw.

@@ -4,56 +4,112 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"runtime"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/rstscope/rstscope/capture"
 	"github.com/rstscope/rstscope/diagnose"
 	"github.com/rstscope/rstscope/flow"
 	"github.com/rstscope/rstscope/render"
 	"github.com/rstscope/rstscope/report"
 )
 
-func init() {
-	register(command{name: "analyze", summary: "explain every TCP reset in capture files (pcap, pcapng, gzip, - for stdin)", run: runAnalyze})
+func init() { register(newAnalyzeCmd) }
+
+// analyzeFlags are analyze's options.
+type analyzeFlags struct {
+	format, out     string
+	maxConns        int
+	idle, lookTime  time.Duration
+	lookPkts        int
+	noClassify, all bool
+	filter          filterFlags
 }
 
-func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	format := fs.String("format", "text", "output format: text, json, ndjson, html (one self-contained page) or conn (Zeek conn.log)")
-	out := fs.String("o", "", "write the output to this file instead of standard output")
-	maxConns := fs.Int("max-conns", flow.DefaultConfig.MaxConns, "most connections tracked at once per file; the least recently active is evicted past it")
-	idle := fs.Duration("idle-timeout", flow.DefaultConfig.IdleTimeout, "end a connection after this much capture time without a packet")
-	lookPkts := fs.Int("lookahead", diagnose.DefaultOptions.LookAheadPackets, "packets of a connection to watch after a reset before its verdict")
-	lookTime := fs.Duration("lookahead-time", diagnose.DefaultOptions.LookAheadTime, "capture time to watch after a reset before its verdict")
-	noClassify := fs.Bool("no-classify", false, "track connections only, without explaining resets (for benchmarks)")
-	colour := fs.String("color", "auto", "colour the text output: auto (only on a terminal), always or never")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: rstscope analyze [flags] FILE...\n\nExplains every TCP reset: who sent it, why, and what to do next.\nFILE may be pcap or pcapng, gzip-compressed or not; - reads standard input.\n\nFlags:")
-		fs.PrintDefaults()
+func newAnalyzeCmd() *cobra.Command {
+	var af analyzeFlags
+	c := &cobra.Command{
+		Use:   "analyze [flags] FILE...",
+		Short: "explain every TCP reset in capture files (pcap, pcapng, gzip, - for stdin)",
+		Long: `Explains every TCP reset in the capture files: who sent it, why, and what to do next.
+FILE may be pcap or pcapng, gzip-compressed or not; - reads standard input.
+
+The text report opens with a summary, then groups the resets by what a person
+acts on (cause, sender, server) with each group's count, time span, a
+representative reset's evidence, the advice once and example frames; groups that
+deserve attention come first, largest first. Every reset is listed when there are
+at most 50, or with --all. json, ndjson and html carry one finding per reset.
+
+The filters (--cause, --sender, --host, --port, --attention, --since, --until,
+--min-confidence) apply to every format; a filter that matches nothing says so on
+standard error and the exit status stays 0.`,
+		Example: `  rstscope analyze trace.pcapng
+  rstscope analyze --all trace.pcap                       # list every reset
+  rstscope analyze --attention --port 443 trace.pcap      # only what needs a look, on port 443
+  rstscope analyze --cause closed-port,half-open -f ndjson trace.pcap | jq -r .from
+  rstscope analyze --since 5m --until 10m trace.pcap      # minutes 5 to 10 of the capture
+  rstscope analyze -f html -o report.html trace.pcap
+  tcpdump -i eth0 -w - 'tcp' | rstscope analyze -f ndjson -`,
+		RunE: func(cmd *cobra.Command, files []string) error {
+			colour, _ := cmd.Flags().GetString("color")
+			return runAnalyze(cmd.Context(), &af, colour, files, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
 	}
-	if err := fs.Parse(args); err != nil {
-		return err
+	fs := c.Flags()
+	fs.StringVarP(&af.format, "format", "f", "text", "output format: text, json, ndjson, html (one self-contained page) or conn (Zeek conn.log)")
+	fs.StringVarP(&af.out, "output", "o", "", "write the output to `FILE` instead of standard output")
+	fs.BoolVarP(&af.all, "all", "a", false, "text: list every reset under its group (the default when there are at most 50)")
+	fs.IntVar(&af.maxConns, "max-conns", flow.DefaultConfig.MaxConns, "most connections tracked at once per file; the least recently active is evicted past it")
+	fs.DurationVar(&af.idle, "idle-timeout", flow.DefaultConfig.IdleTimeout, "end a connection after this much capture time without a packet")
+	fs.IntVar(&af.lookPkts, "lookahead", diagnose.DefaultOptions.LookAheadPackets, "packets of a connection to watch after a reset before its verdict")
+	fs.DurationVar(&af.lookTime, "lookahead-time", diagnose.DefaultOptions.LookAheadTime, "capture time to watch after a reset before its verdict")
+	fs.BoolVar(&af.noClassify, "no-classify", false, "track connections only, without explaining resets (for benchmarks)")
+	af.filter.add(c, "the capture's first packet")
+	c.RegisterFlagCompletionFunc("format", fixedCompletions("text", "json", "ndjson", "html", "conn"))
+	c.MarkFlagFilename("output")
+	c.ValidArgsFunction = func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		return []cobra.Completion{"pcap", "pcapng", "gz", "cap"}, cobra.ShellCompDirectiveFilterFileExt
 	}
-	files := fs.Args()
+	return c
+}
+
+func runAnalyze(ctx context.Context, af *analyzeFlags, colour string, files []string, stdout, stderr io.Writer) error {
 	if len(files) == 0 {
-		fs.Usage()
-		return errors.New("analyze: no capture file given (use - for standard input)")
+		return errors.New("analyze: no capture file given (use - for standard input; see rstscope analyze --help)")
 	}
-	switch *format {
+	switch af.format {
 	case "text", "json", "ndjson", "html", "conn":
 	default:
-		return fmt.Errorf("analyze: unknown format %q (want text, json, ndjson, html or conn)", *format)
+		return fmt.Errorf("analyze: unknown format %q (want text, json, ndjson, html or conn)", af.format)
+	}
+	if err := checkColour(colour); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	var start time.Time
+	if af.filter.relative() {
+		var err error
+		if start, err = captureStart(files); err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+	}
+	filter, err := af.filter.resolve(start)
+	if err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	if af.format == "conn" && (len(filter.Causes) > 0 || len(filter.Senders) > 0 || filter.Attention || filter.MinConfidence > 0) {
+		return errors.New("analyze: --format conn lists connections, which have no cause, sender or confidence: only --host, --port, --since and --until apply")
 	}
 	w := stdout
-	if *out != "" {
-		f, err := os.Create(*out)
+	if af.out != "" {
+		f, err := os.Create(af.out)
 		if err != nil {
 			return fmt.Errorf("analyze: %w", err)
 		}
@@ -62,17 +118,27 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 
 	opts := diagnose.DefaultOptions
-	opts.Flow.MaxConns, opts.Flow.IdleTimeout = *maxConns, *idle
-	opts.LookAheadPackets, opts.LookAheadTime = *lookPkts, *lookTime
-	opts.NoClassify = *noClassify || *format == "conn"
+	opts.Flow.MaxConns, opts.Flow.IdleTimeout = af.maxConns, af.idle
+	opts.LookAheadPackets, opts.LookAheadTime = af.lookPkts, af.lookTime
+	opts.NoClassify = af.noClassify || af.format == "conn"
 
 	var (
-		mu   sync.Mutex
-		rep  report.Report
-		werr error
+		mu             sync.Mutex
+		rep            report.Report
+		werr           error
+		total, matched int // findings (or connections, for conn) before and after the filter
 	)
+	active := filter.Active()
+	keep := func(f *report.Finding) bool {
+		total++
+		if active && !filter.Match(f) {
+			return false
+		}
+		matched++
+		return true
+	}
 	var finish []func() error // flushes and footers, run once the input is read
-	switch *format {
+	switch af.format {
 	case "ndjson":
 		// Files are read as fast as the disk allows, so their lines are
 		// buffered; from standard input (a live tcpdump, say) each line goes
@@ -87,6 +153,9 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		opts.OnFinding = func(f report.Finding) {
 			mu.Lock()
 			defer mu.Unlock()
+			if !keep(&f) {
+				return
+			}
 			if err := nd.Write(f); err != nil && werr == nil {
 				werr = err
 			}
@@ -97,6 +166,11 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		opts.OnConn = func(c report.ConnSummary) {
 			mu.Lock()
 			defer mu.Unlock()
+			total++
+			if active && !connMatch(&filter, &c) {
+				return
+			}
+			matched++
 			if err := cl.Write(c); err != nil && werr == nil {
 				werr = err
 			}
@@ -104,12 +178,14 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	default:
 		opts.OnFinding = func(f report.Finding) {
 			mu.Lock()
-			rep.Findings = append(rep.Findings, f)
+			if keep(&f) {
+				rep.Findings = append(rep.Findings, f)
+			}
 			mu.Unlock()
 		}
-		if *format == "json" {
+		if af.format == "json" {
 			opts.OnConn = func(c report.ConnSummary) {
-				if c.Resets == 0 {
+				if c.Resets == 0 || (active && !connMatch(&filter, &c)) {
 					return
 				}
 				mu.Lock()
@@ -118,30 +194,30 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			}
 		}
 	}
-	prog := newProgress(stderr)
+	prog := newProgress(stderr, w)
 	opts.Progress = prog.update
 
 	stats, errs := analyzeFiles(ctx, files, opts)
 	prog.done()
 	rep.Summary.Files = stats
-	switch *format {
+	switch af.format {
 	case "text", "json", "html":
 		rep.SortFindings()
 		rep.Tally()
-		switch *format {
+		if active {
+			rep.Summary.Filters, rep.Summary.Unfiltered = filter.String(), total
+		}
+		switch af.format {
 		case "json":
-			if err := render.JSON(w, &rep); err != nil {
-				return fmt.Errorf("analyze: writing output: %w", err)
-			}
+			err = render.JSON(w, &rep)
 		case "html":
-			if err := render.HTML(w, &rep); err != nil {
-				return fmt.Errorf("analyze: writing output: %w", err)
-			}
+			err = render.HTML(w, &rep)
 		default:
-			t := render.Text{Color: useColour(*colour, w)}
-			if err := t.Render(w, &rep); err != nil {
-				return fmt.Errorf("analyze: writing output: %w", err)
-			}
+			t := render.Text{Color: useColour(colour, w), All: af.all}
+			err = t.Render(w, &rep)
+		}
+		if err != nil {
+			return fmt.Errorf("analyze: writing output: %w", err)
 		}
 	}
 	for _, f := range finish {
@@ -152,7 +228,50 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if werr != nil {
 		return fmt.Errorf("analyze: writing output: %w", werr)
 	}
+	if active && matched == 0 && ctx.Err() == nil {
+		what := "reset"
+		if af.format == "conn" {
+			what = "connection"
+		}
+		fmt.Fprintf(stderr, "rstscope: no %s matches %s (%d analysed)\n", what, filter.String(), total)
+	}
 	return errors.Join(errs...)
+}
+
+// connMatch applies the host, port and time fields of f to a connection;
+// its time is when it started.
+func connMatch(f *report.Filter, c *report.ConnSummary) bool {
+	if !f.Since.IsZero() && c.Start.Before(f.Since) || !f.Until.IsZero() && !c.Start.Before(f.Until) {
+		return false
+	}
+	a, _ := netip.ParseAddr(c.OrigH)
+	b, _ := netip.ParseAddr(c.RespH)
+	return f.MatchEnds(netip.AddrPortFrom(a, c.OrigP), netip.AddrPortFrom(b, c.RespP))
+}
+
+// captureStart is the time of the earliest first packet of the files, the
+// origin of a --since or --until given as a duration. Standard input cannot
+// be read twice, so it has none.
+func captureStart(files []string) (time.Time, error) {
+	var start time.Time
+	for _, name := range files {
+		if name == "-" {
+			return time.Time{}, errors.New("--since/--until as a duration count from the capture's first packet, which standard input cannot give in advance: give an RFC 3339 time")
+		}
+		r, err := capture.Open(name)
+		if err != nil {
+			continue // analysing it reports the problem
+		}
+		_, info, err := r.Next()
+		r.Close()
+		if err == nil && (start.IsZero() || info.Time.Before(start)) {
+			start = info.Time
+		}
+	}
+	if start.IsZero() {
+		return start, errors.New("--since/--until as a duration: no packet to count from in the files")
+	}
+	return start, nil
 }
 
 // analyzeFiles analyses files in parallel, one per core, and returns their
@@ -179,6 +298,17 @@ func analyzeFiles(ctx context.Context, files []string, opts diagnose.Options) ([
 	return stats, errs
 }
 
+// checkColour validates --color.
+func checkColour(mode string) error {
+	switch mode {
+	case "auto", "always", "never":
+		return nil
+	}
+	return fmt.Errorf("--color %q: want auto, always or never", mode)
+}
+
+// useColour: always and never are obeyed; auto colours only a terminal, and
+// not when NO_COLOR is set to anything (https://no-color.org).
 func useColour(mode string, w io.Writer) bool {
 	switch mode {
 	case "always":
@@ -189,8 +319,9 @@ func useColour(mode string, w io.Writer) bool {
 	return isTerminal(w) && os.Getenv("NO_COLOR") == ""
 }
 
-// progress prints one updating line on stderr, only on a terminal and only
-// once the work has taken more than a second.
+// progress prints one updating line on stderr, only when stderr is a
+// terminal, the output does not go into a pipe (a pager would be drawn
+// over), and the work has taken more than a second.
 type progress struct {
 	w       io.Writer
 	on      bool
@@ -199,8 +330,8 @@ type progress struct {
 	printed bool
 }
 
-func newProgress(w io.Writer) *progress {
-	return &progress{w: w, on: isTerminal(w), start: time.Now()}
+func newProgress(stderr, out io.Writer) *progress {
+	return &progress{w: stderr, on: isTerminal(stderr) && !isPipe(out), start: time.Now()}
 }
 
 func (p *progress) update(file string, read, size int64) {

@@ -1,28 +1,41 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/rstscope/rstscope/cause"
 )
 
-func init() {
-	register(command{name: "causes", summary: "list the reset causes rstscope knows, with their signatures and advice", run: runCauses})
+func init() { register(newCausesCmd) }
+
+func newCausesCmd() *cobra.Command {
+	var format string
+	c := &cobra.Command{
+		Use:   "causes",
+		Short: "list the reset causes rstscope knows, with their signatures and advice",
+		Long: `Lists the closed vocabulary of reset causes: each one's wire signature, the kernel
+reasons that confirm it, whether it is usually benign, and the advice. The IDs are
+stable: JSON, metric labels and --cause use exactly these strings.`,
+		Example: `  rstscope causes
+  rstscope causes -f json | jq -r '.[].id'
+  rstscope causes --format markdown > docs/causes.md`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runCauses(format, cmd.OutOrStdout())
+		},
+	}
+	c.Flags().StringVarP(&format, "format", "f", "text", "output format: text, json or markdown")
+	c.RegisterFlagCompletionFunc("format", fixedCompletions("text", "json", "markdown"))
+	return c
 }
 
-func runCauses(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("causes", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	format := fs.String("format", "text", "output format: text, json or markdown")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	switch *format {
+func runCauses(format string, stdout io.Writer) error {
+	switch format {
 	case "json":
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -45,7 +58,7 @@ func runCauses(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	case "markdown":
 		return writeCausesMarkdown(stdout)
 	}
-	return fmt.Errorf("causes: unknown format %q (want text, json or markdown)", *format)
+	return fmt.Errorf("causes: unknown format %q (want text, json or markdown)", format)
 }
 
 // writeCausesMarkdown writes docs/causes.md; a test keeps the file in step.

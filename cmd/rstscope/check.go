@@ -3,51 +3,61 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/rstscope/rstscope/host"
 )
 
-func init() {
-	register(command{
-		name:    "check",
-		summary: "audit this host for settings, rules and state that reset connections",
-		run:     runCheck,
-	})
+func init() { register(newCheckCmd) }
+
+func newCheckCmd() *cobra.Command {
+	var (
+		interval     time.Duration
+		format, root string
+	)
+	c := &cobra.Command{
+		Use:   "check [--interval D] [--format text|json] [--root DIR]",
+		Short: "audit this host for settings, rules and state that reset connections",
+		Long: `Audits TCP sysctls, reset counters, listen queues, firewall reject rules,
+conntrack limits and duplicate addresses. Works without root; lists what it could
+not read.`,
+		Example: `  rstscope check
+  rstscope check --interval 10s            # reset counters as rates over 10 s
+  rstscope check -f json | jq '.findings[] | select(.severity == "critical")'
+  rstscope check --root /srv/host-copy     # /proc and /sys copied from another host`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("check takes no arguments, got %q", args[0])
+			}
+			return runCheck(cmd.Context(), interval, format, root, cmd.OutOrStdout())
+		},
+	}
+	fs := c.Flags()
+	fs.DurationVar(&interval, "interval", 0, "sample the reset counters twice, this far apart, and report their rates")
+	fs.StringVarP(&format, "format", "f", "text", "output format: text or json")
+	fs.StringVar(&root, "root", "/", "read /proc and /sys under this `DIR` (a copy from another host, a fixture)")
+	c.RegisterFlagCompletionFunc("format", fixedCompletions("text", "json"))
+	c.MarkFlagDirname("root")
+	return c
 }
 
-func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	interval := fs.Duration("interval", 0, "sample the reset counters twice, this far apart, and report their rates")
-	format := fs.String("format", "text", "output format: text or json")
-	root := fs.String("root", "/", "read /proc and /sys under this directory (a copy from another host, a fixture)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: rstscope check [--interval D] [--format text|json] [--root DIR]")
-		fmt.Fprintln(stderr, "\nAudits TCP sysctls, reset counters, listen queues, firewall reject rules,")
-		fmt.Fprintln(stderr, "conntrack limits and duplicate addresses. Works without root; lists what it could not read.")
-		fs.PrintDefaults()
+func runCheck(ctx context.Context, interval time.Duration, format, root string, stdout io.Writer) error {
+	if format != "text" && format != "json" {
+		return fmt.Errorf("unknown format %q (want text or json)", format)
 	}
-	if err := fs.Parse(args); err != nil {
-		return err
+	if interval < 0 {
+		return fmt.Errorf("negative interval %s", interval)
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("check takes no arguments, got %q", fs.Arg(0))
-	}
-	if *format != "text" && *format != "json" {
-		return fmt.Errorf("unknown format %q (want text or json)", *format)
-	}
-	if *interval < 0 {
-		return fmt.Errorf("negative interval %s", *interval)
-	}
-	rep, err := host.Check(ctx, host.Options{Root: host.Root(*root), Interval: *interval})
+	rep, err := host.Check(ctx, host.Options{Root: host.Root(root), Interval: interval})
 	if err != nil {
 		return fmt.Errorf("checking host: %w", err)
 	}
-	if *format == "json" {
+	if format == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -11,28 +10,59 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/rstscope/rstscope/lab"
 )
 
-func init() {
-	register(command{name: "lab", summary: "reproduce each reset cause with the real kernel (root)", run: runLab})
-}
+func init() { register(newLabCmd) }
 
-func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(stderr, "Usage: rstscope lab list\n       rstscope lab run [-o DIR] [--family 4|6|both] SCENARIO...|all")
-		if len(args) == 0 {
-			return errors.New("lab: no action given (list or run)")
-		}
-		return nil
+func newLabCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "lab list | lab run [-o DIR] [--family 4|6|both] SCENARIO...|all",
+		Short: "reproduce each reset cause with the real kernel (root)",
+		Long: `Makes each cause of the vocabulary happen with real sockets in throwaway network
+namespaces, captures both ends, and checks that analyze names the expected cause.
+Needs root (network namespaces).`,
+		Example: `  rstscope lab list
+  sudo rstscope lab run closed-port
+  sudo rstscope lab run --family 4 -o /tmp/lab all`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return errors.New("lab: no action given (list or run)")
+			}
+			return fmt.Errorf("lab: unknown action %q (want list or run)", args[0])
+		},
 	}
-	switch args[0] {
-	case "list":
-		return labList(stdout)
-	case "run":
-		return labRun(ctx, args[1:], stdout, stderr)
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "list the scenarios, the cause each yields and the IP versions it runs on",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return labList(cmd.OutOrStdout()) },
 	}
-	return fmt.Errorf("lab: unknown action %q (want list or run)", args[0])
+	var out, family string
+	runCmd := &cobra.Command{
+		Use:   "run [-o DIR] [--family 4|6|both] SCENARIO...|all",
+		Short: "run scenarios and check each yields its cause (root)",
+		Example: `  sudo rstscope lab run closed-port half-open
+  sudo rstscope lab run all -o /tmp/lab --family 6`,
+		RunE: func(cmd *cobra.Command, names []string) error {
+			return labRun(cmd.Context(), names, out, family, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			names := []cobra.Completion{"all"}
+			for _, s := range lab.Scenarios() {
+				names = append(names, cobra.CompletionWithDesc(s.ID(), s.Summary))
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+	}
+	runCmd.Flags().StringVarP(&out, "output", "o", "rstlab-out", "directory for the captures; each run writes `DIR`/<scenario>-ipv4|ipv6/")
+	runCmd.Flags().StringVar(&family, "family", "both", "IP version: 4, 6 or both")
+	runCmd.RegisterFlagCompletionFunc("family", fixedCompletions("4", "6", "both"))
+	runCmd.MarkFlagDirname("output")
+	c.AddCommand(list, runCmd)
+	return c
 }
 
 func labList(stdout io.Writer) error {
@@ -49,24 +79,9 @@ func labList(stdout io.Writer) error {
 	return tw.Flush()
 }
 
-func labRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("lab run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	out := fs.String("o", "rstlab-out", "directory for the captures; each run writes `DIR`/<scenario>-ipv4|ipv6/")
-	family := fs.String("family", "both", "IP version: 4, 6 or both")
-	// Flags may come before, between or after the scenario names.
-	var names []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		names, args = append(names, fs.Arg(0)), fs.Args()[1:]
-	}
+func labRun(ctx context.Context, names []string, out, family string, stdout, stderr io.Writer) error {
 	var fams []int
-	switch *family {
+	switch family {
 	case "4":
 		fams = []int{4}
 	case "6":
@@ -74,7 +89,7 @@ func labRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case "both":
 		fams = []int{4, 6}
 	default:
-		return fmt.Errorf("lab run: --family %q: want 4, 6 or both", *family)
+		return fmt.Errorf("lab run: --family %q: want 4, 6 or both", family)
 	}
 	var scenarios []lab.Scenario
 	for _, name := range names {
@@ -100,7 +115,7 @@ func labRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			if !contains(s.Families(), f) {
 				continue
 			}
-			res, err := lab.Run(ctx, s, f, filepath.Join(*out, s.DirName(f)), stderr)
+			res, err := lab.Run(ctx, s, f, filepath.Join(out, s.DirName(f)), stderr)
 			if errors.Is(err, lab.ErrNeedsRoot) || errors.Is(err, lab.ErrUnsupported) {
 				return fmt.Errorf("lab run: %w", err)
 			}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
 
 	"github.com/rstscope/rstscope/diagnose"
 	"github.com/rstscope/rstscope/kernel"
@@ -24,13 +24,7 @@ import (
 	"github.com/rstscope/rstscope/report"
 )
 
-func init() {
-	register(command{
-		name:    "watch",
-		summary: "explain TCP resets on this host live, with the kernel's own reason (eBPF, root)",
-		run:     runWatch,
-	})
-}
+func init() { register(newWatchCmd) }
 
 // watchPackets is the hook for -i IFACE, kept apart from the kernel side:
 // it captures packets on iface (AF_PACKET), runs the packet analyzer on
@@ -52,28 +46,59 @@ type watchFlags struct {
 	ringMiB     int
 	noForeign   bool
 	window      time.Duration
+	filter      filterFlags
 }
 
-func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func newWatchCmd() *cobra.Command {
 	var wf watchFlags
-	fs.StringVar(&wf.format, "format", "text", "output: text (one line per reset) or ndjson (one finding as JSON per line)")
+	c := &cobra.Command{
+		Use:   "watch [flags]",
+		Short: "explain TCP resets on this host live, with the kernel's own reason (eBPF, root)",
+		Long: `Explains every TCP reset this host sends or receives, live, with the kernel's own
+reason (tcp:tcp_send_reset, Linux 6.10+), the socket state and the process. Needs
+root, or CAP_BPF with CAP_PERFMON.
+
+The filters (--cause, --sender, --host, --port, --attention, --since, --until,
+--min-confidence) choose which resets are printed; --metrics-addr counts every
+reset whatever the filters. Durations in --since and --until count from the
+moment the watch starts.`,
+		Example: `  sudo rstscope watch
+  sudo rstscope watch --attention --port 443
+  sudo rstscope watch -f ndjson --cause closed-port,half-open | jq .command
+  sudo rstscope watch -i eth0 --metrics-addr :9965
+  sudo rstscope watch --netns /run/netns/blue --until 10m`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("watch takes no arguments, got %q", args[0])
+			}
+			return runWatch(cmd.Context(), &wf, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	fs := c.Flags()
+	fs.StringVarP(&wf.format, "format", "f", "text", "output: text (one line per reset) or ndjson (one finding as JSON per line)")
 	fs.StringVar(&wf.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at `ADDR` (host:port; a bare :port binds 127.0.0.1)")
-	fs.StringVar(&wf.iface, "i", "", "also capture packets on `IFACE` and analyse them")
+	fs.StringVarP(&wf.iface, "interface", "i", "", "also capture packets on `IFACE` and analyse them")
 	fs.StringVar(&wf.netns, "netns", "", "only this network namespace: an inode number or a path like /proc/PID/ns/net or /run/netns/NAME")
 	fs.IntVar(&wf.ringMiB, "ring-mib", 8, "eBPF ring buffer size in MiB (a power of two)")
 	fs.BoolVar(&wf.noForeign, "no-foreign", false, "do not look for RSTs the TCP stack did not send (netfilter rejects); saves a check per transmitted packet")
 	fs.DurationVar(&wf.window, "foreign-window", 250*time.Millisecond, "how long a RST on the wire waits for the TCP stack to claim it before it is called foreign")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: rstscope watch [flags]\n\nExplain every TCP reset this host sends or receives, live.\n\nFlags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("watch takes no arguments, got %q", fs.Arg(0))
+	wf.filter.add(c, "the watch's start")
+	c.RegisterFlagCompletionFunc("format", fixedCompletions("text", "ndjson"))
+	c.RegisterFlagCompletionFunc("interface", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		var names []cobra.Completion
+		ifs, _ := net.Interfaces()
+		for _, i := range ifs {
+			names = append(names, i.Name)
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	})
+	return c
+}
+
+func runWatch(ctx context.Context, wf *watchFlags, stdout, stderr io.Writer) error {
+	filter, err := wf.filter.resolve(time.Now())
+	if err != nil {
+		return fmt.Errorf("watch: %w", err)
 	}
 	if wf.format != "text" && wf.format != "ndjson" {
 		return fmt.Errorf("unknown format %q (want text or ndjson)", wf.format)
@@ -87,7 +112,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	if wf.ringMiB <= 0 || wf.ringMiB&(wf.ringMiB-1) != 0 {
-		return fmt.Errorf("-ring-mib %d: want a power of two", wf.ringMiB)
+		return fmt.Errorf("--ring-mib %d: want a power of two", wf.ringMiB)
 	}
 	netns, err := parseNetNS(wf.netns)
 	if err != nil {
@@ -115,6 +140,14 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// halved the watcher's CPU per event under a SYN flood (docs/watch.md).
 	bw := bufio.NewWriterSize(stdout, 64<<10)
 	out := &findingWriter{w: bw, bw: bw, ndjson: wf.format == "ndjson"}
+	if filter.Active() {
+		out.filter = &filter
+		defer func() {
+			if out.matched == 0 {
+				fmt.Fprintf(stderr, "rstscope: no reset matched %s (%d seen)\n", filter.String(), out.seen)
+			}
+		}()
+	}
 	if out.ndjson {
 		out.enc = render.NewNDJSON(bw)
 	}
@@ -181,7 +214,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	a := diagnose.NewKernelAttributor(names, localPortRange(), &kernel.Cgroups{})
 	err = watchLoop(ctx, w, a, out, kernelEmit, stderr, wf.window)
 	if lost, lerr := w.Lost(); lerr == nil && lost > 0 {
-		fmt.Fprintf(stderr, "rstscope: %d kernel events lost in total (ring buffer full; raise -ring-mib)\n", lost)
+		fmt.Fprintf(stderr, "rstscope: %d kernel events lost in total (ring buffer full; raise --ring-mib)\n", lost)
 	}
 	if err != nil {
 		return err
@@ -251,6 +284,9 @@ type findingWriter struct {
 	metrics *render.Metrics
 	buf     []byte
 	err     error
+	// filter, when set, chooses the findings written; metrics count every one.
+	filter        *report.Filter
+	seen, matched int
 }
 
 // captureLost returns the dropped callback for watchPackets: it exports
@@ -285,6 +321,11 @@ func (o *findingWriter) emit(f report.Finding) {
 	if o.metrics != nil {
 		o.metrics.Observe(&f)
 	}
+	o.seen++
+	if o.filter != nil && !o.filter.Match(&f) {
+		return
+	}
+	o.matched++
 	if o.err != nil {
 		return
 	}
@@ -353,7 +394,7 @@ func parseNetNS(s string) (uint32, error) {
 	}
 	ino, err := fileInode(s)
 	if err != nil {
-		return 0, fmt.Errorf("-netns: %w", err)
+		return 0, fmt.Errorf("--netns: %w", err)
 	}
 	return ino, nil
 }
