@@ -34,6 +34,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	lookTime := fs.Duration("lookahead-time", diagnose.DefaultOptions.LookAheadTime, "capture time to watch after a reset before its verdict")
 	noClassify := fs.Bool("no-classify", false, "track connections only, without explaining resets (for benchmarks)")
 	colour := fs.String("color", "auto", "colour the text output: auto (only on a terminal), always or never")
+	frame := fs.Uint64("frame", 0, "show only the reset at this frame: its connection's packets as a ladder, the evidence and the advice (text)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: rstscope analyze [flags] FILE...\n\nExplains every TCP reset: who sent it, why, and what to do next.\nFILE may be pcap or pcapng, gzip-compressed or not; - reads standard input.\n\nFlags:")
 		fs.PrintDefaults()
@@ -128,13 +129,20 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	case "text", "json", "html":
 		rep.SortFindings()
 		rep.Tally()
+		if *frame != 0 {
+			f, l, err := diagnose.LadderFor(&rep, "", *frame, opts)
+			if err != nil {
+				return fmt.Errorf("analyze: %w", err)
+			}
+			return render.LadderText{Color: useColour(*colour, w)}.Render(w, f, l)
+		}
 		switch *format {
 		case "json":
 			if err := render.JSON(w, &rep); err != nil {
 				return fmt.Errorf("analyze: writing output: %w", err)
 			}
 		case "html":
-			if err := render.HTML(w, &rep); err != nil {
+			if err := render.HTMLPage(w, &rep, diagnose.Ladders(&rep, opts)); err != nil {
 				return fmt.Errorf("analyze: writing output: %w", err)
 			}
 		default:
