@@ -2,11 +2,12 @@
 # Installs what rstscope's tests need on a fresh Debian machine: the kernel
 # tools the root tests drive (iproute2, nftables, iptables), the peers the
 # benchmark compares with (tcpdump, tshark) and the eBPF toolchain the
-# generated-object check rebuilds with (clang, llvm, bpftool, libbpf-dev).
+# generated-object check rebuilds with (clang, llvm, bpftool, libbpf-dev), and
+# the headless browser the HTML report's test and screenshots use (chromium).
 # Without root it only says what is missing; the tests that need it skip.
 set -euo pipefail
 
-want=(iproute2 procps nftables iptables tcpdump tshark clang llvm libbpf-dev bpftool time)
+want=(iproute2 procps nftables iptables tcpdump tshark clang llvm libbpf-dev bpftool time chromium)
 missing=()
 for p in "${want[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
