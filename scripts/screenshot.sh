@@ -42,6 +42,7 @@ sed 's|</body>|<script>addEventListener("load",function(){var n=performance.getE
 for w in $WIDTHS; do
 	chrome --window-size="$w,$HEIGHT" --screenshot="$OUT-$w.png" "file://$PAGE" >/dev/null
 	t=$(chrome --window-size="$w,$HEIGHT" --dump-dom "file://$TMP/timed.html" | grep -o 'rstscope-load [0-9]* [0-9]*' || true)
-	set -- $t
-	echo "$1 width $w: loaded in ${2:-?} ms (DOMContentLoaded ${3:-?} ms), $(stat -c %s "$PAGE") bytes -> $OUT-$w.png" | sed "s|^rstscope-load|$PAGE|"
+	read -r _ load dcl <<<"$t" || true
+	[ -s "$OUT-$w.png" ] || { echo "screenshot: chromium wrote no $OUT-$w.png" >&2; exit 1; }
+	echo "$PAGE width $w: loaded in ${load:-?} ms (DOMContentLoaded ${dcl:-?} ms), $(stat -c %s "$PAGE") bytes -> $OUT-$w.png"
 done
