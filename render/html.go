@@ -241,9 +241,29 @@ func verdict(r *report.Report, groups []report.Group) (string, bool) {
 	if s.Attention == 0 {
 		return fmt.Sprintf("Nothing here looks wrong: all %d resets are expected behaviour (closed ports probed, applications aborting, closes racing).", s.Resets), false
 	}
-	g := &groups[0] // Groups puts those that deserve attention first
-	return fmt.Sprintf("%d of %d resets deserve attention. The largest group: %d × %s, sent by the %s, server %s.",
-		s.Attention, s.Resets, g.Attention, g.Cause, g.Sender, g.Server), true
+	byCause := map[string]int{}
+	for i := range r.Findings {
+		if !r.Findings[i].Benign {
+			byCause[string(r.Findings[i].Cause)]++
+		}
+	}
+	var top []string
+	for _, c := range s.ByCause {
+		if n := byCause[c.Key]; n > 0 && len(top) < 3 {
+			top = append(top, fmt.Sprintf("%s (%d)", c.Key, n))
+		}
+	}
+	more := ""
+	if n := len(byCause) - len(top); n > 0 {
+		more = fmt.Sprintf(" and %d more cause(s)", n)
+	}
+	v := fmt.Sprintf("%d of %d resets deserve attention: %s%s.", s.Attention, s.Resets, strings.Join(top, ", "), more)
+	// Name the largest group when it is a real cluster: a quarter of what
+	// deserves attention, and more than one reset.
+	if g := &groups[0]; g.Attention > 1 && 4*g.Attention >= s.Attention {
+		v += fmt.Sprintf(" Largest: %d × %s sent by the %s, server %s.", g.Attention, g.Cause, g.Sender, g.Server)
+	}
+	return v, true
 }
 
 func spanText(first, last time.Time, ofResets bool) string {
