@@ -145,8 +145,16 @@ func buildPage(r *report.Report, l *report.Ladders) *page {
 	}
 	tl := r.Timeline(first, last, timelineSlices)
 	p.Timeline = timelineSVG(&tl, colors)
-	if first.IsZero() {
-		first, last = tl.Start, tl.Start.Add(time.Duration(len(tl.Counts))*tl.Step)
+	if spanOfResets {
+		for i := range r.Findings {
+			t := r.Findings[i].Time
+			if first.IsZero() || t.Before(first) {
+				first = t
+			}
+			if t.After(last) {
+				last = t
+			}
+		}
 	}
 	p.Span = spanText(first, last, spanOfResets)
 	if peak, at := busiest(&tl); peak > 1 && len(tl.Counts) > 1 {
