@@ -324,6 +324,10 @@ var palette = map[cause.ID]string{
 	cause.DuplicateIP:           "#e84393",
 	cause.InvalidSegment:        "#6d4c41",
 	cause.ResourceExhaustion:    "#a93226",
+	cause.ListenerClosed:        "#6c5b7b",
+	cause.ConnectAbandoned:      "#c8d6e5",
+	cause.RetransmissionTimeout: "#0b5345",
+	cause.ScanProbe:             "#d5dbdb",
 	cause.Unknown:               "#cccccc",
 }
 

@@ -88,6 +88,7 @@ type ladderView struct {
 	Earlier          int
 	Rows             []ladderRow
 	AfterY           int // the line where the look-ahead begins, 0 for none
+	AfterLabelY      int
 	ColBottom        int
 	Cited            []string
 }
@@ -127,8 +128,11 @@ func ladderSVG(l *report.Ladder) *ladderView {
 	for i := range l.Packets {
 		p := &l.Packets[i]
 		if p.After && v.AfterY == 0 {
-			v.AfterY = y - ladderRowH/2 + 4
-			y += 8
+			// A line under the reset's row, its label below it, then
+			// the look-ahead's rows.
+			v.AfterY = y + 9
+			v.AfterLabelY = y + 21
+			y += 14
 		}
 		y += ladderRowH
 		r := ladderRow{Y: y, FromClient: p.FromClient, Label: ladderLabel(p), Frame: p.Frame, Cited: p.Cited}
