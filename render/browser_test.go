@@ -26,7 +26,7 @@ const probeHead = `<script>window.__probe={errors:[],alerts:0};addEventListener(
 const probeTail = `<script>addEventListener("load",function(){var P=__probe,d=document;
 function shown(){return [].slice.call(d.querySelectorAll(".group")).filter(function(g){return !g.hidden})}
 function set(id,v){var s=d.getElementById(id);s.value=v;s.dispatchEvent(new Event("change"))}
-P.groups=d.querySelectorAll(".group").length;P.js=d.documentElement.className.indexOf("js")>=0;
+P.groups=d.querySelectorAll(".group").length;P.overflow=d.documentElement.scrollWidth-d.documentElement.clientWidth;P.js=d.documentElement.className.indexOf("js")>=0;
 set("f-cause","injected");P.cause=shown().map(function(g){return g.dataset.cause});
 d.getElementById("f-clear").click();P.cleared=shown().length;
 set("f-show","attention");P.attention=shown().map(function(g){return g.dataset.attention});
@@ -50,6 +50,7 @@ type probe struct {
 	Bar       []struct{ Cause, Slices string }
 	Imgs      int
 	Text      string
+	Overflow  int // how far the page scrolls sideways
 }
 
 // TestBrowser loads the report of the sample, with a hostile reset added
@@ -96,6 +97,9 @@ func TestBrowser(t *testing.T) {
 	js := strings.NewReplacer("&lt;", "<", "&gt;", ">", "&quot;", `"`, "&amp;", "&").Replace(string(m[1]))
 	if err := json.Unmarshal([]byte(js), &p); err != nil {
 		t.Fatalf("probe result: %v", err)
+	}
+	if p.Overflow > 0 {
+		t.Errorf("the page scrolls sideways by %d px at 1400 px", p.Overflow)
 	}
 	if len(p.Errors) > 0 || p.Alerts > 0 {
 		t.Errorf("script errors %q, %d alert() calls", p.Errors, p.Alerts)
