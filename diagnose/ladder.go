@@ -123,9 +123,10 @@ type ladderTuple struct {
 
 // openLadder is a ladder still taking its look-ahead.
 type openLadder struct {
-	l        *report.Ladder
-	left     int
-	deadline int64 // capture time, Unix ns
+	l          *report.Ladder
+	fromClient bool // the reset's direction
+	left       int
+	deadline   int64 // capture time, Unix ns
 }
 
 // ladderPass reads name once, drawing the ladders of resets, and returns
@@ -191,6 +192,12 @@ func ladderPass(name string, resets []*report.Finding, opts Options, into map[re
 			}
 			lp := lp
 			lp.After = true
+			// A purported sender that goes on talking after its own reset
+			// did not send it, or did not mean it: the forged-reset race
+			// (Weaver, Sommer and Paxson, NDSS 2009).
+			if lp.FromClient == o.fromClient && !lp.Flags.Has(packet.RST) {
+				lp.Cited = "the reset's sender kept talking after it"
+			}
 			o.l.Packets = append(o.l.Packets, lp)
 			if o.left--; o.left > 0 {
 				kept = append(kept, o)
@@ -200,7 +207,7 @@ func ladderPass(name string, resets []*report.Finding, opts Options, into map[re
 		if f := t.resets[info.Frame]; f != nil && p.Flags.Has(packet.RST) {
 			l := t.start(f, lp)
 			into[report.ResetRef{File: f.File, Frame: f.Frame}] = l
-			t.open = append(t.open, &openLadder{l: l, left: look, deadline: ns + lookNS})
+			t.open = append(t.open, &openLadder{l: l, fromClient: lp.FromClient, left: look, deadline: ns + lookNS})
 		}
 		t.push(lp)
 	}

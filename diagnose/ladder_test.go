@@ -61,7 +61,7 @@ func TestLadderFrame92(t *testing.T) {
 		{Frame: 90, Flags: P | A, Seq: 1, Ack: 1, Len: 7, Window: 64, TTL: 63, IPID: 0xc87a},
 		{Frame: 91, FromClient: true, Flags: A, Seq: 1, Ack: 8, Window: 63, TTL: 64, IPID: 0xec49, Cited: "the peer's last segment before the reset"},
 		{Frame: 92, Flags: R, Seq: 8, Window: 0, TTL: 64, IPID: 0x5253, Reset: true},
-		{Frame: 93, Flags: P | A, Seq: 8, Ack: 1, Len: 7, Window: 64, TTL: 63, IPID: 0xc87b, After: true},
+		{Frame: 93, Flags: P | A, Seq: 8, Ack: 1, Len: 7, Window: 64, TTL: 63, IPID: 0xc87b, After: true, Cited: "the reset's sender kept talking after it"},
 		{Frame: 94, FromClient: true, Flags: R, Seq: 1, Window: 0, TTL: 64, IPID: 0, After: true},
 	}
 	if len(l.Packets) != len(want) {

@@ -143,11 +143,15 @@ func ladderSVG(l *report.Ladder) *ladderView {
 		switch {
 		case p.Reset:
 			r.Class = "rst"
+		case p.Cited != "" && p.After:
+			r.Class = "after cited"
 		case p.Cited != "":
 			r.Class = "cited"
-			v.Cited = append(v.Cited, fmt.Sprintf("frame %d: %s", p.Frame, p.Cited))
 		case p.After:
 			r.Class = "after"
+		}
+		if p.Cited != "" && !p.Reset {
+			v.Cited = append(v.Cited, fmt.Sprintf("frame %d: %s", p.Frame, p.Cited))
 		}
 		v.Rows = append(v.Rows, r)
 	}
