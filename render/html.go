@@ -86,7 +86,6 @@ type groupView struct {
 	Slices                   string // timeline slices the group has resets in
 	Frames                   string
 	MoreFrames               int
-	Advice                   []string
 	Examples                 []exampleView
 	ExampleFrames            string
 }
@@ -161,8 +160,15 @@ func buildPage(r *report.Report, l *report.Ladders) *page {
 		from := tl.Start.Add(time.Duration(at) * tl.Step)
 		p.Busiest = fmt.Sprintf("busiest %s: %d resets from %s", tl.Step, peak, from.UTC().Format("15:04:05.000"))
 	}
-
 	groups := r.Groups()
+	p.addGroups(r, groups, l, &tl, colors)
+	p.Verdict, p.Alarm = verdict(r, groups)
+	return p
+}
+
+// addGroups lays out the groups: the first DetailedGroups with their
+// examples and ladders, the next otherGroups as one line each.
+func (p *page) addGroups(r *report.Report, groups []report.Group, l *report.Ladders, tl *report.Timeline, colors map[cause.ID]string) {
 	servers := map[string]bool{}
 	for gi := range groups {
 		g := &groups[gi]
@@ -189,9 +195,6 @@ func buildPage(r *report.Report, l *report.Ladders) *page {
 		}
 		gv.Slices = strings.Join(sl, " ")
 		gv.Frames, gv.MoreFrames = frameList(r, g.Findings, groupFrames)
-		if len(g.Examples) > 0 {
-			gv.Advice = r.Findings[g.Examples[0]].Advice
-		}
 		if gi < report.DetailedGroups {
 			for k, i := range g.Examples {
 				f := &r.Findings[i]
@@ -204,12 +207,9 @@ func buildPage(r *report.Report, l *report.Ladders) *page {
 			p.Groups = append(p.Groups, gv)
 		} else {
 			gv.ExampleFrames, _ = frameList(r, g.Examples, report.ExamplesPerGroup)
-			gv.Advice = nil
 			p.Others = append(p.Others, gv)
 		}
 	}
-	p.Verdict, p.Alarm = verdict(r, groups)
-	return p
 }
 
 // timelineSlices bounds the timeline's bars: 60 stay wider than 15 px at
