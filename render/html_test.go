@@ -26,14 +26,14 @@ func TestHTML(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := b.String()
-	for _, want := range []string{"3 resets", "1 deserve attention", "closed-port", "injected", "10.0.0.2:80 → 10.0.0.1:4000",
+	for _, want := range []string{"3 TCP resets", "1</b>deserve attention", "closed-port", "injected", "10.0.0.2:80 → 10.0.0.1:4000",
 		"a.pcap #7", "file is truncated", cause.Lookup(cause.ClosedPort).Advice[0][:20]} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	if strings.Contains(page, "<script>") {
-		t.Error("evidence was not escaped: the page carries a <script> tag")
+	if strings.Count(page, "<script>") != 1 || strings.Contains(page, "<script>alert") {
+		t.Error("evidence was not escaped: the page carries a second <script> tag")
 	}
 	if strings.Contains(page, "http://") || strings.Contains(page, "https://") {
 		t.Error("the page loads something from the network")
@@ -47,7 +47,7 @@ func TestHTMLNoResets(t *testing.T) {
 	if err := HTML(&b, r); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b.String(), "No TCP resets found.") {
+	if !strings.Contains(b.String(), "No TCP resets in this capture.") {
 		t.Errorf("empty report does not say so:\n%s", b.String())
 	}
 }

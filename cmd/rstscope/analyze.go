@@ -31,6 +31,7 @@ type analyzeFlags struct {
 	idle, lookTime  time.Duration
 	lookPkts        int
 	noClassify, all bool
+	frame           uint64
 	filter          filterFlags
 }
 
@@ -71,6 +72,7 @@ standard error and the exit status stays 0.`,
 	fs.DurationVar(&af.idle, "idle-timeout", flow.DefaultConfig.IdleTimeout, "end a connection after this much capture time without a packet")
 	fs.IntVar(&af.lookPkts, "lookahead", diagnose.DefaultOptions.LookAheadPackets, "packets of a connection to watch after a reset before its verdict")
 	fs.DurationVar(&af.lookTime, "lookahead-time", diagnose.DefaultOptions.LookAheadTime, "capture time to watch after a reset before its verdict")
+	fs.Uint64Var(&af.frame, "frame", 0, "show only the reset at this frame: its connection's packets as a ladder, the evidence and the advice (text)")
 	fs.BoolVar(&af.noClassify, "no-classify", false, "track connections only, without explaining resets (for benchmarks)")
 	af.filter.add(c, "the capture's first packet")
 	c.RegisterFlagCompletionFunc("format", fixedCompletions("text", "json", "ndjson", "html", "conn"))
@@ -207,11 +209,18 @@ func runAnalyze(ctx context.Context, af *analyzeFlags, colour string, files []st
 		if active {
 			rep.Summary.Filters, rep.Summary.Unfiltered = filter.String(), total
 		}
+		if af.frame != 0 {
+			f, l, err := diagnose.LadderFor(&rep, "", af.frame, opts)
+			if err != nil {
+				return fmt.Errorf("analyze: %w", err)
+			}
+			return render.LadderText{Color: useColour(colour, w)}.Render(w, f, l)
+		}
 		switch af.format {
 		case "json":
 			err = render.JSON(w, &rep)
 		case "html":
-			err = render.HTML(w, &rep)
+			err = render.HTMLPage(w, &rep, diagnose.Ladders(&rep, opts))
 		default:
 			t := render.Text{Color: useColour(colour, w), All: af.all}
 			err = t.Render(w, &rep)
