@@ -17,6 +17,10 @@ import (
 // also carries data on fewer connections than it probed ports.
 const scanPorts = 16
 
+// minRTO is the shortest time after which a connecting kernel retransmits
+// its SYN or gives up (Linux: TCP_TIMEOUT_INIT, 1 s).
+const minRTO = time.Second
+
 // matchConnectAbandoned: the SYN sender reset the SYN-ACK instead of
 // completing the handshake. Its kernel had no socket for it any more
 // (tcp_v4_rcv → NO_SOCKET: the connect() was given up — a timeout, happy
@@ -34,16 +38,38 @@ func matchConnectAbandoned(f *facts) (Sender, float64, bool) {
 	}
 	delay := f.ctx.Time.Sub(f.prior.Time)
 	f.add("%s sent the SYN, then reset %s's SYN-ACK %s after it arrived, without completing the handshake", f.role, f.peerRole, delay.Round(time.Microsecond))
-	if synAckWait := f.prior.Time.Sub(f.c.SYNTime); !f.c.SYNTime.IsZero() && synAckWait > time.Second {
+	synAckWait := f.prior.Time.Sub(f.c.SYNTime)
+	if !f.c.SYNTime.IsZero() && synAckWait > time.Second {
 		f.add("the SYN-ACK came %s after the SYN: the connect() had likely timed out", synAckWait.Round(time.Millisecond))
 	}
-	if h := f.ctx.SenderHost; h.SYNPorts >= scanPorts && h.Talked < h.SYNPorts {
-		f.add("%s sent SYNs to at least %d distinct ports in this capture and carried data on only %d connections: probing", f.s.Addr.Addr(), h.SYNPorts, h.Talked)
+	// A SYN-ACK that came back within the first retransmission timeout
+	// (Linux's initial RTO is 1 s, RFC 6298 §2) found no socket: either the
+	// application gave up within one round trip (a browser whose QUIC or
+	// other-address attempt won), or no socket ever existed — a raw-socket
+	// prober, whose SYN carries at most an MSS option where every stack's
+	// connect() sends MSS, SACK, timestamps and window scale. On the truth
+	// harness the abandoned connects' SYN-ACKs came after 1.0–1.1 s (the
+	// first ones were dropped until the sender closed); the scanner's came
+	// within a millisecond, for a SYN without options.
+	prompt := !f.c.SYNTime.IsZero() && synAckWait < minRTO
+	bareSYN := f.s.SYNOpt.Len <= 4
+	if h := f.ctx.SenderHost; prompt && bareSYN || h.SYNPorts >= scanPorts && h.Talked < h.SYNPorts {
+		if prompt && bareSYN {
+			f.add("the SYN-ACK came %s after a SYN with %d bytes of options, before any connect() gives up: no socket was waiting for it, as with a SYN scanner", synAckWait.Round(time.Microsecond), f.s.SYNOpt.Len)
+		}
+		if h.SYNPorts >= scanPorts {
+			f.add("%s sent SYNs to at least %d distinct ports in this capture and carried data on %d connections", f.s.Addr.Addr(), h.SYNPorts, h.Talked)
+		}
 		f.cause = ScanProbe
-		f.alt(ConnectAbandoned, 0.2)
-		return f.role, 0.8, true
+		f.alt(ConnectAbandoned, 0.15)
+		return f.role, 0.85, true
 	}
 	f.cause = ConnectAbandoned
+	if prompt {
+		f.add("the SYN-ACK came %s after the SYN: the application gave up within a round trip (another address or protocol won the race)", synAckWait.Round(time.Microsecond))
+		f.alt(ScanProbe, 0.3)
+		return f.role, 0.7, true
+	}
 	f.alt(ScanProbe, 0.1)
 	return f.role, 0.9, true
 }
