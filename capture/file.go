@@ -27,7 +27,20 @@ type Info struct {
 	CaptureLen int
 	WireLen    int
 	Link       packet.LinkType
+	// BadTime says the frame's own timestamp was impossible (see
+	// Reader.Next) and Time is the previous good frame's instead.
+	BadTime bool
 }
+
+// The range of timestamps a capture can honestly hold: from the pcap epoch
+// to the last instant RFC 3339 can write. pcap's 32-bit seconds always fall
+// inside; pcapng's 64-bit ticks reach year 586,000 at µs resolution, a
+// negative if_tsoffset goes before 1970, and a simple packet block has no
+// timestamp at all (pcapgo gives it the zero time, year 1).
+var (
+	minTime = time.Unix(0, 0)
+	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+)
 
 // ErrNotCapture is returned by Open for input that is neither pcap nor pcapng.
 var ErrNotCapture = errors.New("not a pcap or pcapng capture")
@@ -49,6 +62,7 @@ type Reader struct {
 	size   int64     // file size when known, for progress; 0 otherwise
 	err    error     // the first error Next returned, returned again after it
 	framer *ngFramer // pcapng only: its error is the real one under pcapgo's
+	last   time.Time // the last good timestamp, given to frames without one
 }
 
 // Open opens a capture file; name "-" reads standard input. Gzip-compressed
@@ -116,7 +130,7 @@ func NewReader(name string, in io.Reader) (*Reader, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	r := &Reader{name: name, bytes: cr}
+	r := &Reader{name: name, bytes: cr, last: minTime.UTC()}
 	switch binary.LittleEndian.Uint32(magic) {
 	case 0x0A0D0D0A: // pcapng section header block
 		// body is a bufio.Reader big enough for NgReader to use as is.
@@ -158,6 +172,11 @@ func (r *Reader) Name() string { return r.name }
 //
 // After the first error every later call returns it again: pcapgo's readers
 // would otherwise go on reading from the middle of a damaged record.
+//
+// A timestamp outside minTime..maxTime is replaced by the last good one (the
+// Unix epoch before any) and the frame marked BadTime: one wild timestamp
+// would otherwise expire every connection at once, and no output format
+// could write it. The frame itself is still analysed.
 func (r *Reader) Next() ([]byte, Info, error) {
 	if r.err != nil {
 		return nil, Info{}, r.err
@@ -179,6 +198,11 @@ func (r *Reader) Next() ([]byte, Info, error) {
 	}
 	r.frame++
 	info := Info{Time: ci.Timestamp, Frame: r.frame, CaptureLen: ci.CaptureLength, WireLen: ci.Length, Link: r.link}
+	if ci.Timestamp.Before(minTime) || ci.Timestamp.After(maxTime) {
+		info.Time, info.BadTime = r.last, true
+	} else {
+		r.last = ci.Timestamp
+	}
 	if r.ng != nil {
 		if len(ci.AncillaryData) > 0 {
 			if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {

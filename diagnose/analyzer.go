@@ -67,6 +67,12 @@ func New(file string, opts Options) *Analyzer {
 // Packet feeds one captured frame. data is only read during the call.
 func (a *Analyzer) Packet(data []byte, info capture.Info) {
 	a.stats.Packets++
+	if info.BadTime {
+		if a.stats.BadTimes == 0 {
+			a.stats.BadTimeFrame = info.Frame
+		}
+		a.stats.BadTimes++
+	}
 	p := &a.pkt
 	if err := p.Decode(data, info.Link); err != nil {
 		switch {

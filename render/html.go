@@ -15,7 +15,8 @@ var reportHTML string
 // html/template escapes every field, so evidence quoting a reset's payload
 // cannot inject markup.
 var htmlReport = template.Must(template.New("report").Funcs(template.FuncMap{
-	"peer": func(f report.Finding) string { return peerOf(&f) },
+	"peer":  func(f report.Finding) string { return peerOf(&f) },
+	"notes": fileNotes,
 }).Parse(reportHTML))
 
 // HTML writes the report as one HTML page.

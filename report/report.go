@@ -44,6 +44,11 @@ type FileStats struct {
 	Evicted         uint64 `json:"evicted"` // connections evicted by --max-conns
 	PeakConns       int    `json:"peak_connections"`
 	Resets          int    `json:"resets"`
+	// BadTimes counts frames whose timestamp was impossible (before 1970,
+	// past year 9999, or absent) and that were given the previous frame's
+	// time; BadTimeFrame is the first of them.
+	BadTimes     uint64 `json:"bad_timestamps,omitempty"`
+	BadTimeFrame uint64 `json:"first_bad_timestamp_frame,omitempty"`
 	// Error is the damage that stopped reading early, if any.
 	Error string `json:"error,omitempty"`
 }
