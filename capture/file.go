@@ -5,6 +5,7 @@ package capture
 import (
 	"bufio"
 	"compress/gzip"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -63,16 +64,24 @@ type Reader struct {
 	err    error     // the first error Next returned, returned again after it
 	framer *ngFramer // pcapng only: its error is the real one under pcapgo's
 	last   time.Time // the last good timestamp, given to frames without one
+
+	stopWake func() bool // cancels the deadline that wakes a blocked read
 }
 
 // Open opens a capture file; name "-" reads standard input. Gzip-compressed
 // input is recognised by its magic number, as are pcap (both byte orders,
 // µs and ns) and pcapng.
-func Open(name string) (*Reader, error) {
+func Open(name string) (*Reader, error) { return OpenContext(context.Background(), name) }
+
+// OpenContext is Open for a read that ctx can stop: once ctx is done, Next
+// returns ErrInterrupted after at most the frames already buffered (256 KiB),
+// and a read blocked on a pipe (tcpdump -w - | rstscope analyze -) returns
+// at once where the platform allows (see pollableStdin).
+func OpenContext(ctx context.Context, name string) (*Reader, error) {
 	var f io.ReadCloser
 	var size int64
 	if name == "-" {
-		f = io.NopCloser(os.Stdin)
+		f = pollableStdin()
 	} else {
 		file, err := os.Open(name)
 		if err != nil {
@@ -83,12 +92,17 @@ func Open(name string) (*Reader, error) {
 		}
 		f = file
 	}
-	r, err := NewReader(name, f)
+	r, err := newReader(ctx, name, f)
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
 	r.closer, r.size = f, size
+	if d, ok := f.(interface{ SetReadDeadline(time.Time) error }); ok && ctx.Done() != nil {
+		// Wake a read blocked on a pipe or socket: the past deadline makes
+		// it return, and countingReader then reports the interrupt.
+		r.stopWake = context.AfterFunc(ctx, func() { d.SetReadDeadline(time.Unix(1, 0)) })
+	}
 	return r, nil
 }
 
@@ -101,7 +115,15 @@ const readBuffer = 256 << 10
 
 // NewReader reads a capture from in; name labels errors.
 func NewReader(name string, in io.Reader) (*Reader, error) {
-	cr := &countingReader{r: in}
+	return newReader(context.Background(), name, in)
+}
+
+// ErrInterrupted marks a read stopped by its context; it wraps the
+// context's error too, so errors.Is(err, context.Canceled) holds.
+var ErrInterrupted = errors.New("interrupted")
+
+func newReader(ctx context.Context, name string, in io.Reader) (*Reader, error) {
+	cr := &countingReader{r: in, ctx: ctx, done: ctx.Done()}
 	// The framer checks pcapng block lengths as the bytes pass (see
 	// ngFramer); for anything else it steps aside after four bytes.
 	framer := &ngFramer{r: cr}
@@ -183,6 +205,12 @@ func (r *Reader) Next() ([]byte, Info, error) {
 	}
 	data, ci, err := r.src.ZeroCopyReadPacketData()
 	if err != nil {
+		if r.bytes.stop {
+			// However pcapgo passed the read's error on (as is, flattened,
+			// or as a cut record), the cause is the interrupt.
+			r.err = fmt.Errorf("%s: %w after frame %d: %w", r.name, ErrInterrupted, r.frame, r.bytes.ctx.Err())
+			return nil, Info{}, r.err
+		}
 		// pcapgo's pcap reader returns a bare io.EOF when the file ends
 		// right after a record header; the record's length tells that
 		// from a clean end.
@@ -241,19 +269,48 @@ func (r *Reader) Progress() (read, size int64) { return r.bytes.n, r.size }
 
 // Close closes the underlying file.
 func (r *Reader) Close() error {
+	if r.stopWake != nil {
+		r.stopWake()
+	}
 	if r.closer != nil {
 		return r.closer.Close()
 	}
 	return nil
 }
 
+// countingReader counts the bytes read and, once its context is done,
+// reads nothing more. It sits below the 256 KiB buffer, so the check costs
+// one channel poll per buffer fill.
 type countingReader struct {
-	r io.Reader
-	n int64
+	r    io.Reader
+	n    int64
+	ctx  context.Context
+	done <-chan struct{} // nil for a context that is never done
+	stop bool            // a read was refused or failed after the interrupt
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
+	if err := c.interrupted(); err != nil {
+		c.stop = true
+		return 0, err
+	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if err != nil && c.interrupted() != nil {
+		c.stop = true // the deadline that woke the read, most likely
+	}
 	return n, err
+}
+
+// interrupted returns the context's error once it is done.
+func (c *countingReader) interrupted() error {
+	if c.done == nil {
+		return nil
+	}
+	select {
+	case <-c.done:
+		return c.ctx.Err()
+	default:
+		return nil
+	}
 }

@@ -3,6 +3,7 @@
 package diagnose
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -127,7 +128,15 @@ func (a *Analyzer) Finish() report.FileStats {
 // reported. With more than one CPU the file is read on a second goroutine
 // (see readAhead) while this one decodes, tracks and explains.
 func ReadFile(name string, opts Options) (report.FileStats, error) {
-	r, err := capture.Open(name)
+	return ReadFileContext(context.Background(), name, opts)
+}
+
+// ReadFileContext is ReadFile for a read that ctx can stop (Ctrl-C): the
+// frames read by then are analysed and their resets explained, and the
+// error, which wraps capture.ErrInterrupted and ctx's error, says after
+// which frame the file was cut short.
+func ReadFileContext(ctx context.Context, name string, opts Options) (report.FileStats, error) {
+	r, err := capture.OpenContext(ctx, name)
 	if err != nil {
 		return report.FileStats{File: name, Error: err.Error()}, err
 	}
@@ -135,11 +144,17 @@ func ReadFile(name string, opts Options) (report.FileStats, error) {
 	a := New(name, opts)
 	var readErr error
 	if runtime.GOMAXPROCS(0) > 1 {
-		readErr = readAhead(r, opts, a.Packet)
+		readErr = readAhead(ctx, r, opts, a.Packet)
 	} else {
 		readErr = readInline(r, opts, a.Packet)
 	}
 	st := a.Finish()
+	if ctx.Err() != nil && (readErr == nil || errors.Is(readErr, ctx.Err())) {
+		// Said from here: the read-ahead may have read past the last frame
+		// analysed.
+		readErr = fmt.Errorf("%s: %w after frame %d, the report covers the frames before: %w", name, capture.ErrInterrupted, st.Packets, ctx.Err())
+		st.Interrupted = true
+	}
 	if readErr == nil && st.Unsupported > 0 {
 		readErr = fmt.Errorf("%s: link type %d is not supported: %d of %d frames skipped", name, st.UnsupportedLink, st.Unsupported, st.Packets)
 	}
@@ -186,7 +201,10 @@ const batchesLive = 4
 // the caller's goroutine handles the frames in order. Reading and parsing
 // the file were a quarter of the work on bench/out/traffic.pcap; this moves
 // them to the second core.
-func readAhead(r *capture.Reader, opts Options, handle func([]byte, capture.Info)) error {
+//
+// Once ctx is done it hands on no further batch: the reader stops at its
+// next buffer fill, but frames it read ahead need not be analysed.
+func readAhead(ctx context.Context, r *capture.Reader, opts Options, handle func([]byte, capture.Info)) error {
 	full := make(chan *frameBatch, batchesLive)
 	free := make(chan *frameBatch, batchesLive)
 	for range batchesLive {
@@ -223,7 +241,13 @@ func readAhead(r *capture.Reader, opts Options, handle func([]byte, capture.Info
 			}
 		}
 	}()
-	for b := range full {
+	for {
+		var b *frameBatch
+		select {
+		case b = <-full:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		start := 0
 		for i, end := range b.ends {
 			handle(b.data[start:end], b.infos[i])
@@ -237,7 +261,6 @@ func readAhead(r *capture.Reader, opts Options, handle func([]byte, capture.Info
 		}
 		free <- b
 	}
-	return nil
 }
 
 // connEnded is the table's OnEnd hook: pending resets close, the

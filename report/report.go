@@ -49,6 +49,9 @@ type FileStats struct {
 	// time; BadTimeFrame is the first of them.
 	BadTimes     uint64 `json:"bad_timestamps,omitempty"`
 	BadTimeFrame uint64 `json:"first_bad_timestamp_frame,omitempty"`
+	// Interrupted says the read was stopped (Ctrl-C) before the end of
+	// the file; Error says after which frame.
+	Interrupted bool `json:"interrupted,omitempty"`
 	// Error is the damage that stopped reading early, if any.
 	Error string `json:"error,omitempty"`
 }

@@ -283,15 +283,15 @@ func analyzeFiles(ctx context.Context, files []string, opts diagnose.Options) ([
 	var wg sync.WaitGroup
 	for i, name := range files {
 		if ctx.Err() != nil {
-			errs[i] = ctx.Err()
-			stats[i] = report.FileStats{File: name, Error: "not analysed: interrupted"}
+			errs[i] = fmt.Errorf("%s: not analysed: %w", name, capture.ErrInterrupted)
+			stats[i] = report.FileStats{File: name, Error: "not analysed: interrupted", Interrupted: true}
 			continue
 		}
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			stats[i], errs[i] = diagnose.ReadFile(name, opts)
+			stats[i], errs[i] = diagnose.ReadFileContext(ctx, name, opts)
 		}()
 	}
 	wg.Wait()
