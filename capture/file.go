@@ -267,6 +267,13 @@ var ErrTruncatedFile = errors.New("file is truncated")
 // when unknown, as for standard input).
 func (r *Reader) Progress() (read, size int64) { return r.bytes.n, r.size }
 
+// BeforeRead makes Next call f on its goroutine before each read from the
+// underlying input, that is before it may wait for more bytes (on a pipe,
+// for the next packet): a caller that batches frames hands over the ones it
+// holds, so that a quiet pipe does not hold back what arrived. It comes
+// once per 256 KiB buffer fill; f must not call the Reader.
+func (r *Reader) BeforeRead(f func()) { r.bytes.before = f }
+
 // Close closes the underlying file.
 func (r *Reader) Close() error {
 	if r.stopWake != nil {
@@ -287,9 +294,14 @@ type countingReader struct {
 	ctx  context.Context
 	done <-chan struct{} // nil for a context that is never done
 	stop bool            // a read was refused or failed after the interrupt
+
+	before func() // see Reader.BeforeRead
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
+	if c.before != nil {
+		c.before()
+	}
 	if err := c.interrupted(); err != nil {
 		c.stop = true
 		return 0, err

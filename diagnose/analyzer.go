@@ -213,31 +213,53 @@ func readAhead(ctx context.Context, r *capture.Reader, opts Options, handle func
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
-		for {
-			var b *frameBatch
+		var b *frameBatch
+		next := func() bool { // takes a free batch; false once the caller has gone
 			select {
 			case b = <-free:
+				b.data, b.ends, b.infos, b.err = b.data[:0], b.ends[:0], b.infos[:0], nil
+				return true
 			case <-stop:
-				return
+				return false
 			}
-			b.data, b.ends, b.infos, b.err = b.data[:0], b.ends[:0], b.infos[:0], nil
-			for len(b.infos) < batchFrames && len(b.data) < batchBytes {
-				data, info, err := r.Next()
-				if err != nil {
-					b.err = err
-					break
-				}
-				b.data = append(b.data, data...)
-				b.ends = append(b.ends, len(b.data))
-				b.infos = append(b.infos, info)
-				if opts.Progress != nil && info.Frame&0xFFFF == 0 {
-					read, size := r.Progress()
-					opts.Progress(r.Name(), read, size)
-				}
+		}
+		// Before the reader may wait for input, the frames at hand go out:
+		// from a pipe (tcpdump -w - | rstscope analyze -) a batch fills only
+		// when traffic does, and a finding waited for 512 more frames or the
+		// end of input. From a file this adds one short batch per 256 KiB.
+		gone := false
+		r.BeforeRead(func() {
+			if gone || len(b.infos) == 0 {
+				return
 			}
 			full <- b
-			if b.err != nil {
+			gone = !next()
+		})
+		if !next() {
+			return
+		}
+		for {
+			data, info, err := r.Next()
+			if gone {
 				return
+			}
+			if err != nil {
+				b.err = err
+				full <- b
+				return
+			}
+			b.data = append(b.data, data...)
+			b.ends = append(b.ends, len(b.data))
+			b.infos = append(b.infos, info)
+			if opts.Progress != nil && info.Frame&0xFFFF == 0 {
+				read, size := r.Progress()
+				opts.Progress(r.Name(), read, size)
+			}
+			if len(b.infos) >= batchFrames || len(b.data) >= batchBytes {
+				full <- b
+				if !next() {
+					return
+				}
 			}
 		}
 	}()

@@ -54,7 +54,7 @@ func stalledFIFO(t *testing.T, frames ...[]byte) string {
 // frames read by then are analysed and their reset explained, and the error
 // says where the file was cut.
 func TestReadFileInterrupted(t *testing.T) {
-	for _, procs := range []int{1} {
+	for _, procs := range []int{1, 2} {
 		t.Run(fmt.Sprintf("GOMAXPROCS=%d", procs), func(t *testing.T) {
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 			name := stalledFIFO(t, testutil.RawSYN, testutil.RawRSTACK)

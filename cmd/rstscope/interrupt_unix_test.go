@@ -27,7 +27,7 @@ func TestAnalyzeSIGINT(t *testing.T) {
 		main()
 		os.Exit(0)
 	}
-	for _, procs := range []string{"1"} {
+	for _, procs := range []string{"1", "2"} {
 		t.Run("GOMAXPROCS="+procs, func(t *testing.T) {
 			pr, pw, err := os.Pipe()
 			if err != nil {
