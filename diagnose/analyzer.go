@@ -80,6 +80,11 @@ func (a *Analyzer) Packet(data []byte, info capture.Info) {
 		case errors.Is(err, packet.ErrNotTCP):
 		case errors.Is(err, packet.ErrFragment):
 			a.stats.Fragments++
+			if p.FragProto == 6 {
+				a.stats.TCPFragments++
+			}
+		case errors.Is(err, packet.ErrTunnel):
+			a.stats.Tunnelled++
 		case errors.Is(err, packet.ErrUnknownLink):
 			if a.stats.Unsupported == 0 {
 				a.stats.UnsupportedLink = uint16(info.Link)

@@ -15,7 +15,14 @@ func fileNotes(f report.FileStats) []string {
 		notes = append(notes, fmt.Sprintf("%d packets cut by the snaplen", f.Truncated))
 	}
 	if f.Fragments > 0 {
-		notes = append(notes, fmt.Sprintf("%d non-first fragments skipped", f.Fragments))
+		n := fmt.Sprintf("%d IP fragments skipped", f.Fragments)
+		if f.TCPFragments > 0 {
+			n += fmt.Sprintf(", %d of them TCP: fragments are not reassembled, so a reset whose header was in one is not seen", f.TCPFragments)
+		}
+		notes = append(notes, n)
+	}
+	if f.Tunnelled > 0 {
+		notes = append(notes, fmt.Sprintf("%d packets inside tunnels not decoded (IPsec ESP, L2TP, Geneve, GTP-U without IP): their resets are not seen", f.Tunnelled))
 	}
 	if f.Undecoded > 0 {
 		notes = append(notes, fmt.Sprintf("%d packets undecodable", f.Undecoded))

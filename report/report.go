@@ -34,8 +34,14 @@ type FileStats struct {
 	Packets   uint64 `json:"packets"`
 	TCP       uint64 `json:"tcp_packets"`
 	Truncated uint64 `json:"truncated_packets"` // cut by the snaplen
-	Fragments uint64 `json:"fragments"`         // non-first IP fragments skipped
-	Undecoded uint64 `json:"undecodable"`       // malformed headers
+	Fragments uint64 `json:"fragments"`         // IP fragments skipped: not reassembled
+	// TCPFragments are the Fragments of TCP datagrams: segments (resets
+	// among them) whose header or payload was in fragments not reassembled.
+	TCPFragments uint64 `json:"tcp_fragments,omitempty"`
+	// Tunnelled counts packets inside encapsulations not decoded (IPsec
+	// ESP, L2TP, Geneve, GTP-U sessions without IP): their resets unseen.
+	Tunnelled uint64 `json:"tunnelled_not_decoded,omitempty"`
+	Undecoded uint64 `json:"undecodable"` // malformed headers
 	// Unsupported counts frames of a link type rstscope cannot decode;
 	// UnsupportedLink is the first such link type.
 	Unsupported     uint64 `json:"unsupported_link_frames,omitempty"`
