@@ -21,9 +21,10 @@ import (
 )
 
 // stalledFIFO makes a named pipe whose writer sends a pcap header and
-// frames, then stalls with the pipe open until the test ends: a live
-// capture (tcpdump -w) that has gone quiet.
-func stalledFIFO(t *testing.T, frames ...[]byte) string {
+// frames, captured at the offsets given (else 1 ms apart), then stalls with
+// the pipe open until the test ends: a live capture (tcpdump -w) that has
+// gone quiet.
+func stalledFIFO(t *testing.T, offsets []time.Duration, frames ...[]byte) string {
 	t.Helper()
 	name := filepath.Join(t.TempDir(), "live.pcap")
 	if err := syscall.Mkfifo(name, 0o600); err != nil {
@@ -40,7 +41,11 @@ func stalledFIFO(t *testing.T, frames ...[]byte) string {
 		b := testutil.PcapHeader()
 		ts := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
 		for i, f := range frames {
-			b = append(b, testutil.PcapRecord(ts.Add(time.Duration(i)*time.Millisecond), f)...)
+			off := time.Duration(i) * time.Millisecond
+			if i < len(offsets) {
+				off = offsets[i]
+			}
+			b = append(b, testutil.PcapRecord(ts.Add(off), f)...)
 		}
 		w.Write(b)
 		<-done
@@ -57,7 +62,7 @@ func TestReadFileInterrupted(t *testing.T) {
 	for _, procs := range []int{1, 2} {
 		t.Run(fmt.Sprintf("GOMAXPROCS=%d", procs), func(t *testing.T) {
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-			name := stalledFIFO(t, testutil.RawSYN, testutil.RawRSTACK)
+			name := stalledFIFO(t, nil, testutil.RawSYN, testutil.RawRSTACK)
 			var (
 				mu       sync.Mutex
 				findings []report.Finding

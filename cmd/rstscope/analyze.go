@@ -289,9 +289,13 @@ func analyzeFiles(ctx context.Context, files []string, opts diagnose.Options) ([
 		}
 		sem <- struct{}{}
 		wg.Add(1)
+		o := opts
+		// The files still to start, this one included, bound how many run
+		// beside it: the last files get a read-ahead as cores free up.
+		o.Concurrent = min(len(files)-i, cap(sem))
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			stats[i], errs[i] = diagnose.ReadFileContext(ctx, name, opts)
+			stats[i], errs[i] = diagnose.ReadFileContext(ctx, name, o)
 		}()
 	}
 	wg.Wait()
