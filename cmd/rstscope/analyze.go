@@ -32,6 +32,7 @@ type analyzeFlags struct {
 	lookPkts        int
 	noClassify, all bool
 	filter          filterFlags
+	cpuProfile      string
 }
 
 func newAnalyzeCmd() *cobra.Command {
@@ -72,6 +73,8 @@ standard error and the exit status stays 0.`,
 	fs.IntVar(&af.lookPkts, "lookahead", diagnose.DefaultOptions.LookAheadPackets, "packets of a connection to watch after a reset before its verdict")
 	fs.DurationVar(&af.lookTime, "lookahead-time", diagnose.DefaultOptions.LookAheadTime, "capture time to watch after a reset before its verdict")
 	fs.BoolVar(&af.noClassify, "no-classify", false, "track connections only, without explaining resets (for benchmarks)")
+	fs.StringVar(&af.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `FILE`, for go tool pprof")
+	c.MarkFlagFilename("cpuprofile")
 	af.filter.add(c, "the capture's first packet")
 	c.RegisterFlagCompletionFunc("format", fixedCompletions("text", "json", "ndjson", "html", "conn"))
 	c.MarkFlagFilename("output")
@@ -106,6 +109,13 @@ func runAnalyze(ctx context.Context, af *analyzeFlags, colour string, files []st
 	}
 	if af.format == "conn" && (len(filter.Causes) > 0 || len(filter.Senders) > 0 || filter.Attention || filter.MinConfidence > 0) {
 		return errors.New("analyze: --format conn lists connections, which have no cause, sender or confidence: only --host, --port, --since and --until apply")
+	}
+	if af.cpuProfile != "" {
+		stop, err := startCPUProfile(af.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+		defer stop()
 	}
 	w := stdout
 	if af.out != "" {
