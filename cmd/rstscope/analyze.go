@@ -117,14 +117,14 @@ func runAnalyze(ctx context.Context, af *analyzeFlags, colour string, files []st
 		}
 		defer stop()
 	}
-	w := stdout
+	w, dest := stdout, "standard output" // dest names the output in errors
 	if af.out != "" {
 		f, err := os.Create(af.out)
 		if err != nil {
 			return fmt.Errorf("analyze: %w", err)
 		}
 		defer f.Close()
-		w = f
+		w, dest = f, af.out
 	}
 
 	opts := diagnose.DefaultOptions
@@ -227,7 +227,7 @@ func runAnalyze(ctx context.Context, af *analyzeFlags, colour string, files []st
 			err = t.Render(w, &rep)
 		}
 		if err != nil {
-			return fmt.Errorf("analyze: writing output: %w", err)
+			return fmt.Errorf("analyze: writing %s: %w", dest, err)
 		}
 	}
 	for _, f := range finish {
@@ -236,7 +236,7 @@ func runAnalyze(ctx context.Context, af *analyzeFlags, colour string, files []st
 		}
 	}
 	if werr != nil {
-		return fmt.Errorf("analyze: writing output: %w", werr)
+		return fmt.Errorf("analyze: writing %s: %w", dest, werr)
 	}
 	if active && matched == 0 && ctx.Err() == nil {
 		what := "reset"
