@@ -97,7 +97,8 @@ forged it), why (one cause from a closed vocabulary, with evidence and a
 confidence), and what to do next.
 
 Exit status: 0 when the input was analysed (resets or not); 1 for a usage or
-input error, said in one line on standard error.`,
+input error, said in one line on standard error; 130 when Ctrl-C cut analyze's
+reading short (the report of what was read is still written).`,
 		Example: `  rstscope analyze trace.pcapng
   rstscope analyze --attention --port 443 -f ndjson trace.pcap | jq .cause
   sudo rstscope watch --cause closed-port
