@@ -5,6 +5,7 @@ package capture
 import (
 	"bufio"
 	"compress/gzip"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -27,7 +28,20 @@ type Info struct {
 	CaptureLen int
 	WireLen    int
 	Link       packet.LinkType
+	// BadTime says the frame's own timestamp was impossible (see
+	// Reader.Next) and Time is the previous good frame's instead.
+	BadTime bool
 }
+
+// The range of timestamps a capture can honestly hold: from the pcap epoch
+// to the last instant RFC 3339 can write. pcap's 32-bit seconds always fall
+// inside; pcapng's 64-bit ticks reach year 586,000 at µs resolution, a
+// negative if_tsoffset goes before 1970, and a simple packet block has no
+// timestamp at all (pcapgo gives it the zero time, year 1).
+var (
+	minTime = time.Unix(0, 0)
+	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+)
 
 // ErrNotCapture is returned by Open for input that is neither pcap nor pcapng.
 var ErrNotCapture = errors.New("not a pcap or pcapng capture")
@@ -49,16 +63,25 @@ type Reader struct {
 	size   int64     // file size when known, for progress; 0 otherwise
 	err    error     // the first error Next returned, returned again after it
 	framer *ngFramer // pcapng only: its error is the real one under pcapgo's
+	last   time.Time // the last good timestamp, given to frames without one
+
+	stopWake func() bool // cancels the deadline that wakes a blocked read
 }
 
 // Open opens a capture file; name "-" reads standard input. Gzip-compressed
 // input is recognised by its magic number, as are pcap (both byte orders,
 // µs and ns) and pcapng.
-func Open(name string) (*Reader, error) {
+func Open(name string) (*Reader, error) { return OpenContext(context.Background(), name) }
+
+// OpenContext is Open for a read that ctx can stop: once ctx is done, Next
+// returns ErrInterrupted after at most the frames already buffered (256 KiB),
+// and a read blocked on a pipe (tcpdump -w - | rstscope analyze -) returns
+// at once where the platform allows (see pollableStdin).
+func OpenContext(ctx context.Context, name string) (*Reader, error) {
 	var f io.ReadCloser
 	var size int64
 	if name == "-" {
-		f = io.NopCloser(os.Stdin)
+		f = pollableStdin()
 	} else {
 		file, err := os.Open(name)
 		if err != nil {
@@ -69,12 +92,17 @@ func Open(name string) (*Reader, error) {
 		}
 		f = file
 	}
-	r, err := NewReader(name, f)
+	r, err := newReader(ctx, name, f)
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
 	r.closer, r.size = f, size
+	if d, ok := f.(interface{ SetReadDeadline(time.Time) error }); ok && ctx.Done() != nil {
+		// Wake a read blocked on a pipe or socket: the past deadline makes
+		// it return, and countingReader then reports the interrupt.
+		r.stopWake = context.AfterFunc(ctx, func() { d.SetReadDeadline(time.Unix(1, 0)) })
+	}
 	return r, nil
 }
 
@@ -87,7 +115,15 @@ const readBuffer = 256 << 10
 
 // NewReader reads a capture from in; name labels errors.
 func NewReader(name string, in io.Reader) (*Reader, error) {
-	cr := &countingReader{r: in}
+	return newReader(context.Background(), name, in)
+}
+
+// ErrInterrupted marks a read stopped by its context; it wraps the
+// context's error too, so errors.Is(err, context.Canceled) holds.
+var ErrInterrupted = errors.New("interrupted")
+
+func newReader(ctx context.Context, name string, in io.Reader) (*Reader, error) {
+	cr := &countingReader{r: in, ctx: ctx, done: ctx.Done()}
 	// The framer checks pcapng block lengths as the bytes pass (see
 	// ngFramer); for anything else it steps aside after four bytes.
 	framer := &ngFramer{r: cr}
@@ -116,7 +152,7 @@ func NewReader(name string, in io.Reader) (*Reader, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	r := &Reader{name: name, bytes: cr}
+	r := &Reader{name: name, bytes: cr, last: minTime.UTC()}
 	switch binary.LittleEndian.Uint32(magic) {
 	case 0x0A0D0D0A: // pcapng section header block
 		// body is a bufio.Reader big enough for NgReader to use as is.
@@ -158,12 +194,23 @@ func (r *Reader) Name() string { return r.name }
 //
 // After the first error every later call returns it again: pcapgo's readers
 // would otherwise go on reading from the middle of a damaged record.
+//
+// A timestamp outside minTime..maxTime is replaced by the last good one (the
+// Unix epoch before any) and the frame marked BadTime: one wild timestamp
+// would otherwise expire every connection at once, and no output format
+// could write it. The frame itself is still analysed.
 func (r *Reader) Next() ([]byte, Info, error) {
 	if r.err != nil {
 		return nil, Info{}, r.err
 	}
 	data, ci, err := r.src.ZeroCopyReadPacketData()
 	if err != nil {
+		if r.bytes.stop {
+			// However pcapgo passed the read's error on (as is, flattened,
+			// or as a cut record), the cause is the interrupt.
+			r.err = fmt.Errorf("%s: %w after frame %d: %w", r.name, ErrInterrupted, r.frame, r.bytes.ctx.Err())
+			return nil, Info{}, r.err
+		}
 		// pcapgo's pcap reader returns a bare io.EOF when the file ends
 		// right after a record header; the record's length tells that
 		// from a clean end.
@@ -179,6 +226,11 @@ func (r *Reader) Next() ([]byte, Info, error) {
 	}
 	r.frame++
 	info := Info{Time: ci.Timestamp, Frame: r.frame, CaptureLen: ci.CaptureLength, WireLen: ci.Length, Link: r.link}
+	if ci.Timestamp.Before(minTime) || ci.Timestamp.After(maxTime) {
+		info.Time, info.BadTime = r.last, true
+	} else {
+		r.last = ci.Timestamp
+	}
 	if r.ng != nil {
 		if len(ci.AncillaryData) > 0 {
 			if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
@@ -215,21 +267,62 @@ var ErrTruncatedFile = errors.New("file is truncated")
 // when unknown, as for standard input).
 func (r *Reader) Progress() (read, size int64) { return r.bytes.n, r.size }
 
+// BeforeRead makes Next call f on its goroutine before each read from the
+// underlying input, that is before it may wait for more bytes (on a pipe,
+// for the next packet): a caller that batches frames hands over the ones it
+// holds, so that a quiet pipe does not hold back what arrived. It comes
+// once per 256 KiB buffer fill; f must not call the Reader.
+func (r *Reader) BeforeRead(f func()) { r.bytes.before = f }
+
 // Close closes the underlying file.
 func (r *Reader) Close() error {
+	if r.stopWake != nil {
+		r.stopWake()
+	}
 	if r.closer != nil {
 		return r.closer.Close()
 	}
 	return nil
 }
 
+// countingReader counts the bytes read and, once its context is done,
+// reads nothing more. It sits below the 256 KiB buffer, so the check costs
+// one channel poll per buffer fill.
 type countingReader struct {
-	r io.Reader
-	n int64
+	r    io.Reader
+	n    int64
+	ctx  context.Context
+	done <-chan struct{} // nil for a context that is never done
+	stop bool            // a read was refused or failed after the interrupt
+
+	before func() // see Reader.BeforeRead
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
+	if c.before != nil {
+		c.before()
+	}
+	if err := c.interrupted(); err != nil {
+		c.stop = true
+		return 0, err
+	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if err != nil && c.interrupted() != nil {
+		c.stop = true // the deadline that woke the read, most likely
+	}
 	return n, err
+}
+
+// interrupted returns the context's error once it is done.
+func (c *countingReader) interrupted() error {
+	if c.done == nil {
+		return nil
+	}
+	select {
+	case <-c.done:
+		return c.ctx.Err()
+	default:
+		return nil
+	}
 }

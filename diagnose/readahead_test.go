@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -30,7 +31,7 @@ func TestReadAheadSameAsInline(t *testing.T) {
 					frames = append(frames, fmt.Sprintf("%d %d %x", info.Frame, info.CaptureLen, data))
 				}
 				if ahead {
-					err = readAhead(r, Options{}, handle)
+					err = readAhead(context.Background(), r, Options{}, handle)
 				} else {
 					err = readInline(r, Options{}, handle)
 				}

@@ -139,6 +139,9 @@ func decodeTests() []decodeTest {
 				SrcPort: 40000, DstPort: 80, Seq: 1001, Ack: 2001, Flags: PSH | ACK, Window: 502,
 				Opt: Options{HasTS: true, TSVal: 101, TSEcr: 256, Len: 12}, PayloadLen: 8}), payload: "GET / HT"},
 		{name: "IPv4 non-first fragment", link: LinkEthernet, data: testPacketIPv4LaterFragment, err: ErrFragment},
+		// RFC 1858's tiny fragment: 8 bytes of TCP header, the rest elsewhere.
+		{name: "IPv4 first fragment without the whole TCP header", link: LinkRaw, data: patch(raw[:28], 2, 0, 28, 0x12, 0x34, 0x20, 0x00), err: ErrFragment},
+		{name: "IPsec ESP", link: LinkRaw, data: patch(raw, 9, 50), err: ErrTunnel},
 		{name: "IPv4 total length 0 (TSO)", link: LinkRaw, data: patch(raw, 2, 0, 0), want: rst4(Packet{Link: LinkRaw})},
 
 		// Snaplen cuts: use what is there; headers cut short are an error.
@@ -199,6 +202,10 @@ func decodeTests() []decodeTest {
 		}()},
 		{name: "VXLAN takes the inner MACs", link: LinkEthernet, data: testPacketVXLAN,
 			want: rst4(Packet{Link: LinkEthernet, Tunnels: 1, HasMAC: true, SrcMAC: macInA, DstMAC: macInB})},
+		{name: "GTP-U G-PDU", link: LinkEthernet, data: testPacketGTPU, want: rst4(eth(Packet{Link: LinkEthernet, Tunnels: 1}))},
+		{name: "GTP-U with a PDU session container", link: LinkEthernet, data: testPacketGTPUExt, want: rst6(eth(Packet{Link: LinkEthernet, Tunnels: 1}))},
+		{name: "GTP-U echo request", link: LinkEthernet, data: testPacketGTPEcho, err: ErrNotTCP},
+		{name: "GTP-U cut in its extension header", link: LinkEthernet, data: testPacketGTPUExt[:56], err: ErrTruncated},
 		{name: "MPLS", link: LinkEthernet, data: testPacketMPLS, want: rst4(eth(Packet{Link: LinkEthernet}))},
 		{name: "PPPoE", link: LinkEthernet, data: testPacketPPPoE, want: rst6(eth(Packet{Link: LinkEthernet}))},
 		{name: "IP in IP three deep", link: LinkRaw, data: nestIPIP(raw, 3), want: rst4(Packet{Link: LinkRaw, Tunnels: 3})},
@@ -273,6 +280,25 @@ func TestDecodeAllocs(t *testing.T) {
 	}
 }
 
+// TestDecodeFragProto: a fragment that cannot be decoded says which
+// protocol its datagram carries, so TCP left unreassembled can be counted.
+func TestDecodeFragProto(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		link LinkType
+		data []byte
+	}{
+		{"IPv4 non-first", LinkEthernet, testPacketIPv4LaterFragment},
+		{"IPv6 non-first", LinkEthernet, testPacketIPv6LaterFragment},
+		{"IPv4 tiny first", LinkRaw, patch(testPacketRaw101IPv4[:28], 2, 0, 28, 0x12, 0x34, 0x20, 0x00)},
+	} {
+		var p Packet
+		if err := p.Decode(tt.data, tt.link); !errors.Is(err, ErrFragment) || p.FragProto != 6 {
+			t.Errorf("%s: got %v and protocol %d, want ErrFragment and 6 (TCP)", tt.name, err, p.FragProto)
+		}
+	}
+}
+
 func TestFlagsString(t *testing.T) {
 	for _, tt := range []struct {
 		f    Flags
@@ -307,6 +333,7 @@ func BenchmarkDecode(b *testing.B) {
 		{"ipv6-ext", LinkEthernet, testPacketIPv6ExtHeaders},
 		{"sll2", LinkSLL2, testPacketSLL2},
 		{"vxlan", LinkEthernet, testPacketVXLAN},
+		{"gtpu", LinkEthernet, testPacketGTPUExt},
 		{"arp", LinkEthernet, testPacketARP},
 	} {
 		b.Run(bb.name, func(b *testing.B) {

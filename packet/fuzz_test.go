@@ -84,7 +84,7 @@ func FuzzDecode(f *testing.F) {
 		var p Packet
 		err := p.Decode(data, lt)
 		if err != nil {
-			for _, known := range []error{ErrNotTCP, ErrFragment, ErrTruncated, ErrMalformed, ErrUnknownLink, ErrTooManyLayers} {
+			for _, known := range []error{ErrNotTCP, ErrFragment, ErrTruncated, ErrMalformed, ErrUnknownLink, ErrTooManyLayers, ErrTunnel} {
 				if errors.Is(err, known) {
 					return
 				}

@@ -11,6 +11,9 @@ const (
 	protoUDP    = 17
 	protoIPv6   = 41
 	protoGRE    = 47
+	protoESP    = 50
+	portL2TP    = 1701
+	portGeneve  = 6081
 	portTeredo  = 3544
 	portVXLAN   = 4789
 	ipv4MinHdr  = 20
@@ -53,6 +56,7 @@ func (p *Packet) decodeIPv4(data []byte, depth int) error {
 	frag := binary.BigEndian.Uint16(data[6:])
 	p.DF = frag&ipv4FlagDF != 0
 	if frag&ipv4FragOff != 0 {
+		p.FragProto = data[9]
 		return ErrFragment
 	}
 	// Through a tunnel, an outer first fragment leaves the inner segment
@@ -108,6 +112,7 @@ func (p *Packet) decodeIPv6(data []byte, depth int) error {
 			}
 			off := binary.BigEndian.Uint16(body[2:])
 			if off&0xFFF8 != 0 {
+				p.FragProto = body[0]
 				return ErrFragment
 			}
 			p.Fragmented = p.Fragmented || off&1 != 0
@@ -140,6 +145,8 @@ func (p *Packet) decodeTransport(proto uint8, body []byte, wire, depth int) erro
 		return p.enter(depth).decodeIPv6Tunnel(body, depth)
 	case protoGRE:
 		return p.enter(depth).decodeGRE(body, depth)
+	case protoESP:
+		return ErrTunnel // encrypted
 	case protoUDP:
 		if len(body) < 8 {
 			return ErrNotTCP
@@ -153,6 +160,10 @@ func (p *Packet) decodeTransport(proto uint8, body []byte, wire, depth int) erro
 			return p.enter(depth).decodeEthernetTunnel(body[16:], depth)
 		case sport == portTeredo || dport == portTeredo:
 			return p.enter(depth).decodeTeredo(body[8:], depth)
+		case sport == portGTPU || dport == portGTPU:
+			return p.enter(depth).decodeGTPU(body[8:], depth)
+		case sport == portL2TP || dport == portL2TP, sport == portGeneve || dport == portGeneve:
+			return ErrTunnel
 		}
 	}
 	return ErrNotTCP

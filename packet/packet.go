@@ -16,11 +16,15 @@ import (
 // outcomes, not damage.
 var (
 	ErrNotTCP        = errors.New("not a TCP packet")
-	ErrFragment      = errors.New("non-first IP fragment")
+	ErrFragment      = errors.New("IP fragment not reassembled") // a non-first one, or a first without the whole TCP header
 	ErrTruncated     = errors.New("headers cut short")
 	ErrMalformed     = errors.New("malformed header")
 	ErrUnknownLink   = errors.New("unsupported link type")
 	ErrTooManyLayers = errors.New("too many nested encapsulations")
+	// ErrTunnel marks a packet inside an encapsulation Decode does not
+	// open (IPsec ESP, L2TP, Geneve, a GTP-U session that carries no IP),
+	// so that what was not looked into can be counted and said.
+	ErrTunnel = errors.New("inside an encapsulation not decoded")
 )
 
 // Flags are the TCP header flags, including the NS bit as bit 8.
@@ -86,7 +90,7 @@ type Packet struct {
 	VLANs uint8
 	VLAN  uint16
 	// Tunnels counts the encapsulations stripped to reach this TCP segment
-	// (GRE, IP-in-IP, Teredo, VXLAN).
+	// (GRE, IP-in-IP, Teredo, VXLAN, GTP-U).
 	Tunnels uint8
 
 	IPVersion uint8
@@ -99,6 +103,9 @@ type Packet struct {
 	// Fragmented is set for the first fragment of a fragmented IPv4 or IPv6
 	// datagram.
 	Fragmented bool
+	// FragProto is, with ErrFragment, the protocol the fragment's datagram
+	// carries (6 for TCP): fragments are not reassembled.
+	FragProto uint8
 
 	SrcPort, DstPort uint16
 	Seq, Ack         uint32

@@ -5,6 +5,12 @@ import "encoding/binary"
 // decodeTCP decodes a TCP header (RFC 9293 §3.1) and its options. b is the
 // captured segment, wire its length by the IP header.
 func (p *Packet) decodeTCP(b []byte, wire int) error {
+	if p.Fragmented && (wire < tcpMinHdr || len(b) > 12 && int(b[12]>>4)*4 > wire) {
+		// A first fragment too short for the TCP header (RFC 1858's tiny
+		// fragment): the rest of the header is in a fragment not reassembled.
+		p.FragProto = protoTCP
+		return ErrFragment
+	}
 	if len(b) < tcpMinHdr {
 		return ErrTruncated
 	}

@@ -93,7 +93,11 @@ func (l *ConnLog) Close() error {
 
 // appendZeekTime writes seconds since the epoch with microseconds, as Zeek does.
 func appendZeekTime(b []byte, t time.Time) []byte {
-	us := t.UnixMicro()
+	us := report.ClampTime(t).UnixMicro() // in int64 µs, years 0 to 9999 fit
+	if us < 0 {
+		b = append(b, '-')
+		us = -us
+	}
 	b = strconv.AppendInt(b, us/1e6, 10)
 	b = append(b, '.')
 	frac := us % 1e6

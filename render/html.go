@@ -103,6 +103,13 @@ func buildPage(r *report.Report, l *report.Ladders) *page {
 	if l != nil {
 		p.Notes = l.Notes
 	}
+	// What each file left out (snaplen cuts, fragments, tunnels not
+	// opened, impossible timestamps, an interrupted read).
+	for _, f := range s.Files {
+		for _, n := range fileNotes(f) {
+			p.Notes = append(p.Notes, f.File+": "+n)
+		}
+	}
 	// The capture's span: from the second pass when there was one, else the resets'.
 	var first, last time.Time
 	if l != nil {

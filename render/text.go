@@ -57,19 +57,7 @@ func (t Text) Render(w io.Writer, r *report.Report) error {
 		fmt.Fprintf(&b, "  filter:  %s: %s of %s resets\n", s.Filters, count(s.Resets), count(s.Unfiltered))
 	}
 	for _, f := range s.Files {
-		var notes []string
-		if f.Truncated > 0 {
-			notes = append(notes, fmt.Sprintf("%d packets cut by the snaplen", f.Truncated))
-		}
-		if f.Fragments > 0 {
-			notes = append(notes, fmt.Sprintf("%d non-first fragments skipped", f.Fragments))
-		}
-		if f.Undecoded > 0 {
-			notes = append(notes, fmt.Sprintf("%d packets undecodable", f.Undecoded))
-		}
-		if f.Evicted > 0 {
-			notes = append(notes, fmt.Sprintf("%d connections evicted by --max-conns", f.Evicted))
-		}
+		notes := fileNotes(f)
 		if f.Error != "" {
 			notes = append(notes, t.paint(ansiRed, strings.TrimPrefix(f.Error, f.File+": ")))
 		}

@@ -1,6 +1,9 @@
 package report
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // ConnSummary is one connection, with the fields of Zeek's conn.log.
 type ConnSummary struct {
@@ -26,4 +29,13 @@ type ConnSummary struct {
 	HasDuration bool `json:"-"`
 	// DurationSeconds mirrors Duration for JSON.
 	DurationSeconds float64 `json:"duration"`
+}
+
+// MarshalJSON writes the start time clamped (see ClampTime): encoding/json
+// fails the whole document on a time past year 9999.
+func (c ConnSummary) MarshalJSON() ([]byte, error) {
+	type plain ConnSummary // without this method
+	p := plain(c)
+	p.Start = ClampTime(p.Start)
+	return json.Marshal(p)
 }

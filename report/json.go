@@ -100,7 +100,7 @@ func (f Finding) MarshalJSON() ([]byte, error) { return f.AppendJSON(make([]byte
 
 func appendTime(b []byte, t time.Time) []byte {
 	b = append(b, '"')
-	b = t.AppendFormat(b, time.RFC3339Nano)
+	b = ClampTime(t).AppendFormat(b, time.RFC3339Nano)
 	return append(b, '"')
 }
 

@@ -34,8 +34,14 @@ type FileStats struct {
 	Packets   uint64 `json:"packets"`
 	TCP       uint64 `json:"tcp_packets"`
 	Truncated uint64 `json:"truncated_packets"` // cut by the snaplen
-	Fragments uint64 `json:"fragments"`         // non-first IP fragments skipped
-	Undecoded uint64 `json:"undecodable"`       // malformed headers
+	Fragments uint64 `json:"fragments"`         // IP fragments skipped: not reassembled
+	// TCPFragments are the Fragments of TCP datagrams: segments (resets
+	// among them) whose header or payload was in fragments not reassembled.
+	TCPFragments uint64 `json:"tcp_fragments,omitempty"`
+	// Tunnelled counts packets inside encapsulations not decoded (IPsec
+	// ESP, L2TP, Geneve, GTP-U sessions without IP): their resets unseen.
+	Tunnelled uint64 `json:"tunnelled_not_decoded,omitempty"`
+	Undecoded uint64 `json:"undecodable"` // malformed headers
 	// Unsupported counts frames of a link type rstscope cannot decode;
 	// UnsupportedLink is the first such link type.
 	Unsupported     uint64 `json:"unsupported_link_frames,omitempty"`
@@ -44,6 +50,14 @@ type FileStats struct {
 	Evicted         uint64 `json:"evicted"` // connections evicted by --max-conns
 	PeakConns       int    `json:"peak_connections"`
 	Resets          int    `json:"resets"`
+	// BadTimes counts frames whose timestamp was impossible (before 1970,
+	// past year 9999, or absent) and that were given the previous frame's
+	// time; BadTimeFrame is the first of them.
+	BadTimes     uint64 `json:"bad_timestamps,omitempty"`
+	BadTimeFrame uint64 `json:"first_bad_timestamp_frame,omitempty"`
+	// Interrupted says the read was stopped (Ctrl-C) before the end of
+	// the file; Error says after which frame.
+	Interrupted bool `json:"interrupted,omitempty"`
 	// Error is the damage that stopped reading early, if any.
 	Error string `json:"error,omitempty"`
 }

@@ -33,6 +33,7 @@ type analyzeFlags struct {
 	noClassify, all bool
 	frame           uint64
 	filter          filterFlags
+	cpuProfile      string
 }
 
 func newAnalyzeCmd() *cobra.Command {
@@ -74,6 +75,8 @@ standard error and the exit status stays 0.`,
 	fs.DurationVar(&af.lookTime, "lookahead-time", diagnose.DefaultOptions.LookAheadTime, "capture time to watch after a reset before its verdict")
 	fs.Uint64Var(&af.frame, "frame", 0, "show only the reset at this frame: its connection's packets as a ladder, the evidence and the advice (text)")
 	fs.BoolVar(&af.noClassify, "no-classify", false, "track connections only, without explaining resets (for benchmarks)")
+	fs.StringVar(&af.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `FILE`, for go tool pprof")
+	c.MarkFlagFilename("cpuprofile")
 	af.filter.add(c, "the capture's first packet")
 	c.RegisterFlagCompletionFunc("format", fixedCompletions("text", "json", "ndjson", "html", "conn"))
 	c.MarkFlagFilename("output")
@@ -109,14 +112,21 @@ func runAnalyze(ctx context.Context, af *analyzeFlags, colour string, files []st
 	if af.format == "conn" && (len(filter.Causes) > 0 || len(filter.Senders) > 0 || filter.Attention || filter.MinConfidence > 0) {
 		return errors.New("analyze: --format conn lists connections, which have no cause, sender or confidence: only --host, --port, --since and --until apply")
 	}
-	w := stdout
+	if af.cpuProfile != "" {
+		stop, err := startCPUProfile(af.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+		defer stop()
+	}
+	w, dest := stdout, "standard output" // dest names the output in errors
 	if af.out != "" {
 		f, err := os.Create(af.out)
 		if err != nil {
 			return fmt.Errorf("analyze: %w", err)
 		}
 		defer f.Close()
-		w = f
+		w, dest = f, af.out
 	}
 
 	opts := diagnose.DefaultOptions
@@ -226,7 +236,7 @@ func runAnalyze(ctx context.Context, af *analyzeFlags, colour string, files []st
 			err = t.Render(w, &rep)
 		}
 		if err != nil {
-			return fmt.Errorf("analyze: writing output: %w", err)
+			return fmt.Errorf("analyze: writing %s: %w", dest, err)
 		}
 	}
 	for _, f := range finish {
@@ -235,7 +245,7 @@ func runAnalyze(ctx context.Context, af *analyzeFlags, colour string, files []st
 		}
 	}
 	if werr != nil {
-		return fmt.Errorf("analyze: writing output: %w", werr)
+		return fmt.Errorf("analyze: writing %s: %w", dest, werr)
 	}
 	if active && matched == 0 && ctx.Err() == nil {
 		what := "reset"
@@ -292,15 +302,19 @@ func analyzeFiles(ctx context.Context, files []string, opts diagnose.Options) ([
 	var wg sync.WaitGroup
 	for i, name := range files {
 		if ctx.Err() != nil {
-			errs[i] = ctx.Err()
-			stats[i] = report.FileStats{File: name, Error: "not analysed: interrupted"}
+			errs[i] = fmt.Errorf("%s: not analysed: %w", name, capture.ErrInterrupted)
+			stats[i] = report.FileStats{File: name, Error: "not analysed: interrupted", Interrupted: true}
 			continue
 		}
 		sem <- struct{}{}
 		wg.Add(1)
+		o := opts
+		// The files still to start, this one included, bound how many run
+		// beside it: the last files get a read-ahead as cores free up.
+		o.Concurrent = min(len(files)-i, cap(sem))
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			stats[i], errs[i] = diagnose.ReadFile(name, opts)
+			stats[i], errs[i] = diagnose.ReadFileContext(ctx, name, o)
 		}()
 	}
 	wg.Wait()

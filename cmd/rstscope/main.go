@@ -18,6 +18,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/rstscope/rstscope/capture"
 )
 
 // commands holds one constructor per subcommand; each file adds its own in init.
@@ -27,18 +29,28 @@ var commands []func() *cobra.Command
 func register(c func() *cobra.Command) { commands = append(commands, c) }
 
 // exit statuses, documented in README.md: 0 analysed (resets or not), 1 a
-// usage or input error, said in one line on stderr.
+// usage or input error, said in one line on stderr, 130 (128 + SIGINT, the
+// shell's convention) when SIGINT or SIGTERM cut analyze's reading short:
+// the report of what was read is still written, and scripts see an
+// interrupt, not bad input.
 const (
-	exitOK    = 0
-	exitError = 1
+	exitOK          = 0
+	exitError       = 1
+	exitInterrupted = 130
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first Ctrl-C asks for the report of what was read; a second one
+	// kills at once, as the default handler does.
+	context.AfterFunc(ctx, stop)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "rstscope: %s\n", oneLine(err))
+		if errors.Is(err, capture.ErrInterrupted) {
+			os.Exit(exitInterrupted)
+		}
 		os.Exit(exitError)
 	}
 	os.Exit(exitOK)
@@ -85,7 +97,8 @@ forged it), why (one cause from a closed vocabulary, with evidence and a
 confidence), and what to do next.
 
 Exit status: 0 when the input was analysed (resets or not); 1 for a usage or
-input error, said in one line on standard error.`,
+input error, said in one line on standard error; 130 when Ctrl-C cut analyze's
+reading short (the report of what was read is still written).`,
 		Example: `  rstscope analyze trace.pcapng
   rstscope analyze --attention --port 443 -f ndjson trace.pcap | jq .cause
   sudo rstscope watch --cause closed-port

@@ -1,0 +1,44 @@
+package testutil
+
+import (
+	"encoding/binary"
+	"time"
+)
+
+// A SYN to a closed port and the reset that answers it, as raw IPv4
+// (LINKTYPE_RAW) for captures written by hand.
+var (
+	// IP 10.0.0.1.40000 > 10.0.0.2.80: Flags [S], seq 1000, win 64240, length 0
+	RawSYN = []byte{
+		0x45, 0x00, 0x00, 0x28, 0x12, 0x34, 0x40, 0x00, 0x40, 0x06, 0x14, 0x9a, 0x0a, 0x00, 0x00, 0x01,
+		0x0a, 0x00, 0x00, 0x02, 0x9c, 0x40, 0x00, 0x50, 0x00, 0x00, 0x03, 0xe8, 0x00, 0x00, 0x00, 0x00,
+		0x50, 0x02, 0xfa, 0xf0, 0x00, 0x77, 0x00, 0x00,
+	}
+	// IP 10.0.0.2.80 > 10.0.0.1.40000: Flags [R.], seq 0, ack 1001, win 0, length 0
+	RawRSTACK = []byte{
+		0x45, 0x00, 0x00, 0x28, 0x00, 0x00, 0x40, 0x00, 0x40, 0x06, 0x26, 0xce, 0x0a, 0x00, 0x00, 0x02,
+		0x0a, 0x00, 0x00, 0x01, 0x00, 0x50, 0x9c, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xe9,
+		0x50, 0x14, 0x00, 0x00, 0xfb, 0x54, 0x00, 0x00,
+	}
+)
+
+// PcapHeader is a little-endian µs pcap file header for LINKTYPE_RAW.
+func PcapHeader() []byte {
+	le := binary.LittleEndian
+	b := le.AppendUint32(nil, 0xA1B2C3D4)
+	b = le.AppendUint16(b, 2)
+	b = le.AppendUint16(b, 4)
+	b = le.AppendUint64(b, 0)      // thiszone, sigfigs
+	b = le.AppendUint32(b, 262144) // snaplen
+	return le.AppendUint32(b, 101) // LINKTYPE_RAW
+}
+
+// PcapRecord is one pcap record holding data, captured at ts.
+func PcapRecord(ts time.Time, data []byte) []byte {
+	le := binary.LittleEndian
+	b := le.AppendUint32(nil, uint32(ts.Unix()))
+	b = le.AppendUint32(b, uint32(ts.Nanosecond()/1000))
+	b = le.AppendUint32(b, uint32(len(data)))
+	b = le.AppendUint32(b, uint32(len(data)))
+	return append(b, data...)
+}
