@@ -79,14 +79,14 @@ func TestPublicCapturePatterns(t *testing.T) {
 		{name: "reset 5 s after a silent handshake is not accept-queue overflow", segs: conv(
 			seg{fromServer: true, flags: RA, seq: 5001, ack: 1001, at: 5 * time.Second},
 		), wantCause: ApplicationAbort, wantSender: Server, wantAlt: true},
-		// A router's reject after 1.5 s of silence: real idle timers are
-		// minutes, so a reject rule stays open.
-		{name: "reject after 1.5 s of silence is not a sure idle timeout", segs: conv(
+		// A router's reject after 1.5 s of silence was a reject rule: real
+		// idle timers run for minutes.
+		{name: "reject after 1.5 s of silence is a reject, not an idle timeout", segs: conv(
 			seg{flags: PA, seq: 1001, ack: 5001, n: 10, at: 3 * ms},
 			seg{fromServer: true, flags: A, seq: 5001, ack: 1011, at: 4 * ms},
 			seg{flags: PA, seq: 1011, ack: 5001, n: 10, at: 1504 * ms},
 			seg{fromServer: true, flags: R, seq: 5001, at: 1504*ms + 50*time.Microsecond, ttl: 63, zeroWin: true, noOpts: true},
-		), wantCause: IdleTimeout, wantSender: Middlebox, wantAlt: true},
+		), wantCause: FirewallReject, wantSender: Middlebox, wantAlt: true},
 		// Issue 10: a DPI pair — seq and seq+12503, TTL 21 where the
 		// server's packets had 106, window 10240.
 		{name: "forged pair with a far TTL", segs: []seg{
