@@ -337,6 +337,14 @@ int net_dev_queue(struct trace_event_raw_net_dev_template *ctx)
 
 	if (!wire_check)
 		return 0;
+	// A received skb carries its ingress ifindex (__netif_receive_skb_core
+	// sets skb_iif); one this host built has none: tcp_v{4,6}_send_reset and
+	// nf_send_reset{,6} allocate a fresh skb. So an RST with skb_iif set was
+	// routed or bridged through here (a veth router, cni0, docker0), made
+	// elsewhere and announced there. Measured in router and bridge
+	// namespaces: forwarded_linux_test.go.
+	if (BPF_CORE_READ(skb, skb_iif))
+		return 0;
 	flags = skb_tuple(skb, &t, 0);
 	if (flags < 0 || !(flags & TCP_FLAG_RST_))
 		return 0;
