@@ -117,6 +117,10 @@ func (e *Event) CommString() string {
 	return string(e.Comm[:])
 }
 
+// MaxNetNS is how many network namespaces one Watcher can filter to
+// (MAX_NETNS in rstscope.h).
+const MaxNetNS = 64
+
 // EventSize is sizeof(struct event) in rstscope.h.
 const EventSize = 104
 

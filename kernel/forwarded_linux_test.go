@@ -15,7 +15,7 @@ import (
 // ns after the Correlator's wait: what watch would call made there.
 func wireEvents(t *testing.T, ns *testNS, traffic func()) []Event {
 	t.Helper()
-	w, err := Open(Options{NetNS: ns.Inode})
+	w, err := Open(Options{NetNS: []uint32{ns.Inode}})
 	if errors.Is(err, ErrUnsupported) || errors.Is(err, ErrNoReasons) {
 		t.Skipf("kernel cannot: %v", err)
 	}
@@ -26,7 +26,11 @@ func wireEvents(t *testing.T, ns *testNS, traffic func()) []Event {
 	traffic()
 	var corr Correlator
 	var got []Event
-	keep := func(e *Event) { got = append(got, *e) }
+	keep := func(r *Reset) {
+		if r.Kind == Wire || r.Kind == Netfilter {
+			got = append(got, r.Event)
+		}
+	}
 	var e Event
 	w.SetDeadline(time.Now().Add(time.Second))
 	for {
@@ -37,11 +41,9 @@ func wireEvents(t *testing.T, ns *testNS, traffic func()) []Event {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if corr.Add(&e) && e.Kind == Netfilter {
-			keep(&e)
-		}
+		corr.Add(&e)
 	}
-	corr.Expire(w.BootNow()+uint64(time.Second), keep)
+	corr.Flush(keep)
 	return got
 }
 

@@ -16,6 +16,7 @@ import (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	nfMapNetnsAllow    = "netns_allow"
 	nfMapNfEvents      = "nf_events"
 	nfMapNfLost        = "nf_lost"
 	nfProgNfSendReset  = "nf_send_reset"
@@ -73,8 +74,9 @@ type nfProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type nfMapSpecs struct {
-	NfEvents *ebpf.MapSpec `ebpf:"nf_events"`
-	NfLost   *ebpf.MapSpec `ebpf:"nf_lost"`
+	NetnsAllow *ebpf.MapSpec `ebpf:"netns_allow"`
+	NfEvents   *ebpf.MapSpec `ebpf:"nf_events"`
+	NfLost     *ebpf.MapSpec `ebpf:"nf_lost"`
 }
 
 // nfVariableSpecs contains global variables before they are loaded into the kernel.
@@ -104,12 +106,14 @@ func (o *nfObjects) Close() error {
 //
 // It can be passed to loadNfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type nfMaps struct {
-	NfEvents *ebpf.Map `ebpf:"nf_events"`
-	NfLost   *ebpf.Map `ebpf:"nf_lost"`
+	NetnsAllow *ebpf.Map `ebpf:"netns_allow"`
+	NfEvents   *ebpf.Map `ebpf:"nf_events"`
+	NfLost     *ebpf.Map `ebpf:"nf_lost"`
 }
 
 func (m *nfMaps) Close() error {
 	return _NfClose(
+		m.NetnsAllow,
 		m.NfEvents,
 		m.NfLost,
 	)

@@ -33,7 +33,7 @@
 char __license[] SEC("license") = "Dual BSD/GPL";
 
 // Set by the loader before load.
-volatile const __u32 filter_netns = 0; // 0: every network namespace
+volatile const __u8 filter_netns = 0; // 0: every network namespace; 1: those in netns_allow
 volatile const __u8 wire_check = 0;    // 1: net_dev_queue looks for foreign RSTs
 // Below this many bytes waiting, submit without waking the reader, which
 // polls on a short deadline anyway. Waking per event costs an irq_work
@@ -45,6 +45,15 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 22); // resized by the loader
 } events SEC(".maps");
+
+// netns_allow holds the network namespace inodes to watch when
+// filter_netns is set (watch --netns A --netns B).
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_NETNS);
+	__type(key, __u32);
+	__type(value, __u8);
+} netns_allow SEC(".maps");
 
 // lost[0] counts events dropped because the ring buffer was full; never silent.
 struct {
@@ -191,7 +200,7 @@ static __always_inline int same_tuple(const struct tuple *a, const struct tuple 
 
 static __always_inline int wanted(__u32 netns)
 {
-	return filter_netns == 0 || filter_netns == netns;
+	return filter_netns == 0 || bpf_map_lookup_elem(&netns_allow, &netns) != NULL;
 }
 
 // fill_task records the task only when the reset is sent from process

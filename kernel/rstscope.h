@@ -6,6 +6,7 @@
 #define AF_INET_ 2
 #define AF_INET6_ 10
 #define TCP_FLAG_RST_ 0x04
+#define MAX_NETNS 64 // watch --netns: how many namespaces one watcher filters to
 
 enum event_kind {
 	KIND_SENT = 1,     // tcp:tcp_send_reset

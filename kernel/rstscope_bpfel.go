@@ -50,6 +50,7 @@ const (
 	rstscopeMapInSoftirq        = "in_softirq"
 	rstscopeMapLastRst          = "last_rst"
 	rstscopeMapLost             = "lost"
+	rstscopeMapNetnsAllow       = "netns_allow"
 	rstscopeProgNetDevQueue     = "net_dev_queue"
 	rstscopeProgSoftirqEntry    = "softirq_entry"
 	rstscopeProgSoftirqExit     = "softirq_exit"
@@ -114,10 +115,11 @@ type rstscopeProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type rstscopeMapSpecs struct {
-	Events    *ebpf.MapSpec `ebpf:"events"`
-	InSoftirq *ebpf.MapSpec `ebpf:"in_softirq"`
-	LastRst   *ebpf.MapSpec `ebpf:"last_rst"`
-	Lost      *ebpf.MapSpec `ebpf:"lost"`
+	Events     *ebpf.MapSpec `ebpf:"events"`
+	InSoftirq  *ebpf.MapSpec `ebpf:"in_softirq"`
+	LastRst    *ebpf.MapSpec `ebpf:"last_rst"`
+	Lost       *ebpf.MapSpec `ebpf:"lost"`
+	NetnsAllow *ebpf.MapSpec `ebpf:"netns_allow"`
 }
 
 // rstscopeVariableSpecs contains global variables before they are loaded into the kernel.
@@ -150,10 +152,11 @@ func (o *rstscopeObjects) Close() error {
 //
 // It can be passed to loadRstscopeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type rstscopeMaps struct {
-	Events    *ebpf.Map `ebpf:"events"`
-	InSoftirq *ebpf.Map `ebpf:"in_softirq"`
-	LastRst   *ebpf.Map `ebpf:"last_rst"`
-	Lost      *ebpf.Map `ebpf:"lost"`
+	Events     *ebpf.Map `ebpf:"events"`
+	InSoftirq  *ebpf.Map `ebpf:"in_softirq"`
+	LastRst    *ebpf.Map `ebpf:"last_rst"`
+	Lost       *ebpf.Map `ebpf:"lost"`
+	NetnsAllow *ebpf.Map `ebpf:"netns_allow"`
 }
 
 func (m *rstscopeMaps) Close() error {
@@ -162,6 +165,7 @@ func (m *rstscopeMaps) Close() error {
 		m.InSoftirq,
 		m.LastRst,
 		m.Lost,
+		m.NetnsAllow,
 	)
 }
 

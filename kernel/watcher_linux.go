@@ -18,9 +18,10 @@ import (
 
 // Options configure a Watcher.
 type Options struct {
-	// NetNS keeps only events from the network namespace with this inode
-	// (as in /proc/PID/ns/net); 0 keeps all. Filtering happens in the kernel.
-	NetNS uint32
+	// NetNS keeps only events from the network namespaces with these
+	// inodes (as in /proc/PID/ns/net), at most MaxNetNS; empty keeps all.
+	// Filtering happens in the kernel.
+	NetNS []uint32
 	// RingBytes is the ring buffer size, a power of two multiple of the page
 	// size; 0 means 8 MiB (about 80,000 events).
 	RingBytes int
@@ -31,17 +32,17 @@ type Options struct {
 
 // Watcher is attached eBPF programs plus the ring buffer they write to.
 type Watcher struct {
-	events, lost *ebpf.Map
-	main         rstscopeObjects
-	nf           *nfObjects
-	links        []link.Link
-	reader       *ringbuf.Reader
-	rec          ringbuf.Record
-	wall         time.Time
-	boot         uint64
-	foreign      string
-	notes        []string
-	deadline     time.Time
+	events, lost, netns *ebpf.Map
+	main                rstscopeObjects
+	nf                  *nfObjects
+	links               []link.Link
+	reader              *ringbuf.Reader
+	rec                 ringbuf.Record
+	wall                time.Time
+	boot                uint64
+	foreign             string
+	notes               []string
+	deadline            time.Time
 }
 
 // pollInterval bounds how long events wait in the ring buffer: the eBPF
@@ -82,7 +83,22 @@ func Open(opts Options) (*Watcher, error) {
 		w.Close()
 		return nil, fmt.Errorf("creating lost-event counter: %w", permission(err))
 	}
-	shared := map[string]*ebpf.Map{rstscopeMapEvents: w.events, rstscopeMapLost: w.lost}
+	if len(opts.NetNS) > MaxNetNS {
+		w.Close()
+		return nil, fmt.Errorf("watching %d network namespaces: at most %d", len(opts.NetNS), MaxNetNS)
+	}
+	w.netns, err = ebpf.NewMap(spec.Maps[rstscopeMapNetnsAllow])
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("creating netns filter: %w", permission(err))
+	}
+	for _, ino := range opts.NetNS {
+		if err := w.netns.Put(ino, uint8(1)); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("setting netns filter: %w", err)
+		}
+	}
+	shared := map[string]*ebpf.Map{rstscopeMapEvents: w.events, rstscopeMapLost: w.lost, rstscopeMapNetnsAllow: w.netns}
 
 	if !opts.NoForeign {
 		if err := w.openNetfilter(opts, ring); err != nil {
@@ -92,7 +108,7 @@ func Open(opts Options) (*Watcher, error) {
 		}
 	}
 	wire := !opts.NoForeign && w.foreign == ""
-	if err := spec.Variables["filter_netns"].Set(opts.NetNS); err != nil {
+	if err := spec.Variables["filter_netns"].Set(boolByte(len(opts.NetNS) > 0)); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("setting netns filter: %w", err)
 	}
@@ -155,12 +171,12 @@ func (w *Watcher) openNetfilter(opts Options, ring int) error {
 		return err
 	}
 	spec.Maps["nf_events"].MaxEntries = uint32(ring)
-	if err := spec.Variables["filter_netns"].Set(opts.NetNS); err != nil {
+	if err := spec.Variables["filter_netns"].Set(boolByte(len(opts.NetNS) > 0)); err != nil {
 		return err
 	}
 	var objs nfObjects
 	err = spec.LoadAndAssign(&objs, &ebpf.CollectionOptions{
-		MapReplacements: map[string]*ebpf.Map{"nf_events": w.events, "nf_lost": w.lost},
+		MapReplacements: map[string]*ebpf.Map{"nf_events": w.events, "nf_lost": w.lost, "netns_allow": w.netns},
 	})
 	if err != nil {
 		return shortErr(err)
@@ -296,6 +312,9 @@ func (w *Watcher) Close() error {
 	}
 	if w.lost != nil {
 		w.lost.Close()
+	}
+	if w.netns != nil {
+		w.netns.Close()
 	}
 	return nil
 }

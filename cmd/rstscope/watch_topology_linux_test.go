@@ -1,0 +1,123 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rstscope/rstscope/cause"
+	"github.com/rstscope/rstscope/internal/testutil"
+	"github.com/rstscope/rstscope/report"
+)
+
+// veth joins namespaces a and b with a veth pair named an (in a), bn (in b).
+func veth(t *testing.T, a *watchNS, an string, b *watchNS, bn string) {
+	t.Helper()
+	if out, err := exec.Command("ip", "link", "add", an, "netns", a.name, "type", "veth", "peer", "name", bn, "netns", b.name).CombinedOutput(); err != nil {
+		t.Fatalf("ip link add %s/%s: %v: %s", an, bn, err, out)
+	}
+}
+
+// collect gathers every finding watch writes for d.
+func (lw *liveWatch) collect(d time.Duration) []report.Finding {
+	var got []report.Finding
+	timeout := time.After(d)
+	for {
+		select {
+		case f, ok := <-lw.findings:
+			if !ok {
+				return got
+			}
+			got = append(got, f)
+		case <-timeout:
+			return got
+		}
+	}
+}
+
+// TestWatchRoutedHost watches a client, a router and a server namespace at
+// once (--netns three times), as on a node whose containers talk through a
+// router, and checks every reset comes out once, from where it was made,
+// with the receiving side's view joined in, the right sender, and the
+// lines in time order.
+func TestWatchRoutedHost(t *testing.T) {
+	testutil.RequireRoot(t)
+	c, r, s := newRoleNS(t, "c"), newRoleNS(t, "r"), newRoleNS(t, "s")
+	veth(t, c, "c0", r, "r0")
+	veth(t, r, "r1", s, "s0")
+	c.run(t, "ip", "addr", "add", "10.77.1.2/24", "dev", "c0")
+	c.run(t, "ip", "link", "set", "c0", "up")
+	c.run(t, "ip", "route", "add", "default", "via", "10.77.1.1")
+	r.run(t, "ip", "addr", "add", "10.77.1.1/24", "dev", "r0")
+	r.run(t, "ip", "addr", "add", "10.77.2.1/24", "dev", "r1")
+	r.run(t, "ip", "link", "set", "r0", "up")
+	r.run(t, "ip", "link", "set", "r1", "up")
+	r.run(t, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	s.run(t, "ip", "addr", "add", "10.77.2.2/24", "dev", "s0")
+	s.run(t, "ip", "link", "set", "s0", "up")
+	s.run(t, "ip", "route", "add", "default", "via", "10.77.2.1")
+	r.run(t, "nft", "add table inet rstscope_watch")
+	r.run(t, "nft", "add chain inet rstscope_watch through { type filter hook forward priority 0 ; }")
+	r.run(t, "nft", "add rule inet rstscope_watch through tcp dport 7777 reject with tcp reset")
+	lw := startWatch(t, "--netns", c.path(), "--netns", r.path()+","+s.path())
+	ino := func(ns *watchNS) uint64 {
+		i, err := fileInode(ns.path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return uint64(i)
+	}
+
+	refused := func(addr string) {
+		c.do(t, func() error {
+			if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+				conn.Close()
+				return fmt.Errorf("%s: connected, want a reset", addr)
+			}
+			return nil
+		})
+	}
+	refused("10.77.2.2:9")    // the server's stack: NO_SOCKET, forwarded by the router
+	refused("10.77.2.2:7777") // the router's own reject, forging the server's address
+	got := lw.collect(2 * time.Second)
+	lw.stop(t)
+
+	byFrom := map[string][]report.Finding{}
+	for i, f := range got {
+		t.Logf("%s", appendLine(nil, &f))
+		byFrom[f.From] = append(byFrom[f.From], f)
+		if i > 0 && f.Time.Before(got[i-1].Time) {
+			t.Errorf("line %d at %v comes after one at %v: want time order", i+1, f.Time, got[i-1].Time)
+		}
+	}
+	if len(got) != 2 {
+		t.Errorf("got %d findings, want 2: one per reset", len(got))
+	}
+	for _, w := range []struct {
+		from   string
+		cause  cause.ID
+		sender cause.Sender
+		netns  uint64
+		reason string
+	}{
+		{"10.77.2.2:9", cause.ClosedPort, cause.Server, ino(s), "NO_SOCKET"},
+		{"10.77.2.2:7777", cause.FirewallReject, cause.Middlebox, ino(r), ""},
+	} {
+		fs := byFrom[w.from]
+		if len(fs) != 1 {
+			t.Errorf("%s: got %d findings, want 1", w.from, len(fs))
+			continue
+		}
+		f := fs[0]
+		if f.Cause != w.cause || f.Sender != w.sender || f.NetNS != w.netns || f.KernelReason != w.reason || f.Direction != "sent" {
+			t.Errorf("%s: got %s/%s netns %d reason %q %s, want %s/%s netns %d reason %q sent",
+				w.from, f.Cause, f.Sender, f.NetNS, f.KernelReason, f.Direction, w.cause, w.sender, w.netns, w.reason)
+		}
+		if want := fmt.Sprintf("received on this host too in netns %d", ino(c)); !strings.Contains(strings.Join(f.Evidence, "; "), want) {
+			t.Errorf("%s: got evidence %q, want it to say %q", w.from, f.Evidence, want)
+		}
+	}
+}
