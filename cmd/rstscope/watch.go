@@ -95,7 +95,7 @@ moment the watch starts.`,
 	return c
 }
 
-func runWatch(ctx context.Context, wf *watchFlags, stdout, stderr io.Writer) error {
+func runWatch(ctx context.Context, wf *watchFlags, stdout, stderr io.Writer) (err error) {
 	filter, err := wf.filter.resolve(time.Now())
 	if err != nil {
 		return fmt.Errorf("watch: %w", err)
@@ -147,7 +147,11 @@ func runWatch(ctx context.Context, wf *watchFlags, stdout, stderr io.Writer) err
 	if out.ndjson {
 		out.enc = render.NewNDJSON(bw)
 	}
-	defer out.flush()
+	defer func() {
+		if ferr := out.flush(); ferr != nil && err == nil {
+			err = ferr
+		}
+	}()
 	var metrics *render.Metrics
 	if wf.metricsAddr != "" {
 		reg := prometheus.NewRegistry()
@@ -248,14 +252,18 @@ func watchLoop(ctx context.Context, w *kernel.Watcher, a *diagnose.KernelAttribu
 		case err == nil:
 			corr.Add(&e)
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			out.flush()
+			if err := out.flush(); err != nil {
+				return err
+			}
 		default:
 			return fmt.Errorf("watch: %w", err)
 		}
 		if now := time.Now(); now.Sub(lastCheck) >= tick {
 			lastCheck = now
 			corr.Expire(w.BootNow(), emitReset)
-			out.flush()
+			if err := out.flush(); err != nil {
+				return err
+			}
 			if lost, err := w.Lost(); err == nil && lost != lostSeen {
 				fmt.Fprintf(stderr, "rstscope: %d kernel events lost (ring buffer full)\n", lost-lostSeen)
 				lostSeen = lost
@@ -302,12 +310,19 @@ func (o *findingWriter) captureLost(stderr io.Writer) func(uint64) {
 }
 
 // flush writes out buffered lines; the watch loop calls it every poll tick.
-func (o *findingWriter) flush() {
+// It returns the first error writing the output ever met (a full disk, a
+// closed pipe), which ends the watch: findings nobody can read are not
+// worth the kernel's time.
+func (o *findingWriter) flush() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.err == nil && o.bw != nil {
 		o.err = o.bw.Flush()
 	}
+	if o.err != nil {
+		return fmt.Errorf("writing findings: %w", o.err)
+	}
+	return nil
 }
 
 func (o *findingWriter) emit(f report.Finding) {

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -119,5 +123,36 @@ func TestWatchRoutedHost(t *testing.T) {
 		if want := fmt.Sprintf("received on this host too in netns %d", ino(c)); !strings.Contains(strings.Join(f.Evidence, "; "), want) {
 			t.Errorf("%s: got evidence %q, want it to say %q", w.from, f.Evidence, want)
 		}
+	}
+}
+
+// fullDisk fails every write the way a full disk does.
+type fullDisk struct{}
+
+func (fullDisk) Write([]byte) (int, error) { return 0, syscall.ENOSPC }
+
+// TestWatchOutputError: when the output cannot be written, watch stops
+// with the write's error instead of watching on with nobody reading.
+func TestWatchOutputError(t *testing.T) {
+	testutil.RequireRoot(t)
+	ns := newWatchNS(t)
+	done := make(chan error, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	go func() { done <- run(ctx, []string{"watch", "--netns", ns.path()}, fullDisk{}, io.Discard) }()
+	time.Sleep(time.Second) // attached (the root tests above attach within this)
+	ns.do(t, func() error {
+		if c, err := net.DialTimeout("tcp", "127.0.0.1:9", time.Second); err == nil {
+			c.Close()
+		}
+		return nil
+	})
+	select {
+	case err := <-done:
+		if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "writing findings") {
+			t.Errorf("got %v, want writing findings: no space left on device", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("watch kept running after its output failed")
 	}
 }
