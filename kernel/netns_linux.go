@@ -29,6 +29,10 @@ type NetNSAddrs struct {
 	cache   map[uint32]nsAddrs
 }
 
+// maxCachedNetNS is when NetNSAddrs starts forgetting namespaces: a node
+// runs a few hundred pods at most (Kubernetes' default limit is 110).
+const maxCachedNetNS = 256
+
 type nsAddrs struct {
 	at    time.Time
 	addrs []netip.Addr
@@ -54,6 +58,15 @@ func (n *NetNSAddrs) Local(netns uint32, a netip.Addr) (local, known bool) {
 		}
 		if n.cache == nil {
 			n.cache = make(map[uint32]nsAddrs)
+		}
+		if len(n.cache) >= maxCachedNetNS {
+			// Namespaces come and go with pods: forget the ones not asked
+			// about lately rather than all of them.
+			for k, v := range n.cache {
+				if time.Since(v.at) > refresh {
+					delete(n.cache, k)
+				}
+			}
 		}
 		n.cache[netns] = c
 	}

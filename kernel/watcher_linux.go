@@ -38,8 +38,7 @@ type Watcher struct {
 	links               []link.Link
 	reader              *ringbuf.Reader
 	rec                 ringbuf.Record
-	wall                time.Time
-	boot                uint64
+	clock               Clock // wall time of Event.Boot; Read re-syncs it every SyncEvery
 	foreign             string
 	notes               []string
 	deadline            time.Time
@@ -158,7 +157,7 @@ func Open(opts Options) (*Watcher, error) {
 		w.Close()
 		return nil, fmt.Errorf("reading boot clock: %w", err)
 	}
-	w.wall, w.boot = time.Now(), uint64(ts.Nano())
+	w.clock.Sync(time.Now(), uint64(ts.Nano()))
 	return w, nil
 }
 
@@ -250,7 +249,11 @@ func (w *Watcher) Foreign() string { return w.foreign }
 // allocates nothing and must not be called concurrently.
 func (w *Watcher) Read(e *Event) error {
 	for {
-		next := time.Now().Add(pollInterval)
+		now := time.Now()
+		if w.clock.Stale(now) {
+			w.clock.Sync(now, w.BootNow())
+		}
+		next := now.Add(pollInterval)
 		if !w.deadline.IsZero() && w.deadline.Before(next) {
 			next = w.deadline
 		}
@@ -277,8 +280,9 @@ func (w *Watcher) BootNow() uint64 {
 	return uint64(ts.Nano())
 }
 
-// Time returns the wall-clock time of e.
-func (w *Watcher) Time(e *Event) time.Time { return e.Time(w.wall, w.boot) }
+// Time returns the wall-clock time of e, from the pair of clocks Read
+// re-reads every SyncEvery.
+func (w *Watcher) Time(e *Event) time.Time { return w.clock.Time(e.Boot) }
 
 // Lost returns how many events the kernel dropped because the ring buffer
 // was full, summed over CPUs.

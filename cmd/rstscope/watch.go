@@ -119,7 +119,9 @@ func runWatch(ctx context.Context, wf *watchFlags, stdout, stderr io.Writer) (er
 	if err != nil {
 		return fmt.Errorf("watch: %w", err)
 	}
-	prepareTracefs()
+	if note := prepareTracefs(); note != "" {
+		fmt.Fprintln(stderr, "rstscope:", note)
+	}
 	w, err := kernel.Open(kernel.Options{NetNS: wf.netns, RingBytes: wf.ringMiB << 20, NoForeign: wf.noForeign})
 	switch {
 	case errors.Is(err, kernel.ErrPermission):
