@@ -98,6 +98,10 @@ type Kernel struct {
 	// FromLocal is false when the reset's source address is not one of this
 	// host's (a router's own reject: the host forged an endpoint's address).
 	FromLocal bool
+	// Forwards is true when the host (network namespace) that sent the
+	// reset routes packets between its interfaces (ip_forward): a router, a
+	// NAT, a container host.
+	Forwards bool
 }
 
 // KernelReason is the kernel's reason for this reset, or "".

@@ -35,10 +35,12 @@ type KernelAttributor struct {
 	addrs   LocalAddrs
 }
 
-// LocalAddrs tells whether an address is one of a network namespace's own
+// LocalAddrs tells whether an address is one of a network namespace's own,
+// and whether the namespace forwards packets of a's family
 // (kernel.NetNSAddrs); known is false when it cannot tell.
 type LocalAddrs interface {
 	Local(netns uint32, a netip.Addr) (local, known bool)
+	Forwards(netns uint32, a netip.Addr) (forwards, known bool)
 }
 
 // kernel TCP states (include/net/tcp_states.h); ABI, printed by ss.
@@ -79,11 +81,9 @@ func (a *KernelAttributor) Finding(r *kernel.Reset, at time.Time) report.Finding
 	switch e.Kind {
 	case kernel.Sent:
 		f.KernelReason = a.names.Reason(e.Reason)
-		ev := "kernel: tcp_send_reset reason=" + f.KernelReason
 		if f.State != "" {
-			ev += " state=" + f.State
+			f.Evidence = append(f.Evidence, "kernel: tcp_send_reset on a socket in "+f.State)
 		}
-		f.Evidence = append(f.Evidence, ev)
 		if e.InFlags != 0 {
 			f.Evidence = append(f.Evidence, "it answered a segment with flags "+packet.Flags(e.InFlags).String())
 		}
@@ -125,6 +125,7 @@ func (a *KernelAttributor) Context(r *kernel.Reset, at time.Time) cause.Context 
 	switch e.Kind {
 	case kernel.Sent:
 		k.Path, k.Reason = cause.KernelStack, a.names.Reason(e.Reason)
+		k.Forwards, _ = a.addrs.Forwards(e.NetNS, e.From.Addr())
 	case kernel.Netfilter, kernel.Wire:
 		k.Path = cause.KernelNotStack
 		if e.Kind == kernel.Netfilter {

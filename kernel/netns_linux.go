@@ -34,9 +34,10 @@ type NetNSAddrs struct {
 const maxCachedNetNS = 256
 
 type nsAddrs struct {
-	at    time.Time
-	addrs []netip.Addr
-	ok    bool
+	at       time.Time
+	addrs    []netip.Addr
+	forwards [2]bool // IPv4, IPv6 forwarding on
+	ok       bool
 }
 
 // Local reports whether a is one of the addresses of the namespace with
@@ -46,6 +47,31 @@ func (n *NetNSAddrs) Local(netns uint32, a netip.Addr) (local, known bool) {
 	if a.IsLoopback() {
 		return true, true
 	}
+	c := n.get(netns)
+	if !c.ok {
+		return true, false
+	}
+	a = a.Unmap()
+	for _, x := range c.addrs {
+		if x == a {
+			return true, true
+		}
+	}
+	return false, true
+}
+
+// Forwards reports whether the namespace routes packets of a's family
+// between its interfaces (net.ipv4.ip_forward, net.ipv6.conf.all.forwarding):
+// a router, a NAT, a container host.
+func (n *NetNSAddrs) Forwards(netns uint32, a netip.Addr) (forwards, known bool) {
+	c := n.get(netns)
+	if a.Unmap().Is4() {
+		return c.forwards[0], c.ok
+	}
+	return c.forwards[1], c.ok
+}
+
+func (n *NetNSAddrs) get(netns uint32) nsAddrs {
 	refresh := n.Refresh
 	if refresh <= 0 {
 		refresh = 10 * time.Second
@@ -54,7 +80,8 @@ func (n *NetNSAddrs) Local(netns uint32, a netip.Addr) (local, known bool) {
 	if !hit || time.Since(c.at) > refresh {
 		c = nsAddrs{at: time.Now()}
 		if p := n.find(netns); p != "" {
-			c.addrs, c.ok = addrsIn(p)
+			c = readNetNS(p)
+			c.at = time.Now()
 		}
 		if n.cache == nil {
 			n.cache = make(map[uint32]nsAddrs)
@@ -70,16 +97,7 @@ func (n *NetNSAddrs) Local(netns uint32, a netip.Addr) (local, known bool) {
 		}
 		n.cache[netns] = c
 	}
-	if !c.ok {
-		return true, false
-	}
-	a = a.Unmap()
-	for _, x := range c.addrs {
-		if x == a {
-			return true, true
-		}
-	}
-	return false, true
+	return c
 }
 
 // find returns a file of the namespace with inode ino, or "".
@@ -113,18 +131,16 @@ func inode(path string) uint32 {
 	return uint32(st.Ino)
 }
 
-// addrsIn lists the addresses of the namespace at path from a thread that
-// joined it; the thread is never unlocked, so it dies with the goroutine
-// instead of running other goroutines in the wrong namespace.
-func addrsIn(path string) ([]netip.Addr, bool) {
-	type result struct {
-		addrs []netip.Addr
-		ok    bool
-	}
-	done := make(chan result, 1)
+// readNetNS lists the addresses and forwarding settings of the namespace
+// at path from a thread that joined it (net sysctls under /proc/sys/net are
+// the opening task's namespace's); the thread is never unlocked, so it dies
+// with the goroutine instead of running other goroutines in the wrong
+// namespace.
+func readNetNS(path string) nsAddrs {
+	done := make(chan nsAddrs, 1)
 	go func() {
 		runtime.LockOSThread()
-		var r result
+		var r nsAddrs
 		defer func() { done <- r }()
 		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
@@ -145,8 +161,11 @@ func addrsIn(path string) ([]netip.Addr, bool) {
 				}
 			}
 		}
+		for i, f := range []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"} {
+			b, err := os.ReadFile(f)
+			r.forwards[i] = err == nil && len(b) > 0 && b[0] == '1'
+		}
 		r.ok = true
 	}()
-	r := <-done
-	return r.addrs, r.ok
+	return <-done
 }

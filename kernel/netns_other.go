@@ -16,3 +16,6 @@ type NetNSAddrs struct {
 
 // Local reports that nothing is known on this platform.
 func (n *NetNSAddrs) Local(uint32, netip.Addr) (local, known bool) { return true, false }
+
+// Forwards reports that nothing is known on this platform.
+func (n *NetNSAddrs) Forwards(uint32, netip.Addr) (forwards, known bool) { return false, false }

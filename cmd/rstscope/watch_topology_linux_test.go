@@ -156,3 +156,76 @@ func TestWatchOutputError(t *testing.T) {
 		t.Fatal("watch kept running after its output failed")
 	}
 }
+
+// TestWatchNATLostState: a NAT router (masquerade) whose conntrack entry
+// expired gets the server's next segment for its own address, has no
+// socket for it and answers with its own stack's NO_SOCKET reset. That is
+// the path's doing, not the client's or the server's.
+func TestWatchNATLostState(t *testing.T) {
+	testutil.RequireRoot(t)
+	c, r, s := newRoleNS(t, "c"), newRoleNS(t, "r"), newRoleNS(t, "s")
+	veth(t, c, "c0", r, "r0")
+	veth(t, r, "r1", s, "s0")
+	c.run(t, "ip", "addr", "add", "10.77.1.2/24", "dev", "c0")
+	c.run(t, "ip", "link", "set", "c0", "up")
+	c.run(t, "ip", "route", "add", "default", "via", "10.77.1.1")
+	r.run(t, "ip", "addr", "add", "10.77.1.1/24", "dev", "r0")
+	r.run(t, "ip", "addr", "add", "10.77.2.1/24", "dev", "r1")
+	r.run(t, "ip", "link", "set", "r0", "up")
+	r.run(t, "ip", "link", "set", "r1", "up")
+	r.run(t, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	s.run(t, "ip", "addr", "add", "10.77.2.2/24", "dev", "s0")
+	s.run(t, "ip", "link", "set", "s0", "up")
+	// The server has no route back to the client's network: only NAT
+	// reaches it.
+	r.run(t, "nft", "add table ip rstscope_watch")
+	r.run(t, "nft", "add chain ip rstscope_watch post { type nat hook postrouting priority 100 ; }")
+	r.run(t, "nft", "add rule ip rstscope_watch post oifname r1 masquerade")
+	r.run(t, "sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_timeout_established=2")
+	lw := startWatch(t, "--netns", c.path()+","+r.path()+","+s.path())
+
+	var ln net.Listener
+	s.do(t, func() (err error) { ln, err = net.Listen("tcp4", "10.77.2.2:8080"); return err })
+	defer ln.Close()
+	var cc net.Conn
+	c.do(t, func() (err error) { cc, err = net.Dial("tcp4", "10.77.2.2:8080"); return err })
+	defer cc.Close()
+	sc, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	if _, err := cc.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(sc, buf); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // conntrack forgets the flow after 2 s
+	if _, err := sc.Write([]byte("late answer")); err != nil {
+		t.Fatal(err)
+	}
+	got := lw.collect(2 * time.Second)
+	lw.stop(t)
+	rIno, err := fileInode(r.path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range got {
+		t.Logf("%s evidence=%q", appendLine(nil, &f), f.Evidence)
+		if f.NetNS != uint64(rIno) {
+			continue
+		}
+		n++
+		// The lab's conntrack scenario (idle-timeout/conntrack) names the
+		// same loss, seen on the wire, idle-timeout by middlebox.
+		if f.Cause != cause.IdleTimeout || f.Sender != cause.Middlebox || f.KernelReason != "NO_SOCKET" {
+			t.Errorf("got %s/%s reason %q from the NAT router, want idle-timeout/middlebox with NO_SOCKET", f.Cause, f.Sender, f.KernelReason)
+		}
+	}
+	if n != 1 {
+		t.Errorf("got %d findings from the router, want 1", n)
+	}
+}
