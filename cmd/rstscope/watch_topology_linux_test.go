@@ -229,3 +229,49 @@ func TestWatchNATLostState(t *testing.T) {
 		t.Errorf("got %d findings from the router, want 1", n)
 	}
 }
+
+// TestWatchBridgedHost: a Linux bridge in a namespace of its own between a
+// client and a server, as cni0 or docker0 on a container node. The
+// server's reset crosses the bridge and is reported once, by the server.
+func TestWatchBridgedHost(t *testing.T) {
+	testutil.RequireRoot(t)
+	c, b, s := newRoleNS(t, "c"), newRoleNS(t, "b"), newRoleNS(t, "s")
+	veth(t, c, "c0", b, "b0")
+	veth(t, b, "b1", s, "s0")
+	b.run(t, "ip", "link", "add", "br0", "type", "bridge")
+	for _, dev := range []string{"b0", "b1", "br0"} {
+		if dev != "br0" {
+			b.run(t, "ip", "link", "set", dev, "master", "br0")
+		}
+		b.run(t, "ip", "link", "set", dev, "up")
+	}
+	c.run(t, "ip", "addr", "add", "10.77.3.2/24", "dev", "c0")
+	c.run(t, "ip", "link", "set", "c0", "up")
+	s.run(t, "ip", "addr", "add", "10.77.3.3/24", "dev", "s0")
+	s.run(t, "ip", "link", "set", "s0", "up")
+	lw := startWatch(t, "--netns", c.path()+","+b.path()+","+s.path())
+	for range 3 {
+		c.do(t, func() error {
+			if conn, err := net.DialTimeout("tcp", "10.77.3.3:9", time.Second); err == nil {
+				conn.Close()
+				return fmt.Errorf("connected, want a reset")
+			}
+			return nil
+		})
+	}
+	got := lw.collect(2 * time.Second)
+	lw.stop(t)
+	sIno, err := fileInode(s.path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range got {
+		t.Logf("%s", appendLine(nil, &f))
+		if f.NetNS != uint64(sIno) || f.Cause != cause.ClosedPort || f.Sender != cause.Server {
+			t.Errorf("got %s/%s from netns %d, want closed-port/server from the server's %d", f.Cause, f.Sender, f.NetNS, sIno)
+		}
+	}
+	if len(got) != 3 {
+		t.Errorf("got %d findings for 3 resets, want 3", len(got))
+	}
+}
