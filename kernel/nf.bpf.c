@@ -17,7 +17,8 @@
 
 char __license[] SEC("license") = "Dual BSD/GPL";
 
-volatile const __u8 filter_netns = 0;
+volatile const __u32 filter_netns = 0; // as in rstscope.bpf.c
+volatile const __u8 filter_many = 0;
 
 // netns_allow is the main collection's map, shared by the loader.
 struct {
@@ -42,7 +43,7 @@ struct {
 static __always_inline int emit(struct net *net, struct sk_buff *oldskb)
 {
 	__u32 netns = BPF_CORE_READ(net, ns.inum);
-	if (filter_netns && !bpf_map_lookup_elem(&netns_allow, &netns))
+	if (filter_many ? !bpf_map_lookup_elem(&netns_allow, &netns) : filter_netns && filter_netns != netns)
 		return 0;
 
 	unsigned char *head = BPF_CORE_READ(oldskb, head);

@@ -21,6 +21,7 @@ const (
 	nfMapNfLost        = "nf_lost"
 	nfProgNfSendReset  = "nf_send_reset"
 	nfProgNfSendReset6 = "nf_send_reset6"
+	nfVarFilterMany    = "filter_many"
 	nfVarFilterNetns   = "filter_netns"
 )
 
@@ -83,6 +84,7 @@ type nfMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type nfVariableSpecs struct {
+	FilterMany  *ebpf.VariableSpec `ebpf:"filter_many"`
 	FilterNetns *ebpf.VariableSpec `ebpf:"filter_netns"`
 }
 
@@ -123,6 +125,7 @@ func (m *nfMaps) Close() error {
 //
 // It can be passed to loadNfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type nfVariables struct {
+	FilterMany  *ebpf.Variable `ebpf:"filter_many"`
 	FilterNetns *ebpf.Variable `ebpf:"filter_netns"`
 }
 

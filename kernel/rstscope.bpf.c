@@ -33,7 +33,9 @@
 char __license[] SEC("license") = "Dual BSD/GPL";
 
 // Set by the loader before load.
-volatile const __u8 filter_netns = 0; // 0: every network namespace; 1: those in netns_allow
+// One namespace is a compare; several are a hash lookup in netns_allow.
+volatile const __u32 filter_netns = 0; // the one namespace to watch; 0: see filter_many
+volatile const __u8 filter_many = 0;   // 1: the namespaces in netns_allow
 volatile const __u8 wire_check = 0;    // 1: net_dev_queue looks for foreign RSTs
 // Below this many bytes waiting, submit without waking the reader, which
 // polls on a short deadline anyway. Waking per event costs an irq_work
@@ -47,7 +49,7 @@ struct {
 } events SEC(".maps");
 
 // netns_allow holds the network namespace inodes to watch when
-// filter_netns is set (watch --netns A --netns B).
+// filter_many is set (watch --netns A --netns B).
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_NETNS);
@@ -200,7 +202,9 @@ static __always_inline int same_tuple(const struct tuple *a, const struct tuple 
 
 static __always_inline int wanted(__u32 netns)
 {
-	return filter_netns == 0 || bpf_map_lookup_elem(&netns_allow, &netns) != NULL;
+	if (filter_many)
+		return bpf_map_lookup_elem(&netns_allow, &netns) != NULL;
+	return filter_netns == 0 || filter_netns == netns;
 }
 
 // fill_task records the task only when the reset is sent from process

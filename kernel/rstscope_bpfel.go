@@ -56,6 +56,7 @@ const (
 	rstscopeProgSoftirqExit     = "softirq_exit"
 	rstscopeProgTcpReceiveReset = "tcp_receive_reset"
 	rstscopeProgTcpSendReset    = "tcp_send_reset"
+	rstscopeVarFilterMany       = "filter_many"
 	rstscopeVarFilterNetns      = "filter_netns"
 	rstscopeVarUnusedEvent      = "unused_event"
 	rstscopeVarWakeupBytes      = "wakeup_bytes"
@@ -126,6 +127,7 @@ type rstscopeMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type rstscopeVariableSpecs struct {
+	FilterMany  *ebpf.VariableSpec `ebpf:"filter_many"`
 	FilterNetns *ebpf.VariableSpec `ebpf:"filter_netns"`
 	UnusedEvent *ebpf.VariableSpec `ebpf:"unused_event"`
 	WakeupBytes *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
@@ -173,6 +175,7 @@ func (m *rstscopeMaps) Close() error {
 //
 // It can be passed to loadRstscopeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type rstscopeVariables struct {
+	FilterMany  *ebpf.Variable `ebpf:"filter_many"`
 	FilterNetns *ebpf.Variable `ebpf:"filter_netns"`
 	UnusedEvent *ebpf.Variable `ebpf:"unused_event"`
 	WakeupBytes *ebpf.Variable `ebpf:"wakeup_bytes"`

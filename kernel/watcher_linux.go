@@ -107,9 +107,9 @@ func Open(opts Options) (*Watcher, error) {
 		}
 	}
 	wire := !opts.NoForeign && w.foreign == ""
-	if err := spec.Variables["filter_netns"].Set(boolByte(len(opts.NetNS) > 0)); err != nil {
+	if err := setNetNSFilter(spec.Variables, opts.NetNS); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("setting netns filter: %w", err)
+		return nil, err
 	}
 	if err := spec.Variables["wire_check"].Set(boolByte(wire)); err != nil {
 		w.Close()
@@ -170,7 +170,7 @@ func (w *Watcher) openNetfilter(opts Options, ring int) error {
 		return err
 	}
 	spec.Maps["nf_events"].MaxEntries = uint32(ring)
-	if err := spec.Variables["filter_netns"].Set(boolByte(len(opts.NetNS) > 0)); err != nil {
+	if err := setNetNSFilter(spec.Variables, opts.NetNS); err != nil {
 		return err
 	}
 	var objs nfObjects
@@ -194,6 +194,23 @@ func (w *Watcher) openNetfilter(opts Options, ring int) error {
 	}
 	w.nf = &objs
 	w.links = append(w.links, links...)
+	return nil
+}
+
+// setNetNSFilter sets a collection's namespace filter: one namespace is a
+// constant the verifier folds in (what a single --netns cost before
+// several were allowed), several are looked up in netns_allow.
+func setNetNSFilter(vars map[string]*ebpf.VariableSpec, netns []uint32) error {
+	one := uint32(0)
+	if len(netns) == 1 {
+		one = netns[0]
+	}
+	if err := vars["filter_netns"].Set(one); err != nil {
+		return fmt.Errorf("setting netns filter: %w", err)
+	}
+	if err := vars["filter_many"].Set(boolByte(len(netns) > 1)); err != nil {
+		return fmt.Errorf("setting netns filter: %w", err)
+	}
 	return nil
 }
 
