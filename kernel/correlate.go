@@ -68,7 +68,8 @@ type recentEntry struct {
 // ghostWindow bounds the gap between a socket's own tcp_receive_reset and
 // its tcp_send_reset when it aborts itself on data after close
 // (tcp_rcv_state_process calls tcp_reset, then the caller sends the RST,
-// in one softirq run): microseconds; the margin is generous.
+// in one softirq run): 13 us apart in TestWatchSelfAbortOnce (cmd/rstscope);
+// the margin is generous.
 const ghostWindow = uint64(10 * time.Millisecond)
 
 func (c *Correlator) window() uint64 {

@@ -275,3 +275,44 @@ func TestWatchBridgedHost(t *testing.T) {
 		t.Errorf("got %d findings for 3 resets, want 3", len(got))
 	}
 }
+
+// TestWatchSelfAbortOnce: an orphan in FIN-WAIT-2 kept as a full socket
+// (tcp_fin_timeout above 60 s) that gets data aborts itself: the kernel
+// runs tcp_reset on it (a tcp_receive_reset event with no RST received)
+// and then sends TCP_ABORT_ON_DATA. One reset, one line.
+func TestWatchSelfAbortOnce(t *testing.T) {
+	testutil.RequireRoot(t)
+	ns := newWatchNS(t)
+	ns.run(t, "sysctl", "-qw", "net.ipv4.tcp_fin_timeout=120")
+	lw := startWatch(t, "--netns", ns.path())
+	var c, s net.Conn
+	ns.do(t, func() error {
+		ln, err := net.Listen("tcp4", "127.0.0.1:18006")
+		if err != nil {
+			return err
+		}
+		defer ln.Close()
+		if c, err = net.Dial("tcp4", ln.Addr().String()); err != nil {
+			return err
+		}
+		s, err = ln.Accept()
+		return err
+	})
+	defer c.Close()
+	s.Close()
+	time.Sleep(100 * time.Millisecond) // the server's FIN is out and ACKed: FIN-WAIT-2
+	if _, err := c.Write([]byte("too late")); err != nil {
+		t.Fatal(err)
+	}
+	got := lw.collect(1500 * time.Millisecond)
+	lw.stop(t)
+	for _, f := range got {
+		t.Logf("%s", appendLine(nil, &f))
+	}
+	if len(got) != 1 {
+		t.Fatalf("got %d findings, want 1", len(got))
+	}
+	if f := got[0]; f.KernelReason != "TCP_ABORT_ON_DATA" || f.Cause != cause.DataAfterClose || f.From != "127.0.0.1:18006" {
+		t.Errorf("got %s from %s reason %q, want data-after-close from 127.0.0.1:18006 reason TCP_ABORT_ON_DATA", f.Cause, f.From, f.KernelReason)
+	}
+}
