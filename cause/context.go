@@ -73,8 +73,8 @@ type KernelPath uint8
 const (
 	KernelNone      KernelPath = iota // no kernel evidence
 	KernelStack                       // the TCP stack sent it (tcp:tcp_send_reset), with a reason
-	KernelNetfilter                   // netfilter's reject built it (nf_send_reset, seen at net_dev_queue)
-	KernelNotStack                    // it left a device on this host but the TCP stack did not send it
+	KernelNetfilter                   // netfilter's reject built it (nf_send_reset; at net_dev_queue, an unclaimed RST with no owning socket)
+	KernelNotStack                    // a socket other than TCP's (raw, AF_PACKET) wrote it on this host
 	KernelReceived                    // a socket on this host received it (tcp:tcp_receive_reset)
 )
 

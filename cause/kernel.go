@@ -135,16 +135,17 @@ func (f *facts) reasonVerdict(reason string, k *Kernel) (kernelVerdict, bool) {
 }
 
 // netfilterVerdict: the host's packet filter built the reset
-// (nf_send_reset), or a reset left this host without the TCP stack sending
-// it. A source address that is not the host's own is a router forging an
-// endpoint's address: the sender is a device in the path.
+// (nf_send_reset), or a socket other than TCP's (raw, AF_PACKET) wrote it:
+// a program on this host forging resets (tcpkill, an IPS). A source address
+// that is not the host's own is a router forging an endpoint's address: the
+// sender is a device in the path.
 func (f *facts) netfilterVerdict(k *Kernel) kernelVerdict {
 	v := kernelVerdict{cause: FirewallReject, sender: f.role, conf: kernelSure}
 	if k.Path == KernelNetfilter {
 		f.add("kernel: nf_send_reset built this reset (a reject with tcp reset rule)")
 	} else {
-		v.conf = 0.8
-		f.add("the reset left this host but the TCP stack did not send it: most likely a reject with tcp reset rule")
+		v.cause, v.conf = Injected, 0.8
+		f.add("the reset left this host from a raw or packet socket, not from the TCP stack or a reject rule: a program forged it")
 	}
 	if !k.FromLocal {
 		v.sender = Middlebox

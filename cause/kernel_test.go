@@ -50,6 +50,7 @@ func TestClassifyKernel(t *testing.T) {
 		{"memory pressure", true, Kernel{Path: KernelStack, Reason: "TCP_ABORT_ON_MEMORY", State: "ESTABLISHED"}, ResourceExhaustion, Server},
 		{"host's own reject rule", true, Kernel{Path: KernelNetfilter, InFlags: packet.SYN, FromLocal: true}, FirewallReject, Server},
 		{"router's reject, forging the server", true, Kernel{Path: KernelNetfilter, InFlags: packet.ACK}, FirewallReject, Middlebox},
+		{"a raw socket on the server host forged it", true, Kernel{Path: KernelNotStack, InFlags: packet.ACK, FromLocal: true}, Injected, Server},
 		{"NAT router that lost the mapping", false, Kernel{Path: KernelStack, Reason: "NO_SOCKET", InFlags: packet.ACK | packet.PSH, FromLocal: true, Forwards: true}, IdleTimeout, Middlebox},
 		{"a forwarding host's own server lost the connection", true, Kernel{Path: KernelStack, Reason: "NO_SOCKET", InFlags: packet.ACK | packet.PSH, FromLocal: true, Forwards: true}, HalfOpen, Server},
 		{"received, and this host sent it", false, Kernel{Path: KernelReceived, SentHere: "TCP_ABORT_ON_CLOSE", State: "ESTABLISHED"}, UnreadDataClose, Client},

@@ -96,6 +96,12 @@ func (a *KernelAttributor) Finding(r *kernel.Reset, at time.Time) report.Finding
 	case kernel.Received:
 		f.Direction = "received"
 		f.Evidence = append(f.Evidence, "kernel: tcp_receive_reset on a socket in "+orDash(f.State))
+	case kernel.Wire:
+		owner := "no owning socket"
+		if e.FromSock {
+			owner = "a raw or packet socket as its owner"
+		}
+		f.Evidence = append(f.Evidence, "kernel: it left a device (net:net_dev_queue) with "+owner+" and no tcp_send_reset for it")
 	}
 	if rc := &r.Recv; rc.Kind == kernel.Received {
 		where := ""
@@ -133,9 +139,12 @@ func (a *KernelAttributor) fill(ctx *cause.Context, r *kernel.Reset, at time.Tim
 		k.Path, k.Reason = cause.KernelStack, a.names.Reason(e.Reason)
 		k.Forwards, _ = a.addrs.Forwards(e.NetNS, e.From.Addr())
 	case kernel.Netfilter, kernel.Wire:
-		k.Path = cause.KernelNotStack
-		if e.Kind == kernel.Netfilter {
-			k.Path = cause.KernelNetfilter
+		// An unclaimed RST with no owning socket was built by kernel code,
+		// which for a RST is netfilter's reject; a raw or packet socket's
+		// is a program's.
+		k.Path = cause.KernelNetfilter
+		if e.Kind == kernel.Wire && e.FromSock {
+			k.Path = cause.KernelNotStack
 		}
 		k.FromLocal, _ = a.addrs.Local(e.NetNS, e.From.Addr())
 	case kernel.Received:

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/rstscope/rstscope/internal/testutil"
 )
 
@@ -93,6 +95,39 @@ func TestForwardedResetsNotMadeHere(t *testing.T) {
 	if got[0].From.String() != "10.77.2.2:7777" || got[0].To.Addr().String() != "10.77.1.2" {
 		t.Errorf("got %v > %v, want 10.77.2.2:7777 > 10.77.1.2", got[0].From, got[0].To)
 	}
+	if got[0].Kind == Wire && got[0].FromSock {
+		t.Error("netfilter's RST is marked as a socket's")
+	}
+}
+
+// TestRawSocketReset: a RST written by a raw socket (a tool forging resets)
+// is found on the wire and marked as a socket's, unlike netfilter's.
+func TestRawSocketReset(t *testing.T) {
+	testutil.RequireRoot(t)
+	ns := newTestNS(t)
+	got := wireEvents(t, ns, func() {
+		ns.Do(t, func() {
+			fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_RAW)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer unix.Close(fd)
+			// 127.0.0.1:5555 > 127.0.0.1:6666 RST, written out by hand: the
+			// kernel fills the IP checksum, length and ID of a header-included
+			// packet; nobody checks the TCP checksum on loopback.
+			pkt := []byte{
+				0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1,
+				0x15, 0xb3, 0x1a, 0x0a, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x04, 0, 0, 0, 0, 0, 0,
+			}
+			if err := unix.Sendto(fd, pkt, 0, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+				t.Error(err)
+			}
+		})
+	})
+	if len(got) != 1 || got[0].From.String() != "127.0.0.1:5555" || !got[0].FromSock {
+		t.Fatalf("got %+v, want one RST from 127.0.0.1:5555 marked as a socket's", got)
+	}
 }
 
 // TestBridgedResetsNotMadeHere puts a Linux bridge (as cni0 or docker0) in
@@ -126,7 +161,7 @@ func TestBridgedResetsNotMadeHere(t *testing.T) {
 	if len(got) != 1 {
 		t.Fatalf("got %d RSTs made in the bridge namespace, want 1 (its own reject): %v", len(got), got)
 	}
-	if got[0].From.String() != "10.77.3.1:7777" {
-		t.Errorf("got a RST from %v, want 10.77.3.1:7777", got[0].From)
+	if got[0].From.String() != "10.77.3.1:7777" || got[0].FromSock {
+		t.Errorf("got a RST from %v (socket's: %v), want netfilter's from 10.77.3.1:7777", got[0].From, got[0].FromSock)
 	}
 }

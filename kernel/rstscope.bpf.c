@@ -381,6 +381,11 @@ int net_dev_queue(struct trace_event_raw_net_dev_template *ctx)
 	e->kind = KIND_WIRE;
 	e->t = t;
 	e->context = CTX_KERNEL;
+	// nf_send_reset{,6} allocate their RST with no owner; a raw or packet
+	// socket's skb is charged to that socket (sock_alloc_send_skb). The
+	// TCP stack's own, also owned, were dropped above or are claimed in
+	// user space. Measured in forwarded_linux_test.go.
+	e->from_sock = BPF_CORE_READ(skb, sk) != NULL;
 	e->cookie = 0;
 	submit(e);
 	return 0;

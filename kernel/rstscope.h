@@ -46,6 +46,7 @@ struct event {
 	__u8 in_flags; // TCP flags of the segment the RST answers, 0 when none
 	char comm[16];
 	__u8 substate; // tw_substate when state is TCP_TIME_WAIT (FIN_WAIT2 or TIME_WAIT)
+	__u8 from_sock; // KIND_WIRE: the skb belonged to a socket (raw, packet), not built by netfilter
 };
 
 #endif

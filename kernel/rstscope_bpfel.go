@@ -28,7 +28,8 @@ type rstscopeEvent struct {
 	InFlags  uint8
 	Comm     [16]int8
 	Substate uint8
-	_        [3]byte
+	FromSock uint8
+	_        [2]byte
 }
 
 type rstscopeTuple struct {

@@ -390,8 +390,8 @@ func TestWatchRealResets(t *testing.T) {
 			})
 			f := lw.expect(t, addr, 3*time.Second, sentFrom(addr))
 			check(t, f, "", cause.FirewallReject, "kernel", 0)
-			if !strings.Contains(strings.Join(f.Evidence, " "), "the TCP stack did not send it") {
-				t.Errorf("got evidence %q, want it to say the TCP stack did not send it", f.Evidence)
+			if !strings.Contains(strings.Join(f.Evidence, " "), "no owning socket and no tcp_send_reset") {
+				t.Errorf("got evidence %q, want it to say the RST had no owning socket and no tcp_send_reset", f.Evidence)
 			}
 		}
 	})
