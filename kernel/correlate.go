@@ -51,8 +51,20 @@ type held struct {
 }
 
 // pairKey joins across namespaces of one host: the same RST is sent in one
-// and received in another with the same addresses.
-type pairKey struct{ from, to netip.AddrPort }
+// and received in another with the same addresses. A loopback RST never
+// leaves its namespace, and every namespace has its own 127.0.0.1, so
+// there the namespace is part of the key.
+type pairKey struct {
+	from, to netip.AddrPort
+	netns    uint32 // 0 unless from is a loopback address
+}
+
+func pairOf(from, to netip.AddrPort, netns uint32) pairKey {
+	if !from.Addr().IsLoopback() {
+		netns = 0
+	}
+	return pairKey{from, to, netns}
+}
 
 // flowKey is a RST's tuple inside one namespace, where it left a device.
 type flowKey struct {
@@ -92,7 +104,7 @@ func (c *Correlator) init() {
 // Window.
 func (c *Correlator) Add(e *Event) {
 	c.init()
-	pk := pairKey{e.From, e.To}
+	pk := pairOf(e.From, e.To, e.NetNS)
 	fk := flowKey{e.From, e.To, e.NetNS}
 	switch e.Kind {
 	case Sent:
@@ -107,7 +119,7 @@ func (c *Correlator) Add(e *Event) {
 		// A socket that aborts itself (TCP_ABORT_ON_DATA) runs tcp_reset on
 		// its own end first: a Received event for the reverse tuple that no
 		// RST on the wire matches.
-		if g, ok := c.recv[pairKey{e.To, e.From}]; ok && g.r.NetNS == e.NetNS && absDiff(g.r.Boot, e.Boot) <= ghostWindow {
+		if g, ok := c.recv[pairOf(e.To, e.From, e.NetNS)]; ok && g.r.NetNS == e.NetNS && absDiff(g.r.Boot, e.Boot) <= ghostWindow {
 			c.kill(g)
 		}
 	case Received:
@@ -115,7 +127,7 @@ func (c *Correlator) Add(e *Event) {
 			s.r.Recv = *e
 			return
 		}
-		if s, ok := c.sent[pairKey{e.To, e.From}]; ok && s.r.NetNS == e.NetNS && absDiff(s.r.Boot, e.Boot) <= ghostWindow {
+		if s, ok := c.sent[pairOf(e.To, e.From, e.NetNS)]; ok && s.r.NetNS == e.NetNS && absDiff(s.r.Boot, e.Boot) <= ghostWindow {
 			return // the ghost of a self-abort, after its Sent
 		}
 		c.recv[pk] = c.hold(e)
@@ -181,7 +193,7 @@ func (c *Correlator) kill(h *held) {
 // unindex removes h from whichever map still points at it.
 func (c *Correlator) unindex(h *held) {
 	e := &h.r.Event
-	pk := pairKey{e.From, e.To}
+	pk := pairOf(e.From, e.To, e.NetNS)
 	// Received events are indexed only in recv, the rest only in sent (and
 	// wire): one map lookup per released event, not two (the correlator's
 	// maps were 13 % of watch's CPU under a SYN flood, perf).

@@ -16,6 +16,11 @@ func TestCorrelator(t *testing.T) {
 		return &Event{Kind: k, From: from, To: to, NetNS: 7, Boot: at}
 	}
 	other := func(e *Event) *Event { e.NetNS = 8; return e }
+	lo := func(e *Event) *Event {
+		e.From = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), e.From.Port())
+		e.To = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), e.To.Port())
+		return e
+	}
 	for _, tc := range []struct {
 		name   string
 		events []*Event
@@ -51,6 +56,9 @@ func TestCorrelator(t *testing.T) {
 		{"a router's reject received by a client in another namespace: one reset",
 			[]*Event{ev(Wire, a, b, 1000*ms), other(ev(Received, a, b, 1000*ms+50))}, 2000 * ms,
 			[]string{"wire 10.0.0.1:80>10.0.0.2:40000+recv"}},
+		{"loopback in two namespaces: each reset joins its own",
+			[]*Event{lo(ev(Sent, a, b, 1000*ms)), other(lo(ev(Sent, a, b, 1000*ms+1))), lo(ev(Received, a, b, 1000*ms+2)), other(lo(ev(Received, a, b, 1000*ms+3)))}, 2000 * ms,
+			[]string{"sent 127.0.0.1:80>127.0.0.1:40000+recv@7", "sent 127.0.0.1:80>127.0.0.1:40000+recv@8"}},
 		{"a reset received from elsewhere stands alone",
 			[]*Event{ev(Received, c, a, 1000*ms)}, 2000 * ms,
 			[]string{"received 10.0.0.3:40001>10.0.0.1:80"}},
@@ -68,6 +76,9 @@ func TestCorrelator(t *testing.T) {
 				s := fmt.Sprintf("%v %v>%v", r.Kind, r.From, r.To)
 				if r.Recv.Kind != 0 {
 					s += "+recv"
+					if r.Recv.From.Addr().IsLoopback() {
+						s += fmt.Sprintf("@%d", r.Recv.NetNS)
+					}
 				}
 				got = append(got, s)
 			})
