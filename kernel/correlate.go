@@ -123,7 +123,7 @@ func (c *Correlator) Add(e *Event) {
 			c.kill(g)
 		}
 	case Received:
-		if s, ok := c.sent[pk]; ok && s.r.Recv.Kind == 0 {
+		if s, ok := c.sent[pk]; ok && s.r.Recv.Kind == 0 && absDiff(s.r.Boot, e.Boot) <= c.window() {
 			s.r.Recv = *e
 			return
 		}
@@ -152,7 +152,7 @@ func (c *Correlator) Add(e *Event) {
 // join attaches a held Received event for the same RST to h, the event of
 // the code that made it, and indexes h for one that comes later.
 func (c *Correlator) join(h *held, pk pairKey) {
-	if r, ok := c.recv[pk]; ok && h.r.Recv.Kind == 0 {
+	if r, ok := c.recv[pk]; ok && h.r.Recv.Kind == 0 && absDiff(r.r.Boot, h.r.Boot) <= c.window() {
 		h.r.Recv = r.r.Event
 		c.kill(r)
 	}
