@@ -19,8 +19,9 @@ import (
 //
 // It finds the namespace among Paths, /run/netns/* (ip netns add) and
 // /proc/*/ns/net, lists its addresses from a thread that joined it, and
-// keeps the answer for Refresh. Callers ask only for resets the TCP stack
-// did not send, so the walk is rare.
+// keeps the answer for Refresh. Joining a namespace needs CAP_SYS_ADMIN;
+// without it nothing is known, and callers assume the address is local. It
+// is not safe for concurrent use.
 type NetNSAddrs struct {
 	// Paths are namespace files to try first (watch --netns).
 	Paths []string
