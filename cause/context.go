@@ -73,8 +73,8 @@ type KernelPath uint8
 const (
 	KernelNone      KernelPath = iota // no kernel evidence
 	KernelStack                       // the TCP stack sent it (tcp:tcp_send_reset), with a reason
-	KernelNetfilter                   // netfilter's reject built it (nf_send_reset, seen at net_dev_queue)
-	KernelNotStack                    // it left a device on this host but the TCP stack did not send it
+	KernelNetfilter                   // netfilter's reject built it (nf_send_reset; at net_dev_queue, an unclaimed RST with no owning socket)
+	KernelNotStack                    // a socket other than TCP's (raw, AF_PACKET) wrote it on this host
 	KernelReceived                    // a socket on this host received it (tcp:tcp_receive_reset)
 )
 
@@ -98,6 +98,10 @@ type Kernel struct {
 	// FromLocal is false when the reset's source address is not one of this
 	// host's (a router's own reject: the host forged an endpoint's address).
 	FromLocal bool
+	// Forwards is true when the host (network namespace) that sent the
+	// reset routes packets between its interfaces (ip_forward): a router, a
+	// NAT, a container host.
+	Forwards bool
 }
 
 // KernelReason is the kernel's reason for this reset, or "".

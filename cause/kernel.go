@@ -70,6 +70,17 @@ func (f *facts) reasonVerdict(reason string, k *Kernel) (kernelVerdict, bool) {
 			return kernelVerdict{cause: DataAfterClose, sender: f.role, conf: 0.6,
 				alts: []Alternative{{HalfOpen, 0.4}}}, true
 		}
+		if k.Forwards && f.ephemeralSender() {
+			// A NAT (masquerade keeps the client's ephemeral port) whose
+			// conntrack entry expired: the peer's next segment is addressed
+			// to the router itself and its own stack has no socket.
+			// Measured with masquerade and a 2 s established timeout
+			// (cmd/rstscope TestWatchNATLostState). Conntrack forgets only
+			// idle flows, unless flushed or failed over.
+			f.add("this host forwards packets and the segment came to an ephemeral port of its own address: a NAT mapping it no longer holds")
+			return kernelVerdict{cause: IdleTimeout, sender: Middlebox, conf: 0.6,
+				alts: []Alternative{{HalfOpen, 0.3}}}, true
+		}
 		return one(HalfOpen)
 	case "TCP_FLAGS":
 		if k.State == "LISTEN" {
@@ -124,16 +135,17 @@ func (f *facts) reasonVerdict(reason string, k *Kernel) (kernelVerdict, bool) {
 }
 
 // netfilterVerdict: the host's packet filter built the reset
-// (nf_send_reset), or a reset left this host without the TCP stack sending
-// it. A source address that is not the host's own is a router forging an
-// endpoint's address: the sender is a device in the path.
+// (nf_send_reset), or a socket other than TCP's (raw, AF_PACKET) wrote it:
+// a program on this host forging resets (tcpkill, an IPS). A source address
+// that is not the host's own is a router forging an endpoint's address: the
+// sender is a device in the path.
 func (f *facts) netfilterVerdict(k *Kernel) kernelVerdict {
 	v := kernelVerdict{cause: FirewallReject, sender: f.role, conf: kernelSure}
 	if k.Path == KernelNetfilter {
 		f.add("kernel: nf_send_reset built this reset (a reject with tcp reset rule)")
 	} else {
-		v.conf = 0.8
-		f.add("the reset left this host but the TCP stack did not send it: most likely a reject with tcp reset rule")
+		v.cause, v.conf = Injected, 0.8
+		f.add("the reset left this host from a raw or packet socket, not from the TCP stack or a reject rule: a program forged it")
 	}
 	if !k.FromLocal {
 		v.sender = Middlebox
@@ -147,4 +159,11 @@ func (f *facts) netfilterVerdict(k *Kernel) kernelVerdict {
 // anything but the handshake — a connection waiting in the accept queue.
 func (f *facts) listenerQueued() bool {
 	return f.s.Payload == 0 && !f.s.SawFIN && f.s.SawSYN
+}
+
+// ephemeralSender: the reset came from a port in the host's ephemeral
+// range (a client's port, or a NAT's mapping of one).
+func (f *facts) ephemeralSender() bool {
+	p, r := f.s.Addr.Port(), f.ctx.EphemeralPorts
+	return r[1] != 0 && p >= r[0] && p <= r[1]
 }

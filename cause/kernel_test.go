@@ -10,7 +10,7 @@ import (
 // kernelOnly builds the context watch has without a packet capture: the two
 // addresses, the direction of the reset and the kernel's account.
 func kernelOnly(fromServer bool, k Kernel) *Context {
-	ctx := &Context{Kernel: k}
+	ctx := &Context{Kernel: k, EphemeralPorts: [2]uint16{32768, 60999}}
 	ctx.Conn.Ep[flow.FromOrig].Addr, ctx.Conn.Ep[flow.FromResp].Addr = cli, srv
 	ctx.Dir = flow.FromOrig
 	if fromServer {
@@ -50,6 +50,9 @@ func TestClassifyKernel(t *testing.T) {
 		{"memory pressure", true, Kernel{Path: KernelStack, Reason: "TCP_ABORT_ON_MEMORY", State: "ESTABLISHED"}, ResourceExhaustion, Server},
 		{"host's own reject rule", true, Kernel{Path: KernelNetfilter, InFlags: packet.SYN, FromLocal: true}, FirewallReject, Server},
 		{"router's reject, forging the server", true, Kernel{Path: KernelNetfilter, InFlags: packet.ACK}, FirewallReject, Middlebox},
+		{"a raw socket on the server host forged it", true, Kernel{Path: KernelNotStack, InFlags: packet.ACK, FromLocal: true}, Injected, Server},
+		{"NAT router that lost the mapping", false, Kernel{Path: KernelStack, Reason: "NO_SOCKET", InFlags: packet.ACK | packet.PSH, FromLocal: true, Forwards: true}, IdleTimeout, Middlebox},
+		{"a forwarding host's own server lost the connection", true, Kernel{Path: KernelStack, Reason: "NO_SOCKET", InFlags: packet.ACK | packet.PSH, FromLocal: true, Forwards: true}, HalfOpen, Server},
 		{"received, and this host sent it", false, Kernel{Path: KernelReceived, SentHere: "TCP_ABORT_ON_CLOSE", State: "ESTABLISHED"}, UnreadDataClose, Client},
 	}
 	for _, tt := range tests {

@@ -5,20 +5,23 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rstscope/rstscope/cause"
 	"github.com/rstscope/rstscope/report"
 )
 
 // Joiner merges what the kernel and the packets say about the same reset
-// into one finding. Findings wait up to Window for their other half; a
-// finding whose half never comes (a reset forged on the wire, a kernel
-// event on another interface) goes out alone when its time is up.
+// into one finding, and puts findings out in time order. Each finding
+// waits Window after it arrived for its other half; a finding whose half
+// never comes (a reset forged on the wire, a kernel event on another
+// interface) goes out alone. Window must exceed the sources' own delay
+// (the kernel's Correlator window, the packets' look-ahead) for the output
+// to stay in order; findings go out at most 2·Window after they arrive.
 type Joiner struct {
 	Window time.Duration
 	Emit   func(report.Finding)
 
-	mu      sync.Mutex
-	waiting []joined
+	mu    sync.Mutex
+	queue []*joined           // by Finding.Time, oldest first
+	open  map[joinKey]*joined // halves still waiting for the other
 }
 
 type joined struct {
@@ -28,38 +31,55 @@ type joined struct {
 	at     time.Time
 }
 
+type joinKey struct{ from, to string }
+
 // Add offers a finding; fromKernel says which source made it.
 func (j *Joiner) Add(f report.Finding, fromKernel bool, now time.Time) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	for i := range j.waiting {
-		w := &j.waiting[i]
-		if w.f.From == f.From && to(&w.f) == to(&f) && (fromKernel && !w.kernel || !fromKernel && !w.packet) {
-			merge(&w.f, &f, fromKernel)
-			w.kernel, w.packet = w.kernel || fromKernel, w.packet || !fromKernel
-			return
-		}
+	k := joinKey{f.From, to(&f)}
+	if w, ok := j.open[k]; ok && (fromKernel && !w.kernel || !fromKernel && !w.packet) {
+		merge(&w.f, &f, fromKernel)
+		w.kernel, w.packet = w.kernel || fromKernel, w.packet || !fromKernel
+		delete(j.open, k)
+		return
 	}
-	j.waiting = append(j.waiting, joined{f: f, kernel: fromKernel, packet: !fromKernel, at: now})
+	w := &joined{f: f, kernel: fromKernel, packet: !fromKernel, at: now}
+	if j.open == nil {
+		j.open = make(map[joinKey]*joined)
+	}
+	j.open[k] = w
+	// Sources deliver nearly in order: the walk from the back is short.
+	i := len(j.queue)
+	j.queue = append(j.queue, w)
+	for i > 0 && j.queue[i-1].f.Time.After(f.Time) {
+		j.queue[i] = j.queue[i-1]
+		i--
+	}
+	j.queue[i] = w
 }
 
-// Flush emits the findings that waited their full window by now; a zero
-// now emits them all.
+// Flush emits, in time order, the findings that waited their full window
+// by now; a zero now emits them all.
 func (j *Joiner) Flush(now time.Time) {
 	j.mu.Lock()
-	var out []report.Finding
-	keep := j.waiting[:0]
-	for _, w := range j.waiting {
-		if now.IsZero() || now.Sub(w.at) >= j.Window || w.kernel && w.packet {
-			out = append(out, w.f)
-		} else {
-			keep = append(keep, w)
+	n := 0
+	for ; n < len(j.queue); n++ {
+		if !now.IsZero() && now.Sub(j.queue[n].at) < j.Window {
+			break
 		}
 	}
-	j.waiting = keep
+	out := slices.Clone(j.queue[:n])
+	j.queue = j.queue[:copy(j.queue, j.queue[n:])]
+	for _, w := range out {
+		k := joinKey{w.f.From, to(&w.f)}
+		if j.open[k] == w {
+			delete(j.open, k)
+		}
+	}
 	j.mu.Unlock()
-	for _, f := range out {
-		j.Emit(f)
+	for _, w := range out {
+		j.Emit(w.f)
 	}
 }
 
@@ -71,9 +91,12 @@ func to(f *report.Finding) string {
 	return f.Client
 }
 
-// merge folds the other half into base. The packets decide who sent the
-// reset (only they see a forger); the kernel's reason decides why when it
-// names one, since the kernel knows the code path that sent it.
+// merge folds the other half into base: the capture's frame and file, the
+// kernel's reason, state and task. The verdict is the kernel half's when
+// cause.Classify decided it from the kernel's own account (this host sent
+// or built the reset), since Classify lets that account decide over the
+// wire; a reset this host only received has no account of its sender, and
+// the packets' verdict stands.
 func merge(base, other *report.Finding, otherFromKernel bool) {
 	k, p := other, base
 	if !otherFromKernel {
@@ -82,12 +105,12 @@ func merge(base, other *report.Finding, otherFromKernel bool) {
 	m := *p
 	m.Direction, m.KernelReason, m.State, m.NetNS = k.Direction, k.KernelReason, k.State, k.NetNS
 	m.PID, m.Command, m.Cgroup, m.Context = k.PID, k.Command, k.Cgroup, k.Context
-	if k.KernelReason != "" && k.Cause != cause.Unknown && k.Cause != p.Cause {
-		m.Evidence = append(slices.Clip(m.Evidence), "the packets alone suggested "+string(p.Cause))
-		m.Cause, m.Advice, m.Benign = k.Cause, k.Advice, k.Benign
-		m.Confidence = max(k.Confidence, p.Confidence)
-	} else if k.KernelReason != "" {
-		m.Confidence = min(1, p.Confidence+0.2)
+	if k.Direction == "sent" {
+		m.Cause, m.Sender, m.Confidence, m.Alternatives = k.Cause, k.Sender, k.Confidence, k.Alternatives
+		m.Advice, m.Benign = k.Advice, k.Benign
+		if k.Cause != p.Cause {
+			m.Evidence = append(slices.Clip(m.Evidence), "the packets alone suggested "+string(p.Cause))
+		}
 	}
 	for _, e := range k.Evidence {
 		if !slices.Contains(m.Evidence, e) {

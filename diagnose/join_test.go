@@ -26,13 +26,13 @@ func TestJoiner(t *testing.T) {
 		want    int
 		check   func(t *testing.T, got []report.Finding)
 	}{
-		{"both halves make one finding at once", []report.Finding{kern, pkt}, []bool{true, false}, 0, 1, func(t *testing.T, got []report.Finding) {
+		{"both halves make one finding", []report.Finding{kern, pkt}, []bool{true, false}, time.Second, 1, func(t *testing.T, got []report.Finding) {
 			f := got[0]
 			if f.KernelReason != "NO_SOCKET" || f.Frame != 7 || f.Direction != "sent" || len(f.Evidence) != 2 {
 				t.Errorf("merged finding lacks a half: %+v", f)
 			}
 		}},
-		{"the kernel's reason overrides the packets' cause", []report.Finding{hostFW, kern}, []bool{false, true}, 0, 1, func(t *testing.T, got []report.Finding) {
+		{"the kernel's reason overrides the packets' cause", []report.Finding{hostFW, kern}, []bool{false, true}, time.Second, 1, func(t *testing.T, got []report.Finding) {
 			if got[0].Cause != cause.ClosedPort {
 				t.Errorf("got %s, want the kernel's closed-port", got[0].Cause)
 			}
@@ -41,6 +41,11 @@ func TestJoiner(t *testing.T) {
 		{"a lone half goes out after its window", []report.Finding{pkt}, []bool{false}, time.Second, 1, nil},
 		{"different resets stay apart", []report.Finding{pkt, other}, []bool{false, false}, time.Second, 2, nil},
 		{"two packet halves do not merge", []report.Finding{pkt, pkt}, []bool{false, false}, time.Second, 2, nil},
+		{"held findings come out in time order", []report.Finding{at(other, 2), at(pkt, 1)}, []bool{true, false}, time.Second, 2, func(t *testing.T, got []report.Finding) {
+			if !got[0].Time.Before(got[1].Time) {
+				t.Errorf("got %v then %v, want time order", got[0].Time, got[1].Time)
+			}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,4 +63,10 @@ func TestJoiner(t *testing.T) {
 			}
 		})
 	}
+}
+
+// at returns f stamped ms milliseconds after the epoch.
+func at(f report.Finding, ms int) report.Finding {
+	f.Time = time.UnixMilli(int64(ms))
+	return f
 }

@@ -3,187 +3,186 @@ package diagnose
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/rstscope/rstscope/cause"
+	"github.com/rstscope/rstscope/flow"
 	"github.com/rstscope/rstscope/kernel"
+	"github.com/rstscope/rstscope/packet"
 	"github.com/rstscope/rstscope/report"
 )
 
 // NewKernelAttributor returns an attributor for events named by names, with
-// ports the host's ephemeral port range and cgroups to name cgroup ids.
-func NewKernelAttributor(names *kernel.Names, ports [2]uint16, cgroups *kernel.Cgroups) *KernelAttributor {
-	return &KernelAttributor{names: names, ports: ports, cgroups: cgroups}
+// ports the host's ephemeral port range, cgroups to name cgroup ids and
+// addrs to tell a namespace's own addresses from the ones it forges.
+func NewKernelAttributor(names *kernel.Names, ports [2]uint16, cgroups *kernel.Cgroups, addrs LocalAddrs) *KernelAttributor {
+	if addrs == nil {
+		addrs = &kernel.NetNSAddrs{}
+	}
+	return &KernelAttributor{names: names, ports: ports, cgroups: cgroups, addrs: addrs}
 }
 
-// KernelAttributor turns a kernel event into a Finding: the cause from the
-// kernel's reason (cause.ForKernelReason) refined by what the event shows,
-// the roles of both ends, and the task when the reset came from one. It
-// lives here, where sources meet, so that kernel stays a leaf that knows
-// nothing of causes.
+// KernelAttributor turns what the kernel saw of one reset into a Finding:
+// it puts the kernel's account into a cause.Context and lets
+// cause.Classify decide, as analyze does for a capture, then adds the task
+// that sent it. It lives here, where sources meet, so that kernel stays a
+// leaf that knows nothing of causes.
 type KernelAttributor struct {
 	names   *kernel.Names
 	ports   [2]uint16 // net.ipv4.ip_local_port_range
 	cgroups *kernel.Cgroups
-	// sent remembers recent causes of RSTs this host sent, so a RST both
-	// sent and received here (two namespaces, loopback) explains both ends.
-	sent map[[2]netip.AddrPort]cause.ID
+	addrs   LocalAddrs
+	// ctx is reused for every reset: a cause.Context is about 2 KiB, and
+	// allocating one per reset was most of watch's garbage under a flood
+	// (BenchmarkWatchFinding: 2.5 KiB and 11 allocations per finding).
+	// Finding is therefore not safe for concurrent use.
+	ctx cause.Context
 }
 
+// LocalAddrs tells whether an address is one of a network namespace's own,
+// and whether the namespace forwards packets of a's family
+// (kernel.NetNSAddrs); known is false when it cannot tell.
+type LocalAddrs interface {
+	Local(netns uint32, a netip.Addr) (local, known bool)
+	Forwards(netns uint32, a netip.Addr) (forwards, known bool)
+}
+
+// kernel TCP states (include/net/tcp_states.h); ABI, printed by ss.
 const (
-	tcpSYN = 0x02
-	tcpACK = 0x10
-	// kernel TCP states (include/net/tcp_states.h); ABI, printed by ss.
-	stateSynSent    = 2
-	stateSynRecv    = 3
-	stateFinWait2   = 5
-	stateTimeWait   = 6
-	stateListen     = 10
-	stateNewSynRecv = 12
+	stateSynSent  = 2
+	stateTimeWait = 6
 )
 
-func (a *KernelAttributor) Finding(e *kernel.Event, at time.Time) report.Finding {
+// Finding explains one reset at wall-clock time at.
+func (a *KernelAttributor) Finding(r *kernel.Reset, at time.Time) report.Finding {
+	e := &r.Event
+	ctx := &a.ctx
+	a.fill(ctx, r, at)
+	v := cause.Classify(ctx)
+	c := &ctx.Conn
+	client, server := c.Ep[v.ClientDir].Addr, c.Ep[v.ClientDir.Other()].Addr
 	f := report.Finding{
-		Time:    at.UTC(),
-		From:    e.From.String(),
-		State:   a.names.State(e.State),
-		NetNS:   uint64(e.NetNS),
-		Context: e.Context.String(),
+		Time:       at.UTC(),
+		Client:     client.String(),
+		Server:     server.String(),
+		From:       e.From.String(),
+		Sender:     v.Sender,
+		Cause:      v.Cause,
+		Confidence: v.Confidence,
+		Evidence:   v.Evidence,
+		Advice:     cause.Lookup(v.Cause).Advice,
+		Benign:     v.Benign,
+		State:      a.state(e),
+		NetNS:      uint64(e.NetNS),
+		Context:    e.Context.String(),
+		Direction:  "sent",
+	}
+	for _, alt := range v.Alternatives {
+		f.Alternatives = append(f.Alternatives, report.Alternative{Cause: alt.Cause, Probability: alt.Probability})
 	}
 	if e.Context == kernel.ContextUnknown {
 		f.Context = ""
 	}
-	if e.State == stateTimeWait && e.Substate != 0 && e.Substate != stateTimeWait {
-		f.State += "/" + a.names.State(e.Substate)
-	}
-	client, server := a.roles(e)
-	f.Client, f.Server = client.String(), server.String()
-	f.Sender = cause.Server
-	if e.From == client {
-		f.Sender = cause.Client
-	}
-	var id cause.ID
 	switch e.Kind {
 	case kernel.Sent:
-		f.Direction = "sent"
 		f.KernelReason = a.names.Reason(e.Reason)
-		id, f.Confidence = a.sentCause(e, f.KernelReason)
-		ev := "kernel: tcp_send_reset reason=" + f.KernelReason
 		if f.State != "" {
-			ev += " state=" + f.State
+			f.Evidence = append(f.Evidence, "kernel: tcp_send_reset on a socket in "+f.State)
 		}
-		f.Evidence = append(f.Evidence, ev)
 		if e.InFlags != 0 {
-			f.Evidence = append(f.Evidence, "it answered a segment with flags "+flagString(e.InFlags))
+			f.Evidence = append(f.Evidence, "it answered a segment with flags "+packet.Flags(e.InFlags).String())
 		}
-		if len(a.sent) > 4096 {
-			clear(a.sent)
-		}
-		if a.sent == nil {
-			a.sent = make(map[[2]netip.AddrPort]cause.ID)
-		}
-		a.sent[[2]netip.AddrPort{e.From, e.To}] = id
 	case kernel.Received:
 		f.Direction = "received"
 		f.Evidence = append(f.Evidence, "kernel: tcp_receive_reset on a socket in "+orDash(f.State))
-		if sid, ok := a.sent[[2]netip.AddrPort{e.From, e.To}]; ok {
-			id, f.Confidence = sid, 0.9
-			f.Evidence = append(f.Evidence, "this host also sent it, as "+string(sid))
-		} else if e.State == stateSynSent {
-			id, f.Confidence = cause.ClosedPort, 0.5
-			f.Evidence = append(f.Evidence, "a RST answered our SYN: no listener there, or a firewall rejects the connection")
-		} else {
-			id, f.Confidence = cause.Unknown, 0.2
-			f.Evidence = append(f.Evidence, "the peer's reason is not visible from this host; capture with -i to see the wire")
+	case kernel.Wire:
+		owner := "no owning socket"
+		if e.FromSock {
+			owner = "a raw or packet socket as its owner"
 		}
-	case kernel.Wire, kernel.Netfilter:
-		f.Direction = "sent"
-		f.KernelReason = ""
-		id, f.Confidence = cause.FirewallReject, 0.8
-		if e.Kind == kernel.Netfilter {
-			f.Confidence = 0.95
-			f.Evidence = append(f.Evidence, "kernel: nf_send_reset built this RST (netfilter reject with tcp reset)")
-		} else {
-			f.Evidence = append(f.Evidence, "a RST left a device on this host and the TCP stack did not send it (no tcp_send_reset for this 4-tuple): not from the TCP stack, most likely netfilter's reject with tcp reset")
-		}
+		f.Evidence = append(f.Evidence, "kernel: it left a device (net:net_dev_queue) with "+owner+" and no tcp_send_reset for it")
 	}
-	f.Cause = id
-	info := cause.Lookup(id)
-	f.Advice = info.Advice
-	f.Benign = info.Benign
+	if rc := &r.Recv; rc.Kind == kernel.Received {
+		where := ""
+		if rc.NetNS != e.NetNS {
+			where = fmt.Sprintf(" in netns %d", rc.NetNS)
+		}
+		f.Evidence = append(f.Evidence, fmt.Sprintf("received on this host too%s, by a socket in %s", where, orDash(a.names.State(rc.State))))
+	}
 	if e.Context == kernel.ContextProcess {
 		f.PID = int(e.PID)
 		f.Command = e.CommString()
 		f.Cgroup = a.cgroups.Path(e.CgroupID)
 		f.Evidence = append(f.Evidence, fmt.Sprintf("sent from process context by pid %d (%s)", e.PID, f.Command))
-	} else if e.Context == kernel.ContextKernel {
+	} else if e.Context == kernel.ContextKernel && e.Kind != kernel.Received {
 		f.Evidence = append(f.Evidence, "sent from kernel context (softirq: the receive path or a timer), not by a task")
 	}
 	return f
 }
 
-// sentCause maps the kernel's reason to a cause and refines it with the
-// state and the segment the RST answered.
-func (a *KernelAttributor) sentCause(e *kernel.Event, reason string) (cause.ID, float64) {
-	id := cause.ForKernelReason(reason)
-	switch {
-	case reason == "NO_SOCKET" && e.InFlags != 0 && e.InFlags&tcpSYN == 0:
-		// A mid-connection segment found no socket: the peer kept using a
-		// connection this host no longer has.
-		return cause.HalfOpen, 0.8
-	case reason == "INVALID_SYN" && e.State != stateListen:
-		return cause.InvalidSegment, 0.7
-	case reason == "TCP_TIMEWAIT_SOCKET" && e.Substate == stateFinWait2:
-		// The application closed, the orphan sat in FIN-WAIT-2 as a
-		// time-wait socket, and the peer still sent data (DESIGN.md: "data
-		// after close with default settings").
-		return cause.DataAfterClose, 0.85
-	case id == cause.Unknown:
-		return id, 0.3
+// fill sets ctx to the classifier's input for one reset the kernel
+// reported: its account (cause.Kernel) and the minimal connection a kernel
+// event allows, the two ends and whether the answered segment was a SYN.
+func (a *KernelAttributor) fill(ctx *cause.Context, r *kernel.Reset, at time.Time) {
+	e := &r.Event
+	*ctx = cause.Context{Time: at, Dir: flow.FromResp, EphemeralPorts: a.ports}
+	k := &ctx.Kernel
+	k.State, k.Substate = bare(a.names.State(e.State)), ""
+	if e.State == stateTimeWait && e.Substate != 0 {
+		k.Substate = bare(a.names.State(e.Substate))
 	}
-	return id, 0.9
+	k.InFlags = packet.Flags(e.InFlags)
+	k.FromLocal = true
+	switch e.Kind {
+	case kernel.Sent:
+		k.Path, k.Reason = cause.KernelStack, a.names.Reason(e.Reason)
+		k.Forwards, _ = a.addrs.Forwards(e.NetNS, e.From.Addr())
+	case kernel.Netfilter, kernel.Wire:
+		// An unclaimed RST with no owning socket was built by kernel code,
+		// which for a RST is netfilter's reject; a raw or packet socket's
+		// is a program's.
+		k.Path = cause.KernelNetfilter
+		if e.Kind == kernel.Wire && e.FromSock {
+			k.Path = cause.KernelNotStack
+		}
+		k.FromLocal, _ = a.addrs.Local(e.NetNS, e.From.Addr())
+	case kernel.Received:
+		k.Path = cause.KernelReceived
+	}
+	// The RST travels FromResp: Ep[FromResp] sent it. A SYN it answered
+	// came from the other end, the client.
+	c := &ctx.Conn
+	c.Ep[flow.FromResp].Addr, c.Ep[flow.FromOrig].Addr = e.From, e.To
+	c.Key, _ = flow.MakeKey(e.To, e.From)
+	synAnswered := k.InFlags.Has(packet.SYN) && !k.InFlags.Has(packet.ACK)
+	if e.Kind == kernel.Received && e.State == stateSynSent {
+		synAnswered = true // the receiving socket had sent a SYN
+	}
+	ctx.RST.Flags = packet.RST
+	if synAnswered {
+		c.SYNSeen = true
+		o := &c.Ep[flow.FromOrig]
+		o.SawSYN, o.SYNFlags = true, packet.SYN
+		// A RST for a SYN is RST|ACK acking ISN+1: tcp_v4_send_reset acks
+		// seq+1 when the segment had no ACK, and a SYN-SENT socket accepts
+		// a RST only if it acks exactly its SYN (RFC 9293 §3.10.7.3).
+		ctx.RST.Flags |= packet.ACK
+		ctx.RST.Ack = uint32(o.ISN) + 1
+	}
 }
 
-// roles guesses which end opened the connection. A RST answering a SYN, or
-// sent by a listener, comes from the server; a socket in SYN-SENT is the
-// client; otherwise the end using an ephemeral port (ip_local_port_range)
-// is the client, and failing that the lower port is the server.
-func (a *KernelAttributor) roles(e *kernel.Event) (client, server netip.AddrPort) {
-	from, to := e.From, e.To
-	fromIsServer := func() bool {
-		switch {
-		case e.Kind == kernel.Sent && e.InFlags&(tcpSYN|tcpACK) == tcpSYN:
-			return true
-		case e.State == stateListen || e.State == stateSynRecv || e.State == stateNewSynRecv:
-			return e.Kind != kernel.Received
-		case e.State == stateSynSent:
-			return e.Kind == kernel.Received
-		}
-		fe, te := a.ephemeral(from.Port()), a.ephemeral(to.Port())
-		if fe != te {
-			return te
-		}
-		return from.Port() < to.Port()
-	}()
-	if fromIsServer {
-		return to, from
-	}
-	return from, to
-}
+// bare drops the TCP_ prefix: cause.Kernel names states as ss prints them.
+func bare(state string) string { return strings.TrimPrefix(state, "TCP_") }
 
-func (a *KernelAttributor) ephemeral(p uint16) bool { return p >= a.ports[0] && p <= a.ports[1] }
-
-func flagString(f uint8) string {
-	var b []byte
-	for i, n := range []string{"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"} {
-		if f&(1<<i) != 0 {
-			if len(b) > 0 {
-				b = append(b, '|')
-			}
-			b = append(b, n...)
-		}
+// state is the socket's state as the finding shows it, with a time-wait
+// socket's substate ("TCP_TIME_WAIT/TCP_FIN_WAIT2").
+func (a *KernelAttributor) state(e *kernel.Event) string {
+	s := a.names.State(e.State)
+	if e.State == stateTimeWait && e.Substate != 0 && e.Substate != stateTimeWait {
+		s += "/" + a.names.State(e.Substate)
 	}
-	return string(b)
+	return s
 }
 
 func orDash(s string) string {

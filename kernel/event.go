@@ -105,6 +105,10 @@ type Event struct {
 	// Comm is the task's command name, NUL-padded.
 	Comm     [16]byte
 	CgroupID uint64 // cgroup v2 id (the cgroup directory's inode)
+	// FromSock is set on a Wire event whose packet belonged to a socket (a
+	// raw or AF_PACKET socket writing its own RST); clear when kernel code
+	// with no socket built it, as netfilter's reject does.
+	FromSock bool
 }
 
 // CommString returns Comm up to its first NUL.
@@ -116,6 +120,10 @@ func (e *Event) CommString() string {
 	}
 	return string(e.Comm[:])
 }
+
+// MaxNetNS is how many network namespaces one Watcher can filter to
+// (MAX_NETNS in rstscope.h).
+const MaxNetNS = 64
 
 // EventSize is sizeof(struct event) in rstscope.h.
 const EventSize = 104
@@ -135,6 +143,7 @@ const (
 	offInFlags  = 83
 	offComm     = 84
 	offSubstate = 100
+	offFromSock = 101
 )
 
 const (
@@ -176,6 +185,7 @@ func Decode(b []byte, e *Event) error {
 	e.InFlags = b[offInFlags]
 	copy(e.Comm[:], b[offComm:offComm+16])
 	e.Substate = b[offSubstate]
+	e.FromSock = b[offFromSock] != 0
 	if e.Kind != Sent {
 		e.Reason = ReasonUnknown
 	}

@@ -31,6 +31,7 @@ func TestEventLayout(t *testing.T) {
 		{"in_flags", unsafe.Offsetof(e.InFlags), offInFlags},
 		{"comm", unsafe.Offsetof(e.Comm), offComm},
 		{"substate", unsafe.Offsetof(e.Substate), offSubstate},
+		{"from_sock", unsafe.Offsetof(e.FromSock), offFromSock},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: got offset %d, want %d", c.name, c.got, c.want)

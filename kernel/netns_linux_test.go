@@ -18,9 +18,13 @@ type testNS struct {
 	Inode uint32
 }
 
-func newTestNS(t testing.TB) *testNS {
+func newTestNS(t testing.TB) *testNS { return newNamedNS(t, "kt") }
+
+// newNamedNS makes a namespace whose name carries role, so a test can make
+// several (a client, a router, a server).
+func newNamedNS(t testing.TB, role string) *testNS {
 	t.Helper()
-	name := fmt.Sprintf("rstscope-kt-%d", os.Getpid())
+	name := fmt.Sprintf("rstscope-watch-%s-%d", role, os.Getpid())
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
 		t.Skipf("cannot create a network namespace (ip netns add): %v: %s", err, out)
 	}
@@ -66,5 +70,14 @@ func (ns *testNS) Do(t testing.TB, fn func()) {
 	}()
 	if err := <-errc; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// vethPair joins a and b with a veth pair named an (in a) and bn (in b).
+func vethPair(t testing.TB, a *testNS, an string, b *testNS, bn string) {
+	t.Helper()
+	out, err := exec.Command("ip", "link", "add", an, "netns", a.Name, "type", "veth", "peer", "name", bn, "netns", b.Name).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip link add veth %s/%s: %v: %s", an, bn, err, out)
 	}
 }

@@ -17,7 +17,16 @@
 
 char __license[] SEC("license") = "Dual BSD/GPL";
 
-volatile const __u32 filter_netns = 0;
+volatile const __u32 filter_netns = 0; // as in rstscope.bpf.c
+volatile const __u8 filter_many = 0;
+
+// netns_allow is the main collection's map, shared by the loader.
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_NETNS);
+	__type(key, __u32);
+	__type(value, __u8);
+} netns_allow SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -34,7 +43,7 @@ struct {
 static __always_inline int emit(struct net *net, struct sk_buff *oldskb)
 {
 	__u32 netns = BPF_CORE_READ(net, ns.inum);
-	if (filter_netns && filter_netns != netns)
+	if (filter_many ? !bpf_map_lookup_elem(&netns_allow, &netns) : filter_netns && filter_netns != netns)
 		return 0;
 
 	unsigned char *head = BPF_CORE_READ(oldskb, head);

@@ -16,10 +16,12 @@ import (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	nfMapNetnsAllow    = "netns_allow"
 	nfMapNfEvents      = "nf_events"
 	nfMapNfLost        = "nf_lost"
 	nfProgNfSendReset  = "nf_send_reset"
 	nfProgNfSendReset6 = "nf_send_reset6"
+	nfVarFilterMany    = "filter_many"
 	nfVarFilterNetns   = "filter_netns"
 )
 
@@ -73,14 +75,16 @@ type nfProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type nfMapSpecs struct {
-	NfEvents *ebpf.MapSpec `ebpf:"nf_events"`
-	NfLost   *ebpf.MapSpec `ebpf:"nf_lost"`
+	NetnsAllow *ebpf.MapSpec `ebpf:"netns_allow"`
+	NfEvents   *ebpf.MapSpec `ebpf:"nf_events"`
+	NfLost     *ebpf.MapSpec `ebpf:"nf_lost"`
 }
 
 // nfVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type nfVariableSpecs struct {
+	FilterMany  *ebpf.VariableSpec `ebpf:"filter_many"`
 	FilterNetns *ebpf.VariableSpec `ebpf:"filter_netns"`
 }
 
@@ -104,12 +108,14 @@ func (o *nfObjects) Close() error {
 //
 // It can be passed to loadNfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type nfMaps struct {
-	NfEvents *ebpf.Map `ebpf:"nf_events"`
-	NfLost   *ebpf.Map `ebpf:"nf_lost"`
+	NetnsAllow *ebpf.Map `ebpf:"netns_allow"`
+	NfEvents   *ebpf.Map `ebpf:"nf_events"`
+	NfLost     *ebpf.Map `ebpf:"nf_lost"`
 }
 
 func (m *nfMaps) Close() error {
 	return _NfClose(
+		m.NetnsAllow,
 		m.NfEvents,
 		m.NfLost,
 	)
@@ -119,6 +125,7 @@ func (m *nfMaps) Close() error {
 //
 // It can be passed to loadNfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type nfVariables struct {
+	FilterMany  *ebpf.Variable `ebpf:"filter_many"`
 	FilterNetns *ebpf.Variable `ebpf:"filter_netns"`
 }
 

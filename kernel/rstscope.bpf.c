@@ -33,7 +33,9 @@
 char __license[] SEC("license") = "Dual BSD/GPL";
 
 // Set by the loader before load.
-volatile const __u32 filter_netns = 0; // 0: every network namespace
+// One namespace is a compare; several are a hash lookup in netns_allow.
+volatile const __u32 filter_netns = 0; // the one namespace to watch; 0: see filter_many
+volatile const __u8 filter_many = 0;   // 1: the namespaces in netns_allow
 volatile const __u8 wire_check = 0;    // 1: net_dev_queue looks for foreign RSTs
 // Below this many bytes waiting, submit without waking the reader, which
 // polls on a short deadline anyway. Waking per event costs an irq_work
@@ -45,6 +47,15 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 22); // resized by the loader
 } events SEC(".maps");
+
+// netns_allow holds the network namespace inodes to watch when
+// filter_many is set (watch --netns A --netns B).
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_NETNS);
+	__type(key, __u32);
+	__type(value, __u8);
+} netns_allow SEC(".maps");
 
 // lost[0] counts events dropped because the ring buffer was full; never silent.
 struct {
@@ -191,6 +202,8 @@ static __always_inline int same_tuple(const struct tuple *a, const struct tuple 
 
 static __always_inline int wanted(__u32 netns)
 {
+	if (filter_many)
+		return bpf_map_lookup_elem(&netns_allow, &netns) != NULL;
 	return filter_netns == 0 || filter_netns == netns;
 }
 
@@ -337,6 +350,14 @@ int net_dev_queue(struct trace_event_raw_net_dev_template *ctx)
 
 	if (!wire_check)
 		return 0;
+	// A received skb carries its ingress ifindex (__netif_receive_skb_core
+	// sets skb_iif); one this host built has none: tcp_v{4,6}_send_reset and
+	// nf_send_reset{,6} allocate a fresh skb. So an RST with skb_iif set was
+	// routed or bridged through here (a veth router, cni0, docker0), made
+	// elsewhere and announced there. Measured in router and bridge
+	// namespaces: forwarded_linux_test.go.
+	if (BPF_CORE_READ(skb, skb_iif))
+		return 0;
 	flags = skb_tuple(skb, &t, 0);
 	if (flags < 0 || !(flags & TCP_FLAG_RST_))
 		return 0;
@@ -360,6 +381,11 @@ int net_dev_queue(struct trace_event_raw_net_dev_template *ctx)
 	e->kind = KIND_WIRE;
 	e->t = t;
 	e->context = CTX_KERNEL;
+	// nf_send_reset{,6} allocate their RST with no owner; a raw or packet
+	// socket's skb is charged to that socket (sock_alloc_send_skb). The
+	// TCP stack's own, also owned, were dropped above or are claimed in
+	// user space. Measured in forwarded_linux_test.go.
+	e->from_sock = BPF_CORE_READ(skb, sk) != NULL;
 	e->cookie = 0;
 	submit(e);
 	return 0;

@@ -6,6 +6,7 @@
 #define AF_INET_ 2
 #define AF_INET6_ 10
 #define TCP_FLAG_RST_ 0x04
+#define MAX_NETNS 64 // watch --netns: how many namespaces one watcher filters to
 
 enum event_kind {
 	KIND_SENT = 1,     // tcp:tcp_send_reset
@@ -45,6 +46,7 @@ struct event {
 	__u8 in_flags; // TCP flags of the segment the RST answers, 0 when none
 	char comm[16];
 	__u8 substate; // tw_substate when state is TCP_TIME_WAIT (FIN_WAIT2 or TIME_WAIT)
+	__u8 from_sock; // KIND_WIRE: the skb belonged to a socket (raw, packet), not built by netfilter
 };
 
 #endif

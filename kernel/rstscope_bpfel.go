@@ -28,7 +28,8 @@ type rstscopeEvent struct {
 	InFlags  uint8
 	Comm     [16]int8
 	Substate uint8
-	_        [3]byte
+	FromSock uint8
+	_        [2]byte
 }
 
 type rstscopeTuple struct {
@@ -50,11 +51,13 @@ const (
 	rstscopeMapInSoftirq        = "in_softirq"
 	rstscopeMapLastRst          = "last_rst"
 	rstscopeMapLost             = "lost"
+	rstscopeMapNetnsAllow       = "netns_allow"
 	rstscopeProgNetDevQueue     = "net_dev_queue"
 	rstscopeProgSoftirqEntry    = "softirq_entry"
 	rstscopeProgSoftirqExit     = "softirq_exit"
 	rstscopeProgTcpReceiveReset = "tcp_receive_reset"
 	rstscopeProgTcpSendReset    = "tcp_send_reset"
+	rstscopeVarFilterMany       = "filter_many"
 	rstscopeVarFilterNetns      = "filter_netns"
 	rstscopeVarUnusedEvent      = "unused_event"
 	rstscopeVarWakeupBytes      = "wakeup_bytes"
@@ -114,16 +117,18 @@ type rstscopeProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type rstscopeMapSpecs struct {
-	Events    *ebpf.MapSpec `ebpf:"events"`
-	InSoftirq *ebpf.MapSpec `ebpf:"in_softirq"`
-	LastRst   *ebpf.MapSpec `ebpf:"last_rst"`
-	Lost      *ebpf.MapSpec `ebpf:"lost"`
+	Events     *ebpf.MapSpec `ebpf:"events"`
+	InSoftirq  *ebpf.MapSpec `ebpf:"in_softirq"`
+	LastRst    *ebpf.MapSpec `ebpf:"last_rst"`
+	Lost       *ebpf.MapSpec `ebpf:"lost"`
+	NetnsAllow *ebpf.MapSpec `ebpf:"netns_allow"`
 }
 
 // rstscopeVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type rstscopeVariableSpecs struct {
+	FilterMany  *ebpf.VariableSpec `ebpf:"filter_many"`
 	FilterNetns *ebpf.VariableSpec `ebpf:"filter_netns"`
 	UnusedEvent *ebpf.VariableSpec `ebpf:"unused_event"`
 	WakeupBytes *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
@@ -150,10 +155,11 @@ func (o *rstscopeObjects) Close() error {
 //
 // It can be passed to loadRstscopeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type rstscopeMaps struct {
-	Events    *ebpf.Map `ebpf:"events"`
-	InSoftirq *ebpf.Map `ebpf:"in_softirq"`
-	LastRst   *ebpf.Map `ebpf:"last_rst"`
-	Lost      *ebpf.Map `ebpf:"lost"`
+	Events     *ebpf.Map `ebpf:"events"`
+	InSoftirq  *ebpf.Map `ebpf:"in_softirq"`
+	LastRst    *ebpf.Map `ebpf:"last_rst"`
+	Lost       *ebpf.Map `ebpf:"lost"`
+	NetnsAllow *ebpf.Map `ebpf:"netns_allow"`
 }
 
 func (m *rstscopeMaps) Close() error {
@@ -162,6 +168,7 @@ func (m *rstscopeMaps) Close() error {
 		m.InSoftirq,
 		m.LastRst,
 		m.Lost,
+		m.NetnsAllow,
 	)
 }
 
@@ -169,6 +176,7 @@ func (m *rstscopeMaps) Close() error {
 //
 // It can be passed to loadRstscopeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type rstscopeVariables struct {
+	FilterMany  *ebpf.Variable `ebpf:"filter_many"`
 	FilterNetns *ebpf.Variable `ebpf:"filter_netns"`
 	UnusedEvent *ebpf.Variable `ebpf:"unused_event"`
 	WakeupBytes *ebpf.Variable `ebpf:"wakeup_bytes"`

@@ -18,9 +18,10 @@ import (
 
 // Options configure a Watcher.
 type Options struct {
-	// NetNS keeps only events from the network namespace with this inode
-	// (as in /proc/PID/ns/net); 0 keeps all. Filtering happens in the kernel.
-	NetNS uint32
+	// NetNS keeps only events from the network namespaces with these
+	// inodes (as in /proc/PID/ns/net), at most MaxNetNS; empty keeps all.
+	// Filtering happens in the kernel.
+	NetNS []uint32
 	// RingBytes is the ring buffer size, a power of two multiple of the page
 	// size; 0 means 8 MiB (about 80,000 events).
 	RingBytes int
@@ -31,17 +32,16 @@ type Options struct {
 
 // Watcher is attached eBPF programs plus the ring buffer they write to.
 type Watcher struct {
-	events, lost *ebpf.Map
-	main         rstscopeObjects
-	nf           *nfObjects
-	links        []link.Link
-	reader       *ringbuf.Reader
-	rec          ringbuf.Record
-	wall         time.Time
-	boot         uint64
-	foreign      string
-	notes        []string
-	deadline     time.Time
+	events, lost, netns *ebpf.Map
+	main                rstscopeObjects
+	nf                  *nfObjects
+	links               []link.Link
+	reader              *ringbuf.Reader
+	rec                 ringbuf.Record
+	clock               Clock // wall time of Event.Boot; Read re-syncs it every SyncEvery
+	foreign             string
+	notes               []string
+	deadline            time.Time
 }
 
 // pollInterval bounds how long events wait in the ring buffer: the eBPF
@@ -82,7 +82,22 @@ func Open(opts Options) (*Watcher, error) {
 		w.Close()
 		return nil, fmt.Errorf("creating lost-event counter: %w", permission(err))
 	}
-	shared := map[string]*ebpf.Map{rstscopeMapEvents: w.events, rstscopeMapLost: w.lost}
+	if len(opts.NetNS) > MaxNetNS {
+		w.Close()
+		return nil, fmt.Errorf("watching %d network namespaces: at most %d", len(opts.NetNS), MaxNetNS)
+	}
+	w.netns, err = ebpf.NewMap(spec.Maps[rstscopeMapNetnsAllow])
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("creating netns filter: %w", permission(err))
+	}
+	for _, ino := range opts.NetNS {
+		if err := w.netns.Put(ino, uint8(1)); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("setting netns filter: %w", err)
+		}
+	}
+	shared := map[string]*ebpf.Map{rstscopeMapEvents: w.events, rstscopeMapLost: w.lost, rstscopeMapNetnsAllow: w.netns}
 
 	if !opts.NoForeign {
 		if err := w.openNetfilter(opts, ring); err != nil {
@@ -92,9 +107,9 @@ func Open(opts Options) (*Watcher, error) {
 		}
 	}
 	wire := !opts.NoForeign && w.foreign == ""
-	if err := spec.Variables["filter_netns"].Set(opts.NetNS); err != nil {
+	if err := setNetNSFilter(spec.Variables, opts.NetNS); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("setting netns filter: %w", err)
+		return nil, err
 	}
 	if err := spec.Variables["wire_check"].Set(boolByte(wire)); err != nil {
 		w.Close()
@@ -142,7 +157,7 @@ func Open(opts Options) (*Watcher, error) {
 		w.Close()
 		return nil, fmt.Errorf("reading boot clock: %w", err)
 	}
-	w.wall, w.boot = time.Now(), uint64(ts.Nano())
+	w.clock.Sync(time.Now(), uint64(ts.Nano()))
 	return w, nil
 }
 
@@ -155,12 +170,12 @@ func (w *Watcher) openNetfilter(opts Options, ring int) error {
 		return err
 	}
 	spec.Maps["nf_events"].MaxEntries = uint32(ring)
-	if err := spec.Variables["filter_netns"].Set(opts.NetNS); err != nil {
+	if err := setNetNSFilter(spec.Variables, opts.NetNS); err != nil {
 		return err
 	}
 	var objs nfObjects
 	err = spec.LoadAndAssign(&objs, &ebpf.CollectionOptions{
-		MapReplacements: map[string]*ebpf.Map{"nf_events": w.events, "nf_lost": w.lost},
+		MapReplacements: map[string]*ebpf.Map{"nf_events": w.events, "nf_lost": w.lost, "netns_allow": w.netns},
 	})
 	if err != nil {
 		return shortErr(err)
@@ -179,6 +194,23 @@ func (w *Watcher) openNetfilter(opts Options, ring int) error {
 	}
 	w.nf = &objs
 	w.links = append(w.links, links...)
+	return nil
+}
+
+// setNetNSFilter sets a collection's namespace filter: one namespace is a
+// constant the verifier folds in (what a single --netns cost before
+// several were allowed), several are looked up in netns_allow.
+func setNetNSFilter(vars map[string]*ebpf.VariableSpec, netns []uint32) error {
+	one := uint32(0)
+	if len(netns) == 1 {
+		one = netns[0]
+	}
+	if err := vars["filter_netns"].Set(one); err != nil {
+		return fmt.Errorf("setting netns filter: %w", err)
+	}
+	if err := vars["filter_many"].Set(boolByte(len(netns) > 1)); err != nil {
+		return fmt.Errorf("setting netns filter: %w", err)
+	}
 	return nil
 }
 
@@ -234,7 +266,11 @@ func (w *Watcher) Foreign() string { return w.foreign }
 // allocates nothing and must not be called concurrently.
 func (w *Watcher) Read(e *Event) error {
 	for {
-		next := time.Now().Add(pollInterval)
+		now := time.Now()
+		if w.clock.Stale(now) {
+			w.clock.Sync(now, w.BootNow())
+		}
+		next := now.Add(pollInterval)
 		if !w.deadline.IsZero() && w.deadline.Before(next) {
 			next = w.deadline
 		}
@@ -261,8 +297,9 @@ func (w *Watcher) BootNow() uint64 {
 	return uint64(ts.Nano())
 }
 
-// Time returns the wall-clock time of e.
-func (w *Watcher) Time(e *Event) time.Time { return e.Time(w.wall, w.boot) }
+// Time returns the wall-clock time of e, from the pair of clocks Read
+// re-reads every SyncEvery.
+func (w *Watcher) Time(e *Event) time.Time { return w.clock.Time(e.Boot) }
 
 // Lost returns how many events the kernel dropped because the ring buffer
 // was full, summed over CPUs.
@@ -296,6 +333,9 @@ func (w *Watcher) Close() error {
 	}
 	if w.lost != nil {
 		w.lost.Close()
+	}
+	if w.netns != nil {
+		w.netns.Close()
 	}
 	return nil
 }

@@ -16,7 +16,7 @@ import (
 func TestWatchClosedPort(t *testing.T) {
 	testutil.RequireRoot(t)
 	ns := newTestNS(t)
-	w, err := Open(Options{NetNS: ns.Inode})
+	w, err := Open(Options{NetNS: []uint32{ns.Inode}})
 	if errors.Is(err, ErrUnsupported) || errors.Is(err, ErrNoReasons) {
 		t.Skipf("kernel cannot: %v", err)
 	}

@@ -10,7 +10,7 @@ import (
 
 // Options configure a Watcher.
 type Options struct {
-	NetNS     uint32
+	NetNS     []uint32
 	RingBytes int
 	NoForeign bool
 }

@@ -42,7 +42,7 @@ type watchFlags struct {
 	format      string
 	metricsAddr string
 	iface       string
-	netns       string
+	netns       netnsList
 	ringMiB     int
 	noForeign   bool
 	window      time.Duration
@@ -78,7 +78,7 @@ moment the watch starts.`,
 	fs.StringVarP(&wf.format, "format", "f", "text", "output: text (one line per reset) or ndjson (one finding as JSON per line)")
 	fs.StringVar(&wf.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at `ADDR` (host:port; a bare :port binds 127.0.0.1)")
 	fs.StringVarP(&wf.iface, "interface", "i", "", "also capture packets on `IFACE` and analyse them")
-	fs.StringVar(&wf.netns, "netns", "", "only this network namespace: an inode number or a path like /proc/PID/ns/net or /run/netns/NAME")
+	fs.Var(&wf.netns, "netns", "only these network namespaces (repeat the flag or separate with commas): an inode number or a path like /proc/PID/ns/net or /run/netns/NAME")
 	fs.IntVar(&wf.ringMiB, "ring-mib", 8, "eBPF ring buffer size in MiB (a power of two)")
 	fs.BoolVar(&wf.noForeign, "no-foreign", false, "do not look for RSTs the TCP stack did not send (netfilter rejects); saves a check per transmitted packet")
 	fs.DurationVar(&wf.window, "foreign-window", 250*time.Millisecond, "how long a RST on the wire waits for the TCP stack to claim it before it is called foreign")
@@ -95,7 +95,7 @@ moment the watch starts.`,
 	return c
 }
 
-func runWatch(ctx context.Context, wf *watchFlags, stdout, stderr io.Writer) error {
+func runWatch(ctx context.Context, wf *watchFlags, stdout, stderr io.Writer) (err error) {
 	filter, err := wf.filter.resolve(time.Now())
 	if err != nil {
 		return fmt.Errorf("watch: %w", err)
@@ -114,17 +114,15 @@ func runWatch(ctx context.Context, wf *watchFlags, stdout, stderr io.Writer) err
 	if wf.ringMiB <= 0 || wf.ringMiB&(wf.ringMiB-1) != 0 {
 		return fmt.Errorf("--ring-mib %d: want a power of two", wf.ringMiB)
 	}
-	netns, err := parseNetNS(wf.netns)
-	if err != nil {
-		return err
-	}
 
 	names, err := kernel.LoadNames()
 	if err != nil {
 		return fmt.Errorf("watch: %w", err)
 	}
-	prepareTracefs()
-	w, err := kernel.Open(kernel.Options{NetNS: netns, RingBytes: wf.ringMiB << 20, NoForeign: wf.noForeign})
+	if note := prepareTracefs(); note != "" {
+		fmt.Fprintln(stderr, "rstscope:", note)
+	}
+	w, err := kernel.Open(kernel.Options{NetNS: wf.netns, RingBytes: wf.ringMiB << 20, NoForeign: wf.noForeign})
 	switch {
 	case errors.Is(err, kernel.ErrPermission):
 		return fmt.Errorf("watch needs root, or CAP_BPF with CAP_PERFMON, to load eBPF: %w", err)
@@ -151,7 +149,11 @@ func runWatch(ctx context.Context, wf *watchFlags, stdout, stderr io.Writer) err
 	if out.ndjson {
 		out.enc = render.NewNDJSON(bw)
 	}
-	defer out.flush()
+	defer func() {
+		if ferr := out.flush(); ferr != nil && err == nil {
+			err = ferr
+		}
+	}()
 	var metrics *render.Metrics
 	if wf.metricsAddr != "" {
 		reg := prometheus.NewRegistry()
@@ -211,7 +213,7 @@ func runWatch(ctx context.Context, wf *watchFlags, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stderr, "rstscope: watching TCP resets (reasons from %s, foreign RSTs via %s); Ctrl-C to stop\n", names.Source, foreign)
 
-	a := diagnose.NewKernelAttributor(names, localPortRange(), &kernel.Cgroups{})
+	a := diagnose.NewKernelAttributor(names, localPortRange(), &kernel.Cgroups{}, &kernel.NetNSAddrs{})
 	err = watchLoop(ctx, w, a, out, kernelEmit, stderr, wf.window)
 	if lost, lerr := w.Lost(); lerr == nil && lost > 0 {
 		fmt.Fprintf(stderr, "rstscope: %d kernel events lost in total (ring buffer full; raise --ring-mib)\n", lost)
@@ -241,26 +243,29 @@ func watchLoop(ctx context.Context, w *kernel.Watcher, a *diagnose.KernelAttribu
 	var lostSeen uint64
 	lastCheck := time.Now()
 	tick := 100 * time.Millisecond
-	emitForeign := func(ev *kernel.Event) {
-		emit(a.Finding(ev, w.Time(ev)))
+	emitReset := func(r *kernel.Reset) {
+		emit(a.Finding(r, w.Time(&r.Event)))
 	}
+	defer corr.Flush(emitReset)
 	for ctx.Err() == nil {
 		w.SetDeadline(time.Now().Add(tick))
 		err := w.Read(&e)
 		switch {
 		case err == nil:
-			if corr.Add(&e) {
-				emit(a.Finding(&e, w.Time(&e)))
-			}
+			corr.Add(&e)
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			out.flush()
+			if err := out.flush(); err != nil {
+				return err
+			}
 		default:
 			return fmt.Errorf("watch: %w", err)
 		}
 		if now := time.Now(); now.Sub(lastCheck) >= tick {
 			lastCheck = now
-			corr.Expire(w.BootNow(), emitForeign)
-			out.flush()
+			corr.Expire(w.BootNow(), emitReset)
+			if err := out.flush(); err != nil {
+				return err
+			}
 			if lost, err := w.Lost(); err == nil && lost != lostSeen {
 				fmt.Fprintf(stderr, "rstscope: %d kernel events lost (ring buffer full)\n", lost-lostSeen)
 				lostSeen = lost
@@ -307,12 +312,19 @@ func (o *findingWriter) captureLost(stderr io.Writer) func(uint64) {
 }
 
 // flush writes out buffered lines; the watch loop calls it every poll tick.
-func (o *findingWriter) flush() {
+// It returns the first error writing the output ever met (a full disk, a
+// closed pipe), which ends the watch: findings nobody can read are not
+// worth the kernel's time.
+func (o *findingWriter) flush() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.err == nil && o.bw != nil {
 		o.err = o.bw.Flush()
 	}
+	if o.err != nil {
+		return fmt.Errorf("writing findings: %w", o.err)
+	}
+	return nil
 }
 
 func (o *findingWriter) emit(f report.Finding) {
@@ -384,19 +396,31 @@ func appendLine(b []byte, f *report.Finding) []byte {
 	return append(b, '\n')
 }
 
-// parseNetNS turns -netns into an inode: a number, or a path to stat.
-func parseNetNS(s string) (uint32, error) {
-	if s == "" {
-		return 0, nil
+// netnsList is --netns: each value an inode number or a path to stat,
+// given several times or separated by commas.
+type netnsList []uint32
+
+func (l *netnsList) String() string { return fmt.Sprint([]uint32(*l)) }
+
+// Type names the value in --help (pflag.Value).
+func (l *netnsList) Type() string { return "netns" }
+
+func (l *netnsList) Set(s string) error {
+	for _, v := range strings.Split(s, ",") {
+		if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+			*l = append(*l, uint32(n))
+			continue
+		}
+		ino, err := fileInode(v)
+		if err != nil {
+			return err
+		}
+		*l = append(*l, ino)
 	}
-	if n, err := strconv.ParseUint(s, 10, 32); err == nil {
-		return uint32(n), nil
+	if len(*l) > kernel.MaxNetNS {
+		return fmt.Errorf("at most %d namespaces", kernel.MaxNetNS)
 	}
-	ino, err := fileInode(s)
-	if err != nil {
-		return 0, fmt.Errorf("--netns: %w", err)
-	}
-	return ino, nil
+	return nil
 }
 
 // metricsListenAddr binds a bare ":port" (or "port") to 127.0.0.1: metrics

@@ -9,13 +9,17 @@ import (
 )
 
 // prepareTracefs mounts tracefs at /sys/kernel/tracing when nothing is
-// there: tracepoints are attached by the ids tracefs publishes. Failure is
-// left for the attach to report.
-func prepareTracefs() {
+// there: tracepoints are attached by the ids tracefs publishes. A mount is
+// a change to the host, so it returns a line saying so; failure is left for
+// the attach to report.
+func prepareTracefs() (note string) {
 	if _, err := os.Stat("/sys/kernel/tracing/events"); err == nil {
-		return
+		return ""
 	}
-	unix.Mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, "")
+	if unix.Mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, "") != nil {
+		return ""
+	}
+	return "mounted tracefs at /sys/kernel/tracing (tracepoints are attached through it); it stays mounted"
 }
 
 // fileInode returns the inode of path, e.g. a network namespace file.

@@ -27,9 +27,16 @@ import (
 // watcher is told to keep only its inode.
 type watchNS struct{ name string }
 
-func newWatchNS(t *testing.T) *watchNS {
+func newWatchNS(t *testing.T) *watchNS { return newRoleNS(t, "") }
+
+// newRoleNS makes a namespace named for its role in a topology (client,
+// router, server), so one test can make several.
+func newRoleNS(t *testing.T, role string) *watchNS {
 	t.Helper()
 	ns := &watchNS{name: fmt.Sprintf("rstscope-watch-%d", os.Getpid())}
+	if role != "" {
+		ns.name = fmt.Sprintf("rstscope-watch-%s-%d", role, os.Getpid())
+	}
 	if out, err := exec.Command("ip", "netns", "add", ns.name).CombinedOutput(); err != nil {
 		t.Skipf("cannot create a network namespace (ip netns add): %v: %s", err, out)
 	}
@@ -383,8 +390,8 @@ func TestWatchRealResets(t *testing.T) {
 			})
 			f := lw.expect(t, addr, 3*time.Second, sentFrom(addr))
 			check(t, f, "", cause.FirewallReject, "kernel", 0)
-			if !strings.Contains(strings.Join(f.Evidence, " "), "not from the TCP stack") {
-				t.Errorf("got evidence %q, want it to say the RST is not from the TCP stack", f.Evidence)
+			if !strings.Contains(strings.Join(f.Evidence, " "), "no owning socket and no tcp_send_reset") {
+				t.Errorf("got evidence %q, want it to say the RST had no owning socket and no tcp_send_reset", f.Evidence)
 			}
 		}
 	})

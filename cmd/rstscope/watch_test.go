@@ -71,8 +71,8 @@ func TestWatchAttribution(t *testing.T) {
 			cause: cause.ClosedPort, sender: cause.Server, context: "process", pid: 9, wantClient: cli.String()},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			a := diagnose.NewKernelAttributor(names, [2]uint16{32768, 60999}, &kernel.Cgroups{Root: t.TempDir()})
-			f := a.Finding(&c.e, time.Unix(0, 0))
+			a := diagnose.NewKernelAttributor(names, [2]uint16{32768, 60999}, &kernel.Cgroups{Root: t.TempDir()}, nil)
+			f := a.Finding(&kernel.Reset{Event: c.e}, time.Unix(0, 0))
 			if f.Cause != c.cause || f.Sender != c.sender || f.KernelReason != c.reason {
 				t.Errorf("got %s/%s/%q, want %s/%s/%q", f.Cause, f.Sender, f.KernelReason, c.cause, c.sender, c.reason)
 			}
@@ -91,10 +91,10 @@ func TestWatchAttribution(t *testing.T) {
 
 func TestWatchLine(t *testing.T) {
 	names, _ := kernel.NamesFromFormat(reasonFormat)
-	a := diagnose.NewKernelAttributor(names, [2]uint16{32768, 60999}, &kernel.Cgroups{Root: t.TempDir()})
+	a := diagnose.NewKernelAttributor(names, [2]uint16{32768, 60999}, &kernel.Cgroups{Root: t.TempDir()}, nil)
 	e := kernel.Event{Kind: kernel.Sent, From: netip.MustParseAddrPort("10.0.0.1:443"), To: netip.MustParseAddrPort("10.0.0.2:40000"),
 		Reason: 11, State: 7, NetNS: 4026531840, Context: kernel.ContextProcess, PID: 42, Comm: [16]byte{'n', 'g', 'i', 'n', 'x'}}
-	f := a.Finding(&e, time.Date(2026, 11, 25, 23, 0, 1, 123456000, time.UTC))
+	f := a.Finding(&kernel.Reset{Event: e}, time.Date(2026, 11, 25, 23, 0, 1, 123456000, time.UTC))
 	got := string(appendLine(nil, &f))
 	want := "23:00:01.123456 sent 10.0.0.1:443 > 10.0.0.2:40000 unread-data-close reason=TCP_ABORT_ON_CLOSE state=TCP_CLOSE sender=server pid=42 comm=nginx netns=4026531840\n"
 	if got != want {
@@ -137,7 +137,7 @@ func TestWatchFlags(t *testing.T) {
 
 func BenchmarkWatchFinding(b *testing.B) {
 	names, _ := kernel.NamesFromFormat(reasonFormat)
-	a := diagnose.NewKernelAttributor(names, [2]uint16{32768, 60999}, &kernel.Cgroups{Root: b.TempDir()})
+	a := diagnose.NewKernelAttributor(names, [2]uint16{32768, 60999}, &kernel.Cgroups{Root: b.TempDir()}, nil)
 	e := kernel.Event{Kind: kernel.Sent, From: netip.MustParseAddrPort("10.0.0.1:443"), To: netip.MustParseAddrPort("10.0.0.2:40000"),
 		Reason: 1, InFlags: 0x02, NetNS: 4026531840, Context: kernel.ContextKernel}
 	for _, format := range []string{"text", "ndjson"} {
@@ -146,7 +146,7 @@ func BenchmarkWatchFinding(b *testing.B) {
 			at := time.Now()
 			b.ReportAllocs()
 			for b.Loop() {
-				out.emit(a.Finding(&e, at))
+				out.emit(a.Finding(&kernel.Reset{Event: e}, at))
 			}
 		})
 	}

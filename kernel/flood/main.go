@@ -53,7 +53,7 @@ func main() {
 }
 
 func run(bin string, n int, rates, format string, timeout time.Duration) error {
-	name := fmt.Sprintf("rstscope-flood-%d", os.Getpid())
+	name := fmt.Sprintf("rstscope-watch-flood-%d", os.Getpid())
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
 		return fmt.Errorf("ip netns add: %v: %s", err, out)
 	}

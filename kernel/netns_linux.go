@@ -1,0 +1,172 @@
+package kernel
+
+import (
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// NetNSAddrs tells whether an address is one of a network namespace's own,
+// by the namespace's inode (Event.NetNS). A reset whose source is not the
+// namespace's own address was forged by it for an endpoint it forwards
+// for: a router's or bridge host's reject with tcp reset.
+//
+// It finds the namespace among Paths, /run/netns/* (ip netns add) and
+// /proc/*/ns/net, lists its addresses from a thread that joined it, and
+// keeps the answer for Refresh. Joining a namespace needs CAP_SYS_ADMIN;
+// without it nothing is known, and callers assume the address is local. It
+// is not safe for concurrent use.
+type NetNSAddrs struct {
+	// Paths are namespace files to try first (watch --netns).
+	Paths []string
+	// Refresh is how long a namespace's addresses are trusted; 0 means 10s.
+	Refresh time.Duration
+	cache   map[uint32]nsAddrs
+}
+
+// maxCachedNetNS is when NetNSAddrs starts forgetting namespaces: a node
+// runs a few hundred pods at most (Kubernetes' default limit is 110).
+const maxCachedNetNS = 256
+
+type nsAddrs struct {
+	at       time.Time
+	addrs    []netip.Addr
+	forwards [2]bool // IPv4, IPv6 forwarding on
+	ok       bool
+}
+
+// Local reports whether a is one of the addresses of the namespace with
+// inode netns; known is false when the namespace could not be read (then
+// local is true: no accusation without evidence).
+func (n *NetNSAddrs) Local(netns uint32, a netip.Addr) (local, known bool) {
+	if a.IsLoopback() {
+		return true, true
+	}
+	c := n.get(netns)
+	if !c.ok {
+		return true, false
+	}
+	a = a.Unmap()
+	for _, x := range c.addrs {
+		if x == a {
+			return true, true
+		}
+	}
+	return false, true
+}
+
+// Forwards reports whether the namespace routes packets of a's family
+// between its interfaces (net.ipv4.ip_forward, net.ipv6.conf.all.forwarding):
+// a router, a NAT, a container host.
+func (n *NetNSAddrs) Forwards(netns uint32, a netip.Addr) (forwards, known bool) {
+	c := n.get(netns)
+	if a.Unmap().Is4() {
+		return c.forwards[0], c.ok
+	}
+	return c.forwards[1], c.ok
+}
+
+func (n *NetNSAddrs) get(netns uint32) nsAddrs {
+	refresh := n.Refresh
+	if refresh <= 0 {
+		refresh = 10 * time.Second
+	}
+	c, hit := n.cache[netns]
+	if !hit || time.Since(c.at) > refresh {
+		c = nsAddrs{at: time.Now()}
+		if p := n.find(netns); p != "" {
+			c = readNetNS(p)
+			c.at = time.Now()
+		}
+		if n.cache == nil {
+			n.cache = make(map[uint32]nsAddrs)
+		}
+		if len(n.cache) >= maxCachedNetNS {
+			// Namespaces come and go with pods: forget the ones not asked
+			// about lately rather than all of them.
+			for k, v := range n.cache {
+				if time.Since(v.at) > refresh {
+					delete(n.cache, k)
+				}
+			}
+		}
+		n.cache[netns] = c
+	}
+	return c
+}
+
+// find returns a file of the namespace with inode ino, or "".
+func (n *NetNSAddrs) find(ino uint32) string {
+	try := append([]string{"/proc/self/ns/net"}, n.Paths...)
+	if m, _ := filepath.Glob("/run/netns/*"); m != nil {
+		try = append(try, m...)
+	}
+	for _, p := range try {
+		if inode(p) == ino {
+			return p
+		}
+	}
+	procs, _ := os.ReadDir("/proc")
+	for _, d := range procs {
+		if d.Name()[0] < '0' || d.Name()[0] > '9' {
+			continue
+		}
+		if p := "/proc/" + d.Name() + "/ns/net"; inode(p) == ino {
+			return p
+		}
+	}
+	return ""
+}
+
+func inode(path string) uint32 {
+	var st syscall.Stat_t
+	if syscall.Stat(path, &st) != nil {
+		return 0
+	}
+	return uint32(st.Ino)
+}
+
+// readNetNS lists the addresses and forwarding settings of the namespace
+// at path from a thread that joined it (net sysctls under /proc/sys/net are
+// the opening task's namespace's); the thread is never unlocked, so it dies
+// with the goroutine instead of running other goroutines in the wrong
+// namespace.
+func readNetNS(path string) nsAddrs {
+	done := make(chan nsAddrs, 1)
+	go func() {
+		runtime.LockOSThread()
+		var r nsAddrs
+		defer func() { done <- r }()
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return
+		}
+		defer unix.Close(fd)
+		if unix.Setns(fd, unix.CLONE_NEWNET) != nil {
+			return
+		}
+		ifas, err := net.InterfaceAddrs()
+		if err != nil {
+			return
+		}
+		for _, ifa := range ifas {
+			if ipn, ok := ifa.(*net.IPNet); ok {
+				if a, ok := netip.AddrFromSlice(ipn.IP); ok {
+					r.addrs = append(r.addrs, a.Unmap())
+				}
+			}
+		}
+		for i, f := range []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"} {
+			b, err := os.ReadFile(f)
+			r.forwards[i] = err == nil && len(b) > 0 && b[0] == '1'
+		}
+		r.ok = true
+	}()
+	return <-done
+}
