@@ -43,20 +43,33 @@ func (a *Analyzer) explain(pr *pendingReset) report.Finding {
 		from = cs
 	}
 	return report.Finding{
-		Time:       ctx.Time,
-		Frame:      pr.frame,
-		File:       a.file,
-		Client:     cs,
-		Server:     ss,
-		From:       from,
-		Sender:     v.Sender,
-		Cause:      v.Cause,
-		Confidence: v.Confidence,
-		Evidence:   ev,
-		Advice:     cause.Lookup(v.Cause).Advice,
-		Benign:     v.Benign,
-		Filter:     WiresharkFilter(client, server),
+		Time:         ctx.Time,
+		Frame:        pr.frame,
+		File:         a.file,
+		Client:       cs,
+		Server:       ss,
+		From:         from,
+		Sender:       v.Sender,
+		Cause:        v.Cause,
+		Confidence:   v.Confidence,
+		Evidence:     ev,
+		Advice:       cause.Lookup(v.Cause).Advice,
+		Benign:       v.Benign,
+		Filter:       WiresharkFilter(client, server),
+		Alternatives: alternativesOf(&v),
 	}
+}
+
+// alternativesOf copies the verdict's open alternatives into the report's type.
+func alternativesOf(v *cause.Verdict) []report.Alternative {
+	if len(v.Alternatives) == 0 {
+		return nil
+	}
+	as := make([]report.Alternative, len(v.Alternatives))
+	for i, a := range v.Alternatives {
+		as[i] = report.Alternative{Cause: a.Cause, Probability: a.Probability}
+	}
+	return as
 }
 
 // WiresharkFilter is the display filter that isolates one connection.

@@ -78,9 +78,7 @@ func (a *KernelAttributor) Finding(r *kernel.Reset, at time.Time) report.Finding
 		Context:    e.Context.String(),
 		Direction:  "sent",
 	}
-	for _, alt := range v.Alternatives {
-		f.Alternatives = append(f.Alternatives, report.Alternative{Cause: alt.Cause, Probability: alt.Probability})
-	}
+	f.Alternatives = alternativesOf(&v)
 	if e.Context == kernel.ContextUnknown {
 		f.Context = ""
 	}

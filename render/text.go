@@ -187,7 +187,12 @@ func (t Text) more(b *strings.Builder, gs []*resetGroup) {
 
 // line writes one reset: where, when, from whom to whom, confidence and evidence.
 func (t Text) line(b *strings.Builder, f *report.Finding, pad string, clock clock, multi bool) {
-	fmt.Fprintf(b, "%s%s %s  %s -> %s  (%.2f)", pad, frameRef(f, multi), clock.at(f.Time), f.From, peerOf(f), f.Confidence)
+	fmt.Fprintf(b, "%s%s %s  %s -> %s  (%.2f", pad, frameRef(f, multi), clock.at(f.Time), f.From, peerOf(f), f.Confidence)
+	// Honest doubt: the causes the evidence leaves open, in short.
+	for _, a := range f.Alternatives {
+		fmt.Fprintf(b, "; or %s %.2f", a.Cause, a.Probability)
+	}
+	b.WriteByte(')')
 	if len(f.Evidence) > 0 {
 		fmt.Fprintf(b, " %s", strings.Join(f.Evidence, "; "))
 	}
