@@ -25,6 +25,7 @@ func (a *Analyzer) explain(pr *pendingReset) report.Finding {
 	if pr.burst != nil {
 		ctx.Burst = pr.burst.n
 	}
+	sightings := a.opts.captures.lookup(a.file, pr.frame, ctx)
 	v := cause.Classify(ctx)
 	pr.verdict.v, pr.verdict.set = cause.Earlier{Frame: pr.frame, Cause: v.Cause, Sender: v.Sender}, true
 	if pr.conn != nil {
@@ -56,6 +57,7 @@ func (a *Analyzer) explain(pr *pendingReset) report.Finding {
 		Advice:     cause.Lookup(v.Cause).Advice,
 		Benign:     v.Benign,
 		Filter:     WiresharkFilter(client, server),
+		Sightings:  sightings,
 	}
 }
 
