@@ -69,10 +69,16 @@ type conn struct {
 	// client is the side that sent the SYN (or received the SYN-ACK);
 	// known only when hasClient.
 	client, hasClient bool
+	// est says a segment without SYN (other than a reset) was seen: a
+	// SYN after it opens a new connection even when this one's ISNs are
+	// unknown (its handshake was before the capture, or lost).
+	est bool
 	// synNS and synAckNS are the capture times of the SYN and SYN-ACK, 0
 	// when not seen.
 	synNS, synAckNS int64
 	firstNS, lastNS int64
+	// prev is the connection this one replaced on its 4-tuple, -1 for none.
+	prev int32
 	// ttl is the highest TTL of each side's packets other than resets.
 	ttl   [2]uint8
 	nData [2]uint8
@@ -182,7 +188,7 @@ func (ix *indexer) frame(data []byte, info capture.Info) {
 		s := sideOf(c, src)
 		// A SYN with another ISN, or a packet after a long silence, starts
 		// a new connection on the 4-tuple (flow.Table does the same).
-		if synOnly && c.hasISN[s] && c.isn[s] != p.Seq || time.Duration(ns-c.lastNS) > IdleTimeout {
+		if synOnly && (c.hasISN[s] && c.isn[s] != p.Seq || !c.hasISN[s] && c.est) || time.Duration(ns-c.lastNS) > IdleTimeout {
 			ci = -1
 		}
 	}
@@ -191,8 +197,12 @@ func (ix *indexer) frame(data []byte, info capture.Info) {
 			x.Truncated = true
 			return
 		}
+		prev := int32(-1)
+		if i, ok := ix.open[k]; ok {
+			prev = i
+		}
 		ci = int32(len(x.conns))
-		x.conns = append(x.conns, conn{ends: [2]netip.AddrPort{src, dst}, firstNS: ns})
+		x.conns = append(x.conns, conn{ends: [2]netip.AddrPort{src, dst}, firstNS: ns, prev: prev})
 		ix.open[k] = ci
 	}
 	ix.lastK, ix.lastC = k, ci
@@ -202,10 +212,20 @@ func (ix *indexer) frame(data []byte, info capture.Info) {
 		c.lastNS = ns
 	}
 	if f.Has(packet.RST) {
+		// A reset for the connection a new SYN replaced (the SYN-conflict
+		// sequence: new SYN, challenge ACK, RST with the old sequence)
+		// belongs to the old one, whichever capture lost the new SYN.
+		if c.prev >= 0 && !fits(c, s, p) {
+			if old := &x.conns[c.prev]; fits(old, sideOf(old, src), p) {
+				ci, c = c.prev, old
+				s = sideOf(c, src)
+			}
+		}
 		x.resets = append(x.resets, reset{conn: ci, side: s, ttl: p.TTL, flags: f, seq: p.Seq, ack: p.Ack, ns: ns, frame: info.Frame})
 		return
 	}
 	c.ttl[s] = max(c.ttl[s], p.TTL)
+	c.est = c.est || !f.Has(packet.SYN)
 	switch {
 	case synOnly:
 		c.isn[s], c.hasISN[s] = p.Seq, true
@@ -227,6 +247,18 @@ func (ix *indexer) frame(data []byte, info capture.Info) {
 		c.data[s][n] = fingerprint{seq: p.Seq, hash: h, ns: ns}
 		c.nData[s]++
 	}
+}
+
+// fits says reset p from side s lies in c's sequence space: at or after
+// its own ISN, or acknowledging the peer's. Without ISNs anything fits.
+func fits(c *conn, s side, p *packet.Packet) bool {
+	switch {
+	case p.Flags.Has(packet.ACK) && c.hasISN[s^1]:
+		return int32(p.Ack-c.isn[s^1]) > 0
+	case c.hasISN[s]:
+		return int32(p.Seq-c.isn[s]) >= 0
+	}
+	return true
 }
 
 func sideOf(c *conn, src netip.AddrPort) side {
