@@ -30,6 +30,9 @@ type Join struct {
 	// mem lists, per cluster root with members in several captures, its
 	// connections.
 	mem map[int32][]int32
+	// refs maps, per capture, each address seen on a matched connection to
+	// one such connection (see hostRef).
+	refs []map[netip.Addr]hostRef
 	// offset[a][b] is what to add to a time in capture a to get the same
 	// instant on capture b's clock; hasOffset says it was measured.
 	offset    [][]int64
@@ -114,7 +117,7 @@ func (j *Join) members() map[int32][]int32 {
 
 func (j *Join) conn(node int32) *conn {
 	f := j.fileOf[node]
-	return &j.idx[f].conns[node-j.base[f]]
+	return j.idx[f].conns.at(node - j.base[f])
 }
 
 // localSide maps side s of node a to the corresponding side of node b (in
@@ -125,26 +128,42 @@ func (j *Join) localSide(a int32, s side, b int32) side {
 	return s ^ pa ^ pb
 }
 
+// delaySet holds, per side, the time differences of up to one handshake
+// packet and prints×prints data segments.
+type delaySet struct {
+	v [2][1 + prints*prints]int64
+	n [2]int
+}
+
+func (d *delaySet) add(s side, v int64) {
+	if d.n[s] < len(d.v[s]) {
+		d.v[s][d.n[s]] = v
+		d.n[s]++
+	}
+}
+
+func (d *delaySet) of(s side) []int64 { return d.v[s][:d.n[s]] }
+
 // delays returns, per side of a, how much later b saw that side's packets
 // than a did (on the two clocks as they are), for the packets both saw:
 // the SYN, the SYN-ACK and the data fingerprints.
-func (j *Join) delays(a, b int32) (d [2][]int64) {
+func (j *Join) delays(a, b int32) (d delaySet) {
 	ca, cb := j.conn(a), j.conn(b)
 	for s := range side(2) {
 		sb := j.localSide(a, s, b)
 		if ca.hasClient && cb.hasClient {
 			if s == ca.clientSide() && ca.synNS != 0 && cb.synNS != 0 {
-				d[s] = append(d[s], cb.synNS-ca.synNS)
+				d.add(s, cb.synNS-ca.synNS)
 			}
 			if s != ca.clientSide() && ca.synAckNS != 0 && cb.synAckNS != 0 {
-				d[s] = append(d[s], cb.synAckNS-ca.synAckNS)
+				d.add(s, cb.synAckNS-ca.synAckNS)
 			}
 		}
 		delta := seqDelta(ca, s, cb, sb)
 		for _, fa := range ca.data[s][:ca.nData[s]] {
 			for _, fb := range cb.data[sb][:cb.nData[sb]] {
 				if fa.hash == fb.hash && fa.seq+delta == fb.seq {
-					d[s] = append(d[s], fb.ns-fa.ns)
+					d.add(s, fb.ns-fa.ns)
 				}
 			}
 		}
@@ -182,7 +201,7 @@ func (j *Join) estimateOffsets(members map[int32][]int32) {
 					continue
 				}
 				d := j.delays(a, b)
-				samples[fa][fb] = append(append(samples[fa][fb], d[0]...), d[1]...)
+				samples[fa][fb] = append(append(samples[fa][fb], d.of(0)...), d.of(1)...)
 			}
 		}
 	}
@@ -240,23 +259,25 @@ type hostRef struct {
 	side side
 }
 
-// hostRefs maps, per capture, each address seen on a matched connection
-// to one such connection.
-func (j *Join) hostRefs(members map[int32][]int32) []map[netip.Addr]hostRef {
-	refs := make([]map[netip.Addr]hostRef, len(j.idx))
-	for i := range refs {
-		refs[i] = make(map[netip.Addr]hostRef)
-	}
-	for _, nodes := range members {
-		for _, node := range nodes {
-			c, f := j.conn(node), j.fileOf[node]
-			for s := range side(2) {
-				a := c.ends[s].Addr()
-				if _, ok := refs[f][a]; !ok {
-					refs[f][a] = hostRef{node: node, side: s}
+// hostRef returns a matched connection of capture f that has address a on
+// one side. The map is built on first use: most joins never need it.
+func (j *Join) hostRef(f int, a netip.Addr) (hostRef, bool) {
+	if j.refs == nil {
+		j.refs = make([]map[netip.Addr]hostRef, len(j.idx))
+		for i := range j.refs {
+			j.refs[i] = make(map[netip.Addr]hostRef)
+		}
+		for _, nodes := range j.mem {
+			for _, node := range nodes {
+				c, fi := j.conn(node), j.fileOf[node]
+				for s := range side(2) {
+					if _, ok := j.refs[fi][c.ends[s].Addr()]; !ok {
+						j.refs[fi][c.ends[s].Addr()] = hostRef{node: node, side: s}
+					}
 				}
 			}
 		}
 	}
-	return refs
+	r, ok := j.refs[f][a]
+	return r, ok
 }

@@ -99,17 +99,17 @@ func (j *Join) cluster() {
 	j.base = make([]int32, len(j.idx))
 	for i, x := range j.idx {
 		j.base[i] = int32(n)
-		n += len(x.conns)
+		n += x.conns.n
 	}
 	j.c = newClusters(n)
 	j.fileOf = make([]uint8, n)
 	var keys []keyed
 	for i, x := range j.idx {
-		for ci := range x.conns {
-			node := j.base[i] + int32(ci)
+		for ci := range int32(x.conns.n) {
+			node := j.base[i] + ci
 			j.fileOf[node] = uint8(i)
 			j.c.files[node] = 1 << i
-			keys = keysOf(keys, &x.conns[ci], node)
+			keys = keysOf(keys, x.conns.at(ci), node)
 		}
 		for _, r := range x.resets {
 			keys = append(keys, keyed{key: uint64(r.seq)<<32 | uint64(r.ack), node: j.base[i] + r.conn, kind: rstKey, side: r.side})

@@ -1,7 +1,6 @@
 package sighting
 
 import (
-	"net/netip"
 	"slices"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 // matchResets finds each reset in every capture that holds its connection
 // and records, per sighting, what the others saw.
 func (j *Join) matchResets(members map[int32][]int32) {
-	refs := j.hostRefs(members)
 	byConn := make([]map[int32][]int32, len(j.idx))
 	for f, x := range j.idx {
 		byConn[f] = make(map[int32][]int32)
@@ -70,7 +68,7 @@ func (j *Join) matchResets(members map[int32][]int32) {
 				for _, o := range found {
 					saw |= 1 << o.file
 				}
-				seen.Path = j.path(s.file, s.node, s.r, members, refs, saw)
+				seen.Path = j.path(s.file, s.node, s.r, members, saw)
 				j.seen[s.file][s.r.frame] = seen
 			}
 			nextID++
@@ -111,7 +109,7 @@ func (j *Join) findReset(a int32, r *reset, b int32, byConn map[int32][]int32) *
 
 // path is what the other captures say about reset r of node a in capture
 // fa; saw is the set of captures that saw it.
-func (j *Join) path(fa int, a int32, r *reset, members map[int32][]int32, refs []map[netip.Addr]hostRef, saw uint64) cause.Path {
+func (j *Join) path(fa int, a int32, r *reset, members map[int32][]int32, saw uint64) cause.Path {
 	var p cause.Path
 	root, _ := j.c.find(a)
 	others := members[root]
@@ -121,7 +119,7 @@ func (j *Join) path(fa int, a int32, r *reset, members map[int32][]int32, refs [
 		// other connections of the purported sender's address, nearer to
 		// it, and was running at the time, would have seen this one leave.
 		ca := j.conn(a)
-		ref, ok := refs[fa][ca.ends[r.side].Addr()]
+		ref, ok := j.hostRef(fa, ca.ends[r.side].Addr())
 		if !ok {
 			return p
 		}
@@ -131,7 +129,7 @@ func (j *Join) path(fa int, a int32, r *reset, members map[int32][]int32, refs [
 			if fb == fa || !j.covers(fa, fb, r.ns) {
 				continue
 			}
-			if j.near(ref.node, ref.side, b, refs) > 0 {
+			if j.near(ref.node, ref.side, b) > 0 {
 				p.NearerSender = true
 				if p.NearerSenderFile == "" {
 					p.NearerSenderFile = j.idx[fb].File
@@ -151,7 +149,7 @@ func (j *Join) path(fa int, a int32, r *reset, members map[int32][]int32, refs [
 			continue
 		}
 		name := j.idx[fb].File
-		switch j.near(a, r.side, b, refs) {
+		switch j.near(a, r.side, b) {
 		case +1:
 			p.NearerSender = true
 			if seen && !p.SeenNearerSender || p.NearerSenderFile == "" {
@@ -195,7 +193,7 @@ func (j *Join) covers(fa, fb int, ns int64) bool {
 // TTL of the side's packets decides first (higher is nearer: fewer routers
 // passed); when it does not differ, the capture that sees the side's
 // packets earlier relative to its peer's is nearer (see delays).
-func (j *Join) near(a int32, s side, b int32, refs []map[netip.Addr]hostRef) int {
+func (j *Join) near(a int32, s side, b int32) int {
 	if v := j.nearOn(a, s, b); v != 0 {
 		return v
 	}
@@ -204,7 +202,7 @@ func (j *Join) near(a int32, s side, b int32, refs []map[netip.Addr]hostRef) int
 	// captures may.
 	ca := j.conn(a)
 	fa, fb := j.fileOf[a], j.fileOf[b]
-	ref, ok := refs[fa][ca.ends[s].Addr()]
+	ref, ok := j.hostRef(int(fa), ca.ends[s].Addr())
 	if !ok || ref.node == a {
 		return 0
 	}
@@ -234,10 +232,10 @@ func (j *Join) nearOn(a int32, s side, b int32) int {
 		return -1
 	}
 	d := j.delays(a, b)
-	if len(d[s]) == 0 || len(d[s^1]) == 0 {
+	if d.n[s] == 0 || d.n[s^1] == 0 {
 		return 0
 	}
-	mine, theirs := median(d[s]), median(d[s^1])
+	mine, theirs := median(d.of(s)), median(d.of(s^1))
 	switch {
 	case mine < theirs:
 		return +1
@@ -247,8 +245,8 @@ func (j *Join) nearOn(a int32, s side, b int32) int {
 	return 0
 }
 
+// median sorts s in place.
 func median(s []int64) int64 {
-	s = slices.Clone(s)
 	slices.Sort(s)
 	return s[len(s)/2]
 }
