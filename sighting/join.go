@@ -1,6 +1,7 @@
 package sighting
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
 	"time"
@@ -32,7 +33,7 @@ type Join struct {
 	mem map[int32][]int32
 	// refs maps, per capture, each address seen on a matched connection to
 	// one such connection (see hostRef).
-	refs []map[netip.Addr]hostRef
+	refs []map[netip.Addr][]hostRef
 	// offset[a][b] is what to add to a time in capture a to get the same
 	// instant on capture b's clock; hasOffset says it was measured.
 	offset    [][]int64
@@ -253,31 +254,49 @@ func (j *Join) groups() {
 
 // hostRef is a matched connection that shows where a capture sits
 // relative to one address: used for a reset on a connection the other
-// captures never saw (a SYN refused between them).
+// captures never saw (a SYN refused between them), or whose own packets
+// do not tell.
 type hostRef struct {
 	node int32
 	side side
+	ns   int64 // the connection's first packet
 }
 
-// hostRef returns a matched connection of capture f that has address a on
-// one side. The map is built on first use: most joins never need it.
-func (j *Join) hostRef(f int, a netip.Addr) (hostRef, bool) {
+// hostRef returns the matched connection of capture f with address a on
+// one side that started nearest to ns: the path to an address can change
+// over a capture, so the connection nearest in time speaks for it. The
+// lists are built on first use: most joins never need them.
+func (j *Join) hostRef(f int, a netip.Addr, ns int64) (hostRef, bool) {
 	if j.refs == nil {
-		j.refs = make([]map[netip.Addr]hostRef, len(j.idx))
+		j.refs = make([]map[netip.Addr][]hostRef, len(j.idx))
 		for i := range j.refs {
-			j.refs[i] = make(map[netip.Addr]hostRef)
+			j.refs[i] = make(map[netip.Addr][]hostRef)
 		}
 		for _, nodes := range j.mem {
 			for _, node := range nodes {
 				c, fi := j.conn(node), j.fileOf[node]
 				for s := range side(2) {
-					if _, ok := j.refs[fi][c.ends[s].Addr()]; !ok {
-						j.refs[fi][c.ends[s].Addr()] = hostRef{node: node, side: s}
-					}
+					a := c.ends[s].Addr()
+					j.refs[fi][a] = append(j.refs[fi][a], hostRef{node: node, side: s, ns: c.firstNS})
 				}
 			}
 		}
+		for _, m := range j.refs {
+			for _, list := range m {
+				slices.SortFunc(list, func(x, y hostRef) int { return cmp.Compare(x.ns, y.ns) })
+			}
+		}
 	}
-	r, ok := j.refs[f][a]
-	return r, ok
+	list := j.refs[f][a]
+	if len(list) == 0 {
+		return hostRef{}, false
+	}
+	i, _ := slices.BinarySearchFunc(list, ns, func(r hostRef, t int64) int { return cmp.Compare(r.ns, t) })
+	switch {
+	case i == len(list):
+		i--
+	case i > 0 && ns-list[i-1].ns < list[i].ns-ns:
+		i--
+	}
+	return list[i], true
 }

@@ -119,7 +119,7 @@ func (j *Join) path(fa int, a int32, r *reset, members map[int32][]int32, saw ui
 		// other connections of the purported sender's address, nearer to
 		// it, and was running at the time, would have seen this one leave.
 		ca := j.conn(a)
-		ref, ok := j.hostRef(fa, ca.ends[r.side].Addr())
+		ref, ok := j.hostRef(fa, ca.ends[r.side].Addr(), r.ns)
 		if !ok {
 			return p
 		}
@@ -202,7 +202,7 @@ func (j *Join) near(a int32, s side, b int32) int {
 	// captures may.
 	ca := j.conn(a)
 	fa, fb := j.fileOf[a], j.fileOf[b]
-	ref, ok := j.hostRef(int(fa), ca.ends[s].Addr())
+	ref, ok := j.hostRef(int(fa), ca.ends[s].Addr(), ca.firstNS)
 	if !ok || ref.node == a {
 		return 0
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/rstscope/rstscope/capture"
+	"github.com/rstscope/rstscope/cause"
 )
 
 // rewrite appends every frame of src to w with its time shifted by shift,
@@ -98,7 +99,7 @@ func TestClockOffsetAndLoss(t *testing.T) {
 			if !ok || (off-shift).Abs() > time.Millisecond {
 				t.Errorf("got offset %v (measured %v), want %v within 1 ms", off, ok, shift)
 			}
-			var matched, lost, between int
+			var matched, lost, between, open int
 			for i, run := range runs {
 				for _, x := range run.want[0] {
 					s, ok := j.Lookup(0, frames[i][0][x.Frame])
@@ -119,14 +120,25 @@ func TestClockOffsetAndLoss(t *testing.T) {
 						}
 						matched++
 					case !fromEndpoint(x):
-						if len(s.Sightings) != 1 || !s.Path.NearerSender || s.Path.SeenNearerSender {
+						// On the lab's routed layout the TTL orders the
+						// captures. duplicate-ip's bridge gives both the
+						// same TTL, and the order rests on the timing of
+						// the few packets both kept: when loss took the
+						// server's only one (its SYN-ACK), the join may not
+						// tell, and then it must claim nothing.
+						undecided := x.Sender != cause.Middlebox && !s.Path.NearerSender && !s.Path.NearerReceiver
+						if len(s.Sightings) != 1 || (!s.Path.NearerSender || s.Path.SeenNearerSender) && !undecided {
 							t.Errorf("%s client frame %d (%s): got %d sightings, path %+v; want made between the captures", run.name, x.Frame, x.Sender, len(s.Sightings), s.Path)
 						}
-						between++
+						if undecided {
+							open++
+						} else {
+							between++
+						}
 					}
 				}
 			}
-			t.Logf("offset %v; client-side resets: %d matched, %d whose server-side copy was dropped, %d made between", off, matched, lost, between)
+			t.Logf("offset %v; client-side resets: %d matched, %d whose server-side copy was dropped, %d made between, %d undecided", off, matched, lost, between, open)
 		})
 	}
 }
