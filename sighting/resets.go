@@ -197,11 +197,16 @@ func (j *Join) near(a int32, s side, b int32) int {
 	if v := j.nearOn(a, s, b); v != 0 {
 		return v
 	}
-	// This connection does not tell (the side sent nothing but the reset,
-	// say): another connection of the same address between the same two
-	// captures may.
+	// This connection does not tell because the side sent nothing but the
+	// reset in one of the captures: another connection of the same address
+	// between the same two captures may. (When both captures saw the
+	// side's packets with one TTL, another connection on the same path
+	// shows the same.)
 	ca := j.conn(a)
 	fa, fb := j.fileOf[a], j.fileOf[b]
+	if ca.ttl[s] != 0 && j.conn(b).ttl[j.localSide(a, s, b)] != 0 {
+		return 0
+	}
 	ref, ok := j.hostRef(int(fa), ca.ends[s].Addr(), ca.firstNS)
 	if !ok || ref.node == a {
 		return 0
