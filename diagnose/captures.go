@@ -75,10 +75,13 @@ func JoinCaptures(ctx context.Context, files []string, opts Options) (_ Options,
 			defer func() { <-sem; wg.Done() }()
 			// A damaged file's index holds what came before the damage;
 			// the analysis reports the damage.
-			idx[i], _ = sighting.IndexFile(name)
+			idx[i], _ = sighting.IndexFile(ctx, name)
 		}()
 	}
 	wg.Wait()
+	if ctx.Err() != nil {
+		return opts, done // interrupted: the analysis reports it
+	}
 	j := sighting.Match(idx)
 	if len(j.Groups) == 0 {
 		return opts, done

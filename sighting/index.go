@@ -13,6 +13,7 @@
 package sighting
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -163,8 +164,9 @@ func newIndexer(file string) *indexer {
 }
 
 // IndexFile reads a whole capture into an index. For damaged input it
-// returns what came before the damage together with the error.
-func IndexFile(name string) (*Index, error) {
+// returns what came before the damage together with the error; when ctx
+// ends it stops within 64 k frames and returns ctx's error.
+func IndexFile(ctx context.Context, name string) (*Index, error) {
 	r, err := capture.Open(name)
 	if err != nil {
 		return nil, err
@@ -180,6 +182,9 @@ func IndexFile(name string) (*Index, error) {
 			return ix.x, fmt.Errorf("indexing %s: %w", name, err)
 		}
 		ix.frame(data, info)
+		if info.Frame&0xFFFF == 0 && ctx.Err() != nil {
+			return ix.x, ctx.Err()
+		}
 	}
 }
 

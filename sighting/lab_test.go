@@ -1,6 +1,7 @@
 package sighting
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -123,7 +124,7 @@ func joinFiles(t *testing.T, files ...string) *Join {
 	t.Helper()
 	var idx []*Index
 	for _, f := range files {
-		x, err := IndexFile(f)
+		x, err := IndexFile(context.Background(), f)
 		if err != nil {
 			t.Fatal(err)
 		}
