@@ -272,18 +272,17 @@ func (j *Join) hostRef(f int, a netip.Addr, ns int64) (hostRef, bool) {
 		for i := range j.refs {
 			j.refs[i] = make(map[netip.Addr][]hostRef)
 		}
-		for _, nodes := range j.mem {
-			for _, node := range nodes {
-				c, fi := j.conn(node), j.fileOf[node]
-				for s := range side(2) {
-					a := c.ends[s].Addr()
-					j.refs[fi][a] = append(j.refs[fi][a], hostRef{node: node, side: s, ns: c.firstNS})
-				}
+		// Nodes are numbered in the order their first packets were
+		// captured, so each list comes out in time order (within the
+		// capture's own small disorder, which a nearest-match tolerates).
+		for node := range int32(len(j.fileOf)) {
+			if r, _ := j.c.find(node); j.c.files[r]&(j.c.files[r]-1) == 0 {
+				continue // in one capture only
 			}
-		}
-		for _, m := range j.refs {
-			for _, list := range m {
-				slices.SortFunc(list, func(x, y hostRef) int { return cmp.Compare(x.ns, y.ns) })
+			c, fi := j.conn(node), j.fileOf[node]
+			for s := range side(2) {
+				a := c.ends[s].Addr()
+				j.refs[fi][a] = append(j.refs[fi][a], hostRef{node: node, side: s, ns: c.firstNS})
 			}
 		}
 	}
