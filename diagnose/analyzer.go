@@ -39,6 +39,8 @@ type Options struct {
 	// analysing two files, a reader per file cost 18 % more CPU time for no
 	// gain in wall time (issue 14's measurement).
 	Concurrent int
+	// captures is what other captures of the same traffic saw (JoinCaptures).
+	captures *captures
 }
 
 // DefaultOptions are analyze's defaults.

@@ -25,6 +25,7 @@ func (a *Analyzer) explain(pr *pendingReset) report.Finding {
 	if pr.burst != nil {
 		ctx.Burst = pr.burst.n
 	}
+	sightings := a.opts.captures.lookup(a.file, pr.frame, ctx)
 	v := cause.Classify(ctx)
 	pr.verdict.v, pr.verdict.set = cause.Earlier{Frame: pr.frame, Cause: v.Cause, Sender: v.Sender}, true
 	if pr.conn != nil {
@@ -57,6 +58,7 @@ func (a *Analyzer) explain(pr *pendingReset) report.Finding {
 		Benign:       v.Benign,
 		Filter:       WiresharkFilter(client, server),
 		Alternatives: alternativesOf(&v),
+		Sightings:    sightings,
 	}
 }
 

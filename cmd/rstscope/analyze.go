@@ -296,6 +296,8 @@ func captureStart(files []string) (time.Time, error) {
 // analyzeFiles analyses files in parallel, one per core, and returns their
 // statistics in the order given plus any errors (one line each).
 func analyzeFiles(ctx context.Context, files []string, opts diagnose.Options) ([]report.FileStats, []error) {
+	opts, joined := diagnose.JoinCaptures(ctx, files, opts) // captures of one traffic: one finding per reset
+	defer joined()
 	stats := make([]report.FileStats, len(files))
 	errs := make([]error, len(files))
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
