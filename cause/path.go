@@ -38,24 +38,28 @@ func matchRepeat(f *facts) (Sender, float64, bool) {
 	return e.Sender, 0.9, true
 }
 
-// matchOtherCapture: another capture of the same traffic, nearer the
-// purported sender, settles who made the reset.
+// otherCaptures states what other captures of the same traffic saw: a
+// capture nearer the purported sender that saw the reset leave proves the
+// sender made it; one that covered the time and did not see it proves the
+// reset was made in the path between the two capture points (the device
+// rules then say which kind of device). It decides nothing itself.
 func matchOtherCapture(f *facts) (Sender, float64, bool) {
 	p := &f.ctx.Path
 	switch {
-	case p.NearerSender && !p.SeenNearerSender:
+	case f.madeInPath():
 		f.add("the capture nearer %s (%s) saw %s's packets around the reset but not the reset: it was made in the path between the two capture points", f.role, p.NearerSenderFile, f.role)
-		f.cause = FirewallReject
-		if f.talkAfter().newData > 0 {
-			f.cause = Injected
-		}
-		return Middlebox, 0.97, true
 	case p.NearerSender && p.SeenNearerSender:
 		f.add("the capture nearer %s (%s) saw the same reset leave: %s sent it", f.role, p.NearerSenderFile, f.role)
-		return "", 0, false // the endpoint rules decide why
+	}
+	if p.NearerReceiver && !p.SeenNearerReceiver {
+		f.add("the capture nearer %s (%s) never saw the reset arrive: the path dropped it, so %s will retry or hang", f.peerRole, p.NearerReceiverFile, f.peerRole)
 	}
 	return "", 0, false
 }
+
+// madeInPath: a capture nearer the sender covered the reset's time and
+// did not see it leave.
+func (f *facts) madeInPath() bool { return f.ctx.Path.NearerSender && !f.ctx.Path.SeenNearerSender }
 
 // matchDuplicateIP: the reset carries the sender's address from another MAC.
 func matchDuplicateIP(f *facts) (Sender, float64, bool) {
@@ -138,6 +142,9 @@ func (f *facts) talkAfter() talk {
 // device that races the real endpoint's data or sends pairs injects.
 func matchPathDevice(f *facts) (Sender, float64, bool) {
 	r := &f.ctx.RST
+	if f.ctx.Path.SeenNearerSender {
+		return "", 0, false // seen leaving its sender: not a device's
+	}
 	t := f.talkAfter()
 	// A host stack answers a SYN to a closed port with sequence 0
 	// (tcp_v4_send_reset, nf_send_reset: no ACK on the SYN, so seq 0).
@@ -182,6 +189,9 @@ func matchPathDevice(f *facts) (Sender, float64, bool) {
 			f.add("answers %s's SYN with sequence %d: a host stack answers a SYN it refuses with sequence 0", f.peerRole, r.Seq)
 		})
 	}
+	if f.madeInPath() {
+		strong = append(strong, func() {}) // stated by matchOtherCapture
+	}
 	if challenged {
 		strong = append(strong, func() {
 			f.add("the reset's sequence was in the window but not exact, and %s answered with a challenge ACK (RFC 5961 §3.2): %s's own reset carries its next sequence", f.peerRole, f.role)
@@ -216,6 +226,8 @@ func matchPathDevice(f *facts) (Sender, float64, bool) {
 	}
 	conf := 0.8
 	switch {
+	case f.madeInPath():
+		conf = 0.97 // another capture saw it was not sent where it claims
 	case len(strong) >= 2:
 		conf = 0.9
 	case len(strong) == 0:

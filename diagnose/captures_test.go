@@ -109,6 +109,12 @@ func TestJoinLabCaptures(t *testing.T) {
 	}
 	t.Logf("\n%-42s %-24s %-10s %s  %-24s %-10s\n%s", "run", "expected", "sender", "n", "joined verdict", "sender", table.String())
 	t.Logf("lab, two captures joined: %d resets, %d seen in both, %d in one only; %d with the scenario's own cause and sender", resets, two, one, right)
+	// Joined, the two capture points settle what one capture cannot: every
+	// reset must get the scenario's own cause and sender (the lab's expected
+	// files, written from what each scenario made happen).
+	if right != resets {
+		t.Errorf("%d of %d joined resets have the scenario's cause and sender, want all", right, resets)
+	}
 }
 
 func endpoint(s cause.Sender) bool { return s == cause.Client || s == cause.Server }
