@@ -53,8 +53,12 @@ func matchConnectAbandoned(f *facts) (Sender, float64, bool) {
 	// within a millisecond, for a SYN without options.
 	prompt := !f.c.SYNTime.IsZero() && synAckWait < minRTO
 	bareSYN := f.s.SYNOpt.Len <= 4
-	if h := f.ctx.SenderHost; prompt && bareSYN || h.SYNPorts >= scanPorts && h.Talked < h.SYNPorts {
-		if prompt && bareSYN {
+	// The address's probing elsewhere in the capture supports it, but
+	// alone it also catches a busy client early in a capture (the small
+	// truth run: 25 abandoned connects called scans before the client's
+	// first connections had finished).
+	if h := f.ctx.SenderHost; bareSYN && (prompt || h.SYNPorts >= scanPorts && h.Talked < h.SYNPorts) {
+		if prompt {
 			f.add("the SYN-ACK came %s after a SYN with %d bytes of options, before any connect() gives up: no socket was waiting for it, as with a SYN scanner", synAckWait.Round(time.Microsecond), f.s.SYNOpt.Len)
 		}
 		if h.SYNPorts >= scanPorts {

@@ -59,8 +59,10 @@ func TestPublicCapturePatterns(t *testing.T) {
 			{fromServer: true, flags: SA, seq: 5000, ack: 1001, at: ms},
 			{flags: R, seq: 1001, at: ms + 50*time.Microsecond, zeroWin: true, noOpts: true},
 		}, wantCause: ConnectAbandoned, wantSender: Client, wantAlt: true},
+		// A raw-socket scanner's SYN carries no options (a connect() sends
+		// MSS, SACK, timestamps and window scale).
 		{name: "a scanner resets the SYN-ACK", segs: []seg{
-			{flags: S, seq: 1000},
+			{flags: S, seq: 1000, noOpts: true},
 			{fromServer: true, flags: SA, seq: 5000, ack: 1001, at: ms},
 			{flags: R, seq: 1001, at: ms + 50*time.Microsecond, zeroWin: true, noOpts: true},
 		}, ctx: func(c *Context) { c.SenderHost = Host{Seen: true, MinTTL: 64, MaxTTL: 64, SYNPorts: 40} },
