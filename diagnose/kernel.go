@@ -55,6 +55,26 @@ const (
 )
 
 // Finding explains one reset at wall-clock time at.
+// Observe reads what the event's network namespace is (its addresses,
+// whether it forwards) as the event arrives: the finding is made after the
+// correlator's window, when a short-lived namespace (a pod, a lab run) may
+// be gone and with it the evidence that its reset forged another's address.
+//
+// What a namespace is gets read afresh (at most every 5 ms): namespace
+// inodes are reused once a namespace is gone, and TestWatchDuringLab
+// measured a router's reject judged by the addresses of a server namespace
+// deleted a second earlier under the same inode, and a client's reset by a
+// deleted router's forwarding.
+func (a *KernelAttributor) Observe(e *kernel.Event) {
+	if e.Kind == kernel.Received {
+		return
+	}
+	if f, ok := a.addrs.(interface{ Forget(netns uint32) }); ok {
+		f.Forget(e.NetNS)
+	}
+	a.addrs.Forwards(e.NetNS, e.From.Addr())
+}
+
 func (a *KernelAttributor) Finding(r *kernel.Reset, at time.Time) report.Finding {
 	e := &r.Event
 	ctx := &a.ctx

@@ -61,6 +61,16 @@ func (n *NetNSAddrs) Local(netns uint32, a netip.Addr) (local, known bool) {
 	return false, true
 }
 
+// Forget drops what is known of the namespace with inode netns unless it
+// was read within the last 5 ms, so the next question reads it afresh
+// (inodes are reused once a namespace is gone).
+func (n *NetNSAddrs) Forget(netns uint32) {
+	if c, ok := n.cache[netns]; ok && time.Since(c.at) > 5*time.Millisecond {
+		c.at = time.Time{}
+		n.cache[netns] = c
+	}
+}
+
 // Forwards reports whether the namespace routes packets of a's family
 // between its interfaces (net.ipv4.ip_forward, net.ipv6.conf.all.forwarding):
 // a router, a NAT, a container host.
@@ -79,9 +89,16 @@ func (n *NetNSAddrs) get(netns uint32) nsAddrs {
 	}
 	c, hit := n.cache[netns]
 	if !hit || time.Since(c.at) > refresh {
+		old := c
 		c = nsAddrs{at: time.Now()}
 		if p := n.find(netns); p != "" {
 			c = readNetNS(p)
+			c.at = time.Now()
+		}
+		if !c.ok && old.ok {
+			// Gone since (a pod, a lab run): what it was while its
+			// resets left is still the best account of them.
+			c = old
 			c.at = time.Now()
 		}
 		if n.cache == nil {

@@ -14,6 +14,9 @@ type NetNSAddrs struct {
 	Refresh time.Duration
 }
 
+// Forget does nothing on this platform.
+func (n *NetNSAddrs) Forget(uint32) {}
+
 // Local reports that nothing is known on this platform.
 func (n *NetNSAddrs) Local(uint32, netip.Addr) (local, known bool) { return true, false }
 

@@ -44,7 +44,10 @@ var runSeq atomic.Int64
 // those of a lab run in another process at the same time (go test ./...
 // runs packages in parallel). Ports fall in 10000-59999.
 func serverPort(pid int, seq int64) uint16 {
-	return uint16(10000 + (int64(pid)*97+seq*7919)%50000)
+	// Below Linux's default ephemeral range (32768–60999), as real
+	// services listen: watch tells a server from a client by that range
+	// once the handshake is over.
+	return uint16(10000 + (int64(pid)*97+seq*7919)%22000)
 }
 
 // addrs returns the addresses of the layout for a family: client, server,

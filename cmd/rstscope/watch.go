@@ -252,6 +252,7 @@ func watchLoop(ctx context.Context, w *kernel.Watcher, a *diagnose.KernelAttribu
 		err := w.Read(&e)
 		switch {
 		case err == nil:
+			a.Observe(&e)
 			corr.Add(&e)
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			if err := out.flush(); err != nil {
