@@ -160,9 +160,10 @@ func Addresses(text string) (ports []netip.AddrPort, ips []netip.Addr) {
 			continue
 		}
 		switch {
-		case dots == 3 && colons <= 1:
+		case dots == 3 && (colons <= 1 || indexByte(tok, ':') > 6 && indexByte(tok, '.') < indexByte(tok, ':')):
+			// IPv4, with a port, perhaps followed by more (Go's "a:p: read").
 			ipPart := tok
-			if colons == 1 {
+			if colons >= 1 {
 				k := indexByte(tok, ':')
 				ipPart = tok[:k]
 				j = start + k

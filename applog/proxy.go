@@ -36,7 +36,8 @@ func haproxyLine(b []byte, o *TimeOptions) (end time.Time, state string, ok bool
 			continue
 		}
 		rest := b[i+25:]
-		f := fields(rest, 12)
+		var buf [12][]byte
+		f := fields(rest, buf[:0])
 		if len(f) < 4 || bytes.IndexByte(f[1], '/') < 0 {
 			continue // not "frontend backend/server timers"
 		}
@@ -114,7 +115,8 @@ func envoyLine(b []byte) (d time.Duration, flags string, ok bool) {
 	if q < 0 {
 		return 0, "", false
 	}
-	f := fields(rest[q+1:], 5)
+	var buf [5][]byte
+	f := fields(rest[q+1:], buf[:0])
 	if len(f) < 5 {
 		return 0, "", false
 	}
@@ -150,11 +152,10 @@ func bracketTime(b []byte, o *TimeOptions) (time.Time, int, bool) {
 	}
 }
 
-// fields splits b on spaces into at most n fields, without allocating the
-// fields' bytes.
-func fields(b []byte, n int) [][]byte {
-	var out [][]byte
-	for len(b) > 0 && len(out) < n {
+// fields splits b on spaces into at most cap(out) fields appended to out,
+// which the caller owns (an array on its stack: no allocation per line).
+func fields(b []byte, out [][]byte) [][]byte {
+	for len(b) > 0 && len(out) < cap(out) {
 		for len(b) > 0 && b[0] == ' ' {
 			b = b[1:]
 		}

@@ -1,6 +1,7 @@
 package applog
 
 import (
+	"sync"
 	"time"
 )
 
@@ -241,7 +242,19 @@ func zone(b []byte) (*time.Location, int, bool) {
 	if off == 0 {
 		return utc, n, true
 	}
-	return time.FixedZone("", off), n, true
+	return fixedZone(off), n, true
+}
+
+// zones keeps one Location per offset: a log's lines share one, and
+// time.FixedZone allocates.
+var zones sync.Map
+
+func fixedZone(off int) *time.Location {
+	if l, ok := zones.Load(off); ok {
+		return l.(*time.Location)
+	}
+	l, _ := zones.LoadOrStore(off, time.FixedZone("", off))
+	return l.(*time.Location)
 }
 
 // withYear gives a year-less time the year that puts it nearest o.Ref.
