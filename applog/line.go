@@ -224,3 +224,44 @@ func isHex(c byte) bool {
 func isAddrChar(c byte) bool {
 	return isHex(c) || c == ':' || c == '.' || (c >= 'g' && c <= 'z') || (c >= 'G' && c <= 'Z') || c == '_'
 }
+
+// Tuples returns the connections a line names as "a->b" (Go's net errors:
+// "read tcp 10.0.0.3:8080->10.0.0.1:54321: …"): such a line is about that
+// connection and no other.
+func Tuples(text string) [][2]netip.AddrPort {
+	var out [][2]netip.AddrPort
+	for i := 0; ; {
+		k := indexByte(text[i:], '>')
+		if k < 0 {
+			return out
+		}
+		k += i
+		i = k + 1
+		if k == 0 || text[k-1] != '-' {
+			continue
+		}
+		left, _ := Addresses(text[lastSpace(text[:k-1]):k-1])
+		right, _ := Addresses(text[k+1 : k+1+nextEnd(text[k+1:])])
+		if len(left) > 0 && len(right) > 0 {
+			out = append(out, [2]netip.AddrPort{left[len(left)-1], right[0]})
+		}
+	}
+}
+
+func lastSpace(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == ' ' {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+func nextEnd(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == ' ' {
+			return i
+		}
+	}
+	return len(s)
+}

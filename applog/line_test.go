@@ -1,6 +1,7 @@
 package applog
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -89,5 +90,13 @@ func TestParseLineFields(t *testing.T) {
 	l = parseLine([]byte(`{"__REALTIME_TIMESTAMP":"1796014801250000","_SYSTEMD_UNIT":"nginx.service","MESSAGE":[104,105,255]}`), 0, o, prev)
 	if l.Text != `nginx.service: hi\xff` {
 		t.Errorf("journald byte-array message: got %q", l.Text)
+	}
+}
+
+func TestTuples(t *testing.T) {
+	got := Tuples(`2026/11/30 05:00:01 read tcp 10.0.0.3:8080->10.0.0.1:54321: read: connection reset by peer; write tcp [::1]:80->[::1]:5000: broken pipe; a->b`)
+	want := "[[10.0.0.3:8080 10.0.0.1:54321] [[::1]:80 [::1]:5000]]"
+	if s := fmt.Sprint(got); s != want {
+		t.Errorf("got %s, want %s", s, want)
 	}
 }

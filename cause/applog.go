@@ -46,6 +46,10 @@ type Signature struct {
 	// they bear on a reset of the server-side connection (joined by
 	// time, ViaSession) and not on the client's connection the line names.
 	ServerSide bool
+	// SessionSender is who sends the reset on that server-side connection:
+	// Client (the proxy, which connected to the server) when the proxy's
+	// timer ran out, Server when the server aborted.
+	SessionSender Sender
 }
 
 // abortLike are the wire verdicts a program's own deliberate close can hide
@@ -75,14 +79,14 @@ var Signatures = []Signature{
 	{ID: "nginx-worker-connections", Program: "nginx", Match: "worker_connections are not enough", Meaning: "nginx ran out of connections", Confirms: []ID{ResourceExhaustion, ApplicationAbort}},
 	// haproxy termination states: first character who or what ended the
 	// session, second the phase it was in.
-	{ID: "haproxy-server-timeout", Program: "haproxy", Kind: HAProxyState, ServerSide: true, Match: "sD", Meaning: "timeout server expired during the data phase; haproxy closed the connection", Decides: IdleTimeout, Replaces: abortLike},
-	{ID: "haproxy-server-timeout-headers", Program: "haproxy", Kind: HAProxyState, ServerSide: true, Match: "sH", Meaning: "timeout server expired waiting for the response headers; haproxy closed the connection", Decides: IdleTimeout, Replaces: abortLike},
-	{ID: "haproxy-server-timeout-last", Program: "haproxy", Kind: HAProxyState, ServerSide: true, Match: "sL", Meaning: "timeout server expired on the last data; haproxy closed the connection", Decides: IdleTimeout, Replaces: abortLike},
+	{ID: "haproxy-server-timeout", Program: "haproxy", Kind: HAProxyState, ServerSide: true, SessionSender: Client, Match: "sD", Meaning: "timeout server expired during the data phase; haproxy closed the connection", Decides: IdleTimeout, Replaces: abortLike},
+	{ID: "haproxy-server-timeout-headers", Program: "haproxy", Kind: HAProxyState, ServerSide: true, SessionSender: Client, Match: "sH", Meaning: "timeout server expired waiting for the response headers; haproxy closed the connection", Decides: IdleTimeout, Replaces: abortLike},
+	{ID: "haproxy-server-timeout-last", Program: "haproxy", Kind: HAProxyState, ServerSide: true, SessionSender: Client, Match: "sL", Meaning: "timeout server expired on the last data; haproxy closed the connection", Decides: IdleTimeout, Replaces: abortLike},
 	{ID: "haproxy-client-timeout", Program: "haproxy", Kind: HAProxyState, Match: "cD", Meaning: "timeout client expired during the data phase; haproxy closed the connection", Decides: IdleTimeout, Replaces: abortLike},
 	{ID: "haproxy-client-timeout-request", Program: "haproxy", Kind: HAProxyState, Match: "cR", Meaning: "timeout http-request expired before a full request; haproxy closed the connection", Decides: IdleTimeout, Replaces: abortLike},
-	{ID: "haproxy-server-refused", Program: "haproxy", Kind: HAProxyState, ServerSide: true, Match: "SC", Meaning: "the server refused the connection", Confirms: refused},
-	{ID: "haproxy-server-abort-headers", Program: "haproxy", Kind: HAProxyState, ServerSide: true, Match: "SH", Meaning: "the server aborted before sending complete headers", Confirms: peerClosed},
-	{ID: "haproxy-server-abort", Program: "haproxy", Kind: HAProxyState, ServerSide: true, Match: "SD", Meaning: "the server aborted during the data phase", Confirms: peerClosed},
+	{ID: "haproxy-server-refused", Program: "haproxy", Kind: HAProxyState, ServerSide: true, SessionSender: Server, Match: "SC", Meaning: "the server refused the connection", Confirms: refused},
+	{ID: "haproxy-server-abort-headers", Program: "haproxy", Kind: HAProxyState, ServerSide: true, SessionSender: Server, Match: "SH", Meaning: "the server aborted before sending complete headers", Confirms: peerClosed},
+	{ID: "haproxy-server-abort", Program: "haproxy", Kind: HAProxyState, ServerSide: true, SessionSender: Server, Match: "SD", Meaning: "the server aborted during the data phase", Confirms: peerClosed},
 	{ID: "haproxy-client-abort", Program: "haproxy", Kind: HAProxyState, Match: "CD", Meaning: "the client aborted during the data phase", Confirms: clientAbort},
 	{ID: "haproxy-client-abort-request", Program: "haproxy", Kind: HAProxyState, Match: "CR", Meaning: "the client aborted before sending a full request", Confirms: clientAbort},
 	{ID: "haproxy-client-abort-headers", Program: "haproxy", Kind: HAProxyState, Match: "CH", Meaning: "the client aborted while waiting for the response headers", Confirms: clientAbort},

@@ -157,9 +157,10 @@ var matchedBy = [...]string{"time", "time+session", "time+address", "time+server
 // sessionSlack is how near a proxy's session end must be to a reset on a
 // connection the line does not name for the two to be joined: haproxy's
 // date plus its last timer fell within 1 ms of the reset it sent its
-// server in the lab (06:06:53.685 logged, 06:06:53.685906 on the wire);
-// 100 ms leaves room for a loaded host.
-const sessionSlack = 100 * time.Millisecond
+// server in the lab (06:06:53.685 logged, 06:06:53.685906 on the wire;
+// 06:07:24.576 and .576454); 50 ms leaves room for a loaded host's event
+// loop while an nginx reset 63 ms away in the same lab stays apart.
+const sessionSlack = 50 * time.Millisecond
 
 // Attach joins the best lines around f's time to it and lets their
 // signatures refine its verdict (cause.ApplyLogs decides; this only
@@ -183,7 +184,7 @@ func (j *LogJoiner) Attach(f *report.Finding) error {
 		if !ok {
 			// A proxy's line about another client may still be about this
 			// connection: the server side of that client's session.
-			if !serverSide(sigs) || dt > sessionSlack {
+			if !sessionSide(sigs, f) || dt > sessionSlack {
 				return
 			}
 			rank = rankSession
@@ -246,12 +247,37 @@ func serverSide(sigs []*cause.Signature) bool {
 	return false
 }
 
+// sessionSide says a proxy's server-side signature fits f: the reset came
+// from the side the signature says sent it (the proxy, which is the
+// client of its server connection, when its timer ran out; the server when
+// it aborted).
+func sessionSide(sigs []*cause.Signature, f *report.Finding) bool {
+	for _, s := range sigs {
+		if !s.ServerSide {
+			continue
+		}
+		if s.SessionSender == cause.Client && f.From == f.Client || s.SessionSender == cause.Server && f.From == f.Server {
+			return true
+		}
+	}
+	return false
+}
+
 // matchRank says how a line names the connection client–server: both
 // endpoints, the client's address and port (an ephemeral port: nearly
 // unique), the server's, only an address of either, or no address at all
 // (rankTime). A line that names addresses, none of them the connection's,
 // is about another connection: ok is false.
 func matchRank(text string, client, server netip.AddrPort) (rank int, ok bool) {
+	if ts := applog.Tuples(text); len(ts) > 0 {
+		for _, t := range ts {
+			a, b := netip.AddrPortFrom(t[0].Addr().Unmap(), t[0].Port()), netip.AddrPortFrom(t[1].Addr().Unmap(), t[1].Port())
+			if a == client && b == server || a == server && b == client {
+				return rankConn, true
+			}
+		}
+		return 0, false // about the connections it names, not this one
+	}
 	ports, ips := applog.Addresses(text)
 	if len(ports) == 0 && len(ips) == 0 {
 		return 0, true
