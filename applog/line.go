@@ -240,7 +240,7 @@ func Tuples(text string) [][2]netip.AddrPort {
 		if k == 0 || text[k-1] != '-' {
 			continue
 		}
-		left, _ := Addresses(text[lastSpace(text[:k-1]):k-1])
+		left, _ := Addresses(text[lastSpace(text[:k-1]) : k-1])
 		right, _ := Addresses(text[k+1 : k+1+nextEnd(text[k+1:])])
 		if len(left) > 0 && len(right) > 0 {
 			out = append(out, [2]netip.AddrPort{left[len(left)-1], right[0]})
