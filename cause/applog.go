@@ -26,6 +26,9 @@ type Signature struct {
 	Program string
 	Kind    SignatureKind
 	Match   string
+	// Label is how the evidence names the match, when Match itself reads
+	// badly there.
+	Label string
 	// Meaning is what the program says happened, in a few words.
 	Meaning string
 	// Confirms lists the causes the line agrees with; a verdict among them
@@ -75,7 +78,7 @@ var Signatures = []Signature{
 	{ID: "nginx-reset", Program: "nginx", Match: "(104: Connection reset by peer)", Meaning: "nginx read a reset from its peer"},
 	{ID: "nginx-broken-pipe", Program: "nginx", Match: "(32: Broken pipe)", Meaning: "nginx wrote to a connection its peer had reset"},
 	{ID: "nginx-client-closed", Program: "nginx", Match: "client prematurely closed connection", Meaning: "the client went away mid-request", Confirms: clientAbort},
-	{ID: "nginx-499", Program: "nginx", Match: `" 499 `, Meaning: "access log status 499: the client closed the request", Confirms: clientAbort},
+	{ID: "nginx-499", Program: "nginx", Match: `" 499 `, Label: "status 499", Meaning: "access log status 499: the client closed the request", Confirms: clientAbort},
 	{ID: "nginx-worker-connections", Program: "nginx", Match: "worker_connections are not enough", Meaning: "nginx ran out of connections", Confirms: []ID{ResourceExhaustion, ApplicationAbort}},
 	// haproxy termination states: first character who or what ended the
 	// session, second the phase it was in.
@@ -188,7 +191,29 @@ func ApplyLogs(v Verdict, ms []LogMatch) Verdict {
 		return v
 	}
 	v.Evidence = slices.Clone(v.Evidence)
+	said := func(m LogMatch) string {
+		s := m.Sig
+		return fmt.Sprintf("%s logged %s (%s): %s", s.Program, quoteSig(s), m.Where, s.Meaning)
+	}
+	// The first decisive line decides; the others are then read against
+	// the cause it set.
+	decided := -1
+	for i, m := range ms {
+		s := m.Sig
+		decisive := s.HostWide || m.Via == ViaConn && !s.ServerSide || m.Via == ViaSession && s.ServerSide
+		if s.Decides != "" && s.Decides != v.Cause && slices.Contains(s.Replaces, v.Cause) && decisive {
+			old := v
+			v.Cause, v.Confidence = s.Decides, max(logDecided, v.Confidence)
+			v.Alternatives = []Alternative{{Cause: old.Cause, Probability: min(1-v.Confidence, old.Confidence)}}
+			v.Evidence = append(v.Evidence, fmt.Sprintf("%s: %s rather than %s", said(m), s.Decides, old.Cause))
+			decided = i
+			break
+		}
+	}
 	seen := map[string]bool{}
+	if decided >= 0 {
+		seen[ms[decided].Sig.ID] = true
+	}
 	confirmed := false
 	for _, m := range ms {
 		s := m.Sig
@@ -196,16 +221,10 @@ func ApplyLogs(v Verdict, ms []LogMatch) Verdict {
 			continue
 		}
 		seen[s.ID] = true
-		said := fmt.Sprintf("%s logged %s (%s): %s", s.Program, quoteSig(s), m.Where, s.Meaning)
-		decisive := s.HostWide || m.Via == ViaConn && !s.ServerSide || m.Via == ViaSession && s.ServerSide
+		said := said(m)
 		switch {
 		case s.ServerSide && m.Via == ViaConn:
 			v.Evidence = append(v.Evidence, said+" — on the session's server side, not this connection")
-		case s.Decides != "" && s.Decides != v.Cause && slices.Contains(s.Replaces, v.Cause) && decisive:
-			old := v
-			v.Cause, v.Confidence = s.Decides, max(logDecided, v.Confidence)
-			v.Alternatives = []Alternative{{Cause: old.Cause, Probability: min(1-v.Confidence, old.Confidence)}}
-			v.Evidence = append(v.Evidence, fmt.Sprintf("%s: %s rather than %s", said, s.Decides, old.Cause))
 		case s.Decides == v.Cause || slices.Contains(s.Confirms, v.Cause):
 			if !confirmed {
 				v.Confidence = min(v.Confidence+logConfirm, 1-altSum(v.Alternatives))
@@ -229,6 +248,9 @@ func altSum(as []Alternative) float64 {
 }
 
 func quoteSig(s *Signature) string {
+	if s.Label != "" {
+		return s.Label
+	}
 	switch s.Kind {
 	case HAProxyState:
 		return "termination state " + s.Match

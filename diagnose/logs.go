@@ -143,16 +143,19 @@ type candidate struct {
 }
 
 // Ranks of a line for a connection, best last; matchedBy names them.
+// A server's address and port is shared by every connection to it, so a
+// line naming only that ranks below a proxy's session join (which needs
+// the proxy's own millisecond timing and the reset's sender to fit).
 const (
 	rankTime = iota
-	rankSession
 	rankAddress
 	rankServer
+	rankSession
 	rankClient
 	rankConn
 )
 
-var matchedBy = [...]string{"time", "time+session", "time+address", "time+server", "time+client", "time+connection"}
+var matchedBy = [...]string{"time", "time+address", "time+server", "time+session", "time+client", "time+connection"}
 
 // sessionSlack is how near a proxy's session end must be to a reset on a
 // connection the line does not name for the two to be joined: haproxy's
@@ -296,9 +299,14 @@ func matchRank(text string, client, server netip.AddrPort) (rank int, ok bool) {
 	case s:
 		return rankServer, true
 	}
+	for _, p := range ports {
+		// An endpoint's address with another port is another connection
+		// (nginx's "server: 10.0.0.2:8080" while this one went to :8001).
+		if a := p.Addr().Unmap(); a == client.Addr() || a == server.Addr() {
+			return 0, false
+		}
+	}
 	for _, a := range ips {
-		// Only bare addresses: a client address with another port is
-		// another connection of the same client.
 		if a = a.Unmap(); a == client.Addr() || a == server.Addr() {
 			return rankAddress, true
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -28,6 +29,11 @@ func (l *logFlags) add(fs *pflag.FlagSet) {
 func (l *logFlags) open() (*diagnose.LogJoiner, error) {
 	if len(l.paths) == 0 {
 		return nil, nil
+	}
+	for _, p := range l.paths {
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("--logs: %w", err)
+		}
 	}
 	o := diagnose.DefaultLogOptions
 	o.Window = l.window
