@@ -11,6 +11,7 @@ package applog
 import (
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -33,6 +34,12 @@ type Line struct {
 	// one of theirs.
 	HAProxyState string
 	EnvoyFlags   string
+	// Ports and IPs are the endpoints the text names (see Addresses), and
+	// Conns the connections it names as "a->b" (see Tuples): parsed once
+	// when the line is read, since every reset near it looks at them.
+	Ports []netip.AddrPort
+	IPs   []netip.Addr
+	Conns [][2]netip.AddrPort
 }
 
 // MaxText bounds the text kept of one line: enough for the longest nginx
@@ -53,6 +60,7 @@ func parseLine(raw []byte, cut int, o *TimeOptions, prev time.Time) Line {
 				l.Time, l.Inherited = prev, true
 			}
 			l.Text = Sanitize(text, 0)
+			l.addresses()
 			return l
 		}
 	}
@@ -67,7 +75,15 @@ func parseLine(raw []byte, cut int, o *TimeOptions, prev time.Time) Line {
 		l.EnvoyFlags = fl
 	}
 	l.Text = Sanitize(text, cut)
+	l.addresses()
 	return l
+}
+
+func (l *Line) addresses() {
+	l.Ports, l.IPs = Addresses(l.Text)
+	if len(l.Ports) >= 2 && strings.Contains(l.Text, "->") {
+		l.Conns = Tuples(l.Text)
+	}
 }
 
 // Sanitize returns b as printable text: at most MaxText bytes; control

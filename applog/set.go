@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -293,8 +295,10 @@ func (s *Set) Close() error {
 }
 
 // Lines calls fn for every line written between from and to (inclusive),
-// file by file in the order given, each file's lines in order. The Line's
-// fields are fn's to keep.
+// file by file in the order given, each file's lines in order. The Line
+// is the index's cached copy: fn must not modify it, and copies it to keep
+// it (the callback runs for every line near every reset, so it is not
+// copied for fn).
 func (s *Set) Lines(from, to time.Time, fn func(*Line)) error {
 	lo, hi := from.UnixNano(), to.UnixNano()
 	s.mu.Lock()
@@ -307,15 +311,14 @@ func (s *Set) Lines(from, to time.Time, fn func(*Line)) error {
 			if b.max < lo || b.min > hi {
 				continue
 			}
-			lines, err := s.load(f, i)
+			c, err := s.load(f, i)
 			if err != nil {
 				return err
 			}
-			for j := range lines {
-				l := &lines[j]
+			for j := range c.lines {
+				l := &c.lines[j]
 				if ns := l.Time.UnixNano(); !l.Time.IsZero() && ns >= lo && ns <= hi {
-					c := *l
-					fn(&c)
+					fn(l)
 				}
 			}
 		}
@@ -324,9 +327,9 @@ func (s *Set) Lines(from, to time.Time, fn func(*Line)) error {
 }
 
 // load parses one block's lines, through the cache.
-func (s *Set) load(f *file, i int) ([]Line, error) {
-	if ls, ok := s.cache.get(f, i); ok {
-		return ls, nil
+func (s *Set) load(f *file, i int) (*cached, error) {
+	if c, ok := s.cache.get(f, i); ok {
+		return c, nil
 	}
 	b := &f.blocks[i]
 	in, err := os.Open(f.path)
@@ -358,8 +361,7 @@ func (s *Set) load(f *file, i int) ([]Line, error) {
 		}
 		lines = append(lines, l)
 	}
-	s.cache.put(f, i, lines)
-	return lines, nil
+	return s.cache.put(f, i, lines), nil
 }
 
 // cacheBlocks is how many parsed blocks are kept: resets come roughly in
@@ -381,19 +383,52 @@ type blockCache struct {
 type cached struct {
 	lines []Line
 	used  uint64
+	// byAddr lists the lines naming each address (as ip:port, bare, or in
+	// a->b), anon those naming none, proxy haproxy's session lines: Near
+	// visits only these instead of every line of the block.
+	byAddr      map[netip.Addr][]int32
+	anon, proxy []int32
 }
 
-func (c *blockCache) get(f *file, i int) ([]Line, bool) {
+func newCached(lines []Line) *cached {
+	c := &cached{lines: lines, byAddr: make(map[netip.Addr][]int32)}
+	for i := range lines {
+		l := &lines[i]
+		n := int32(i)
+		if l.HAProxyState != "" {
+			c.proxy = append(c.proxy, n)
+		}
+		if len(l.Ports) == 0 && len(l.IPs) == 0 {
+			c.anon = append(c.anon, n)
+			continue
+		}
+		add := func(a netip.Addr) {
+			a = a.Unmap()
+			if ls := c.byAddr[a]; len(ls) == 0 || ls[len(ls)-1] != n {
+				c.byAddr[a] = append(ls, n)
+			}
+		}
+		for _, p := range l.Ports {
+			add(p.Addr())
+		}
+		for _, a := range l.IPs {
+			add(a)
+		}
+	}
+	return c
+}
+
+func (c *blockCache) get(f *file, i int) (*cached, bool) {
 	it, ok := c.items[blockKey{f, i}]
 	if !ok {
 		return nil, false
 	}
 	c.tick++
 	it.used = c.tick
-	return it.lines, true
+	return it, true
 }
 
-func (c *blockCache) put(f *file, i int, lines []Line) {
+func (c *blockCache) put(f *file, i int, lines []Line) *cached {
 	if c.items == nil {
 		c.items = make(map[blockKey]*cached)
 	}
@@ -408,5 +443,110 @@ func (c *blockCache) put(f *file, i int, lines []Line) {
 		delete(c.items, oldest)
 	}
 	c.tick++
-	c.items[blockKey{f, i}] = &cached{lines: lines, used: c.tick}
+	it := newCached(lines)
+	it.used = c.tick
+	c.items[blockKey{f, i}] = it
+	return it
+}
+
+// Near calls fn, like Lines, for the lines between from and to that may
+// concern a connection between the addresses in addrs: those naming one
+// of them, those naming no address at all, and proxies' session lines
+// (which name only a session's client). Lines naming only other addresses
+// are skipped without being looked at.
+func (s *Set) Near(from, to time.Time, addrs []netip.Addr, fn func(*Line)) error {
+	lo, hi := from.UnixNano(), to.UnixNano()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var idx []int32
+	for _, f := range s.files {
+		first := sort.Search(len(f.blocks), func(i int) bool { return f.pmax[i] >= lo })
+		last := sort.Search(len(f.blocks), func(i int) bool { return f.smin[i] > hi })
+		for i := first; i < last; i++ {
+			b := &f.blocks[i]
+			if b.max < lo || b.min > hi {
+				continue
+			}
+			c, err := s.load(f, i)
+			if err != nil {
+				return err
+			}
+			idx = append(idx[:0], c.anon...)
+			idx = append(idx, c.proxy...)
+			for _, a := range addrs {
+				idx = append(idx, c.byAddr[a.Unmap()]...)
+			}
+			slices.Sort(idx)
+			idx = slices.Compact(idx)
+			for _, j := range idx {
+				l := &c.lines[j]
+				if ns := l.Time.UnixNano(); !l.Time.IsZero() && ns >= lo && ns <= hi {
+					fn(l)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Grep calls fn for the lines between from and to whose raw text contains
+// needle. It reads the blocks' bytes without parsing them and parses only
+// the lines that hold needle, so a wide window (the minutes a clock offset
+// is looked for in) costs a read of the bytes, not a parse of every line.
+func (s *Set) Grep(from, to time.Time, needle string, fn func(*Line)) error {
+	lo, hi := from.UnixNano(), to.UnixNano()
+	nb := []byte(needle)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var buf []byte
+	for _, f := range s.files {
+		first := sort.Search(len(f.blocks), func(i int) bool { return f.pmax[i] >= lo })
+		last := sort.Search(len(f.blocks), func(i int) bool { return f.smin[i] > hi })
+		if first >= last {
+			continue
+		}
+		in, err := os.Open(f.path)
+		if err != nil {
+			return fmt.Errorf("log %s: %w", f.name, err)
+		}
+		for i := first; i < last; i++ {
+			b := &f.blocks[i]
+			if b.max < lo || b.min > hi {
+				continue
+			}
+			buf = slices.Grow(buf[:0], int(b.end-b.off))[:b.end-b.off]
+			if _, err := in.ReadAt(buf, b.off); err != nil && err != io.EOF {
+				in.Close()
+				return fmt.Errorf("log %s: %w", f.name, err)
+			}
+			if !bytes.Contains(buf, nb) {
+				continue
+			}
+			num, rest := b.line, buf
+			for len(rest) > 0 {
+				k := bytes.IndexByte(rest, '\n')
+				line := rest
+				if k >= 0 {
+					line, rest = rest[:k], rest[k+1:]
+				} else {
+					rest = nil
+				}
+				num++
+				if !bytes.Contains(line, nb) {
+					continue
+				}
+				cut := 0
+				if len(line) > maxRaw {
+					line, cut = line[:maxRaw], len(line)-maxRaw
+				}
+				l := parseLine(bytes.TrimSuffix(line, []byte("\r")), cut, &f.topts, time.Time{})
+				l.File, l.Num = f.name, num
+				if ns := l.Time.UnixNano(); !l.Inherited && ns >= lo && ns <= hi {
+					fn(&l)
+				}
+			}
+		}
+		in.Close()
+	}
+	return nil
 }

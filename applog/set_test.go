@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -223,4 +225,26 @@ func BenchmarkIndex(b *testing.B) {
 		s.Close()
 	}
 	b.ReportMetric(float64(lines*b.N)/b.Elapsed().Seconds(), "lines/s")
+}
+
+func TestSetNear(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "mixed.log"), []byte(
+		"2026/11/30 05:00:01 read tcp 10.0.0.3:8080->10.0.0.1:5000: read: connection reset by peer\n"+
+			"2026/11/30 05:00:01 read tcp 10.0.0.3:8080->10.0.0.9:5000: read: connection reset by peer\n"+
+			"2026/11/30 05:00:01 no address here\n"+
+			"10.0.0.7:4000 [30/Nov/2026:05:00:01.000] fe be/s1 0/0/1/-1/5 504 0 - - sH-- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\"\n"+
+			"2026/11/30 05:00:01 client: ::ffff:10.0.0.1 mapped\n"+
+			"2026/11/30 05:00:09 read tcp 10.0.0.3:8080->10.0.0.1:5000: later\n"))
+	s, err := Open([]string{filepath.Join(dir, "mixed.log")}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	at := time.Date(2026, 11, 30, 5, 0, 1, 0, time.UTC)
+	var got []int
+	s.Near(at.Add(-time.Second), at.Add(time.Second), []netip.Addr{netip.MustParseAddr("10.0.0.1")}, func(l *Line) { got = append(got, l.Num) })
+	if want := []int{1, 3, 4, 5}; !slices.Equal(got, want) {
+		t.Errorf("got lines %v, want %v (naming 10.0.0.1, naming nothing, haproxy's)", got, want)
+	}
 }
