@@ -153,11 +153,6 @@ func checkLabJoin(t *testing.T, capture, logDir string, truth labTruth) {
 	}
 }
 
-func itoa(n int) string {
-	b, _ := json.Marshal(n)
-	return string(b)
-}
-
 // TestAnalyzeLogsLabFixture runs the join on the capture and logs the root
 // test recorded from real nginx 1.22 and haproxy 2.6 (testdata/applog,
 // rewritten by go test -run LabRealSoftware -update as root).
