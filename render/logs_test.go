@@ -33,3 +33,19 @@ func TestTextLogLines(t *testing.T) {
 		t.Errorf("got %d lines, third %q; want %q", len(lines), lines[2], want)
 	}
 }
+
+// TestHTMLLogLines: the joined lines sit beside the ladder, escaped by
+// html/template.
+func TestHTMLLogLines(t *testing.T) {
+	at := time.Date(2026, 11, 30, 6, 17, 43, 535000000, time.UTC)
+	r := &report.Report{Findings: []report.Finding{{Time: at, Frame: 3, Client: "10.0.0.1:5000", Server: "10.0.0.2:80", From: "10.0.0.1:5000", Cause: "application-abort", Sender: "client",
+		Logs: []report.LogLine{{File: "evil.log", Line: 7, Time: at, Text: `<script>alert(1)</script>`, MatchedBy: "time+client"}}}}}
+	r.Tally()
+	var b strings.Builder
+	if err := HTML(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "<code>evil.log:7</code> 2026-11-30 06:17:43.535000 UTC") || !strings.Contains(b.String(), "&lt;script&gt;alert(1)&lt;/script&gt;") {
+		t.Errorf("the log line is missing or not escaped:\n%s", b.String())
+	}
+}
