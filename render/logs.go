@@ -15,16 +15,17 @@ const (
 	textLogWidth = 200
 )
 
-// logLines writes the best joined log lines under a finding, one per line:
+// logLines writes the best joined log lines under a finding (indented two
+// more than its pad), one per line:
 // where, when, why it was joined, and the text, with anything that could
 // move a terminal's cursor or colour it shown escaped.
-func (t Text) logLines(b *strings.Builder, f *report.Finding) {
+func (t Text) logLines(b *strings.Builder, f *report.Finding, pad string) {
 	for i, l := range f.Logs {
 		if i == textLogLines {
-			fmt.Fprintf(b, "      %s\n", t.paint(ansiDim, fmt.Sprintf("(%d more log lines in the JSON output)", len(f.Logs)-i)))
+			fmt.Fprintf(b, "%s  %s\n", pad, t.paint(ansiDim, fmt.Sprintf("(%d more log lines in the JSON output)", len(f.Logs)-i)))
 			break
 		}
-		fmt.Fprintf(b, "      %s %s:%d %s [%s] %s\n", t.paint(ansiDim, "log"), l.File, l.Line,
+		fmt.Fprintf(b, "%s  %s %s:%d %s [%s] %s\n", pad, t.paint(ansiDim, "log"), l.File, l.Line,
 			l.Time.UTC().Format("15:04:05.000"), l.MatchedBy, safeText(l.Text, textLogWidth))
 	}
 }

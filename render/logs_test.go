@@ -18,7 +18,7 @@ func TestTextLogLines(t *testing.T) {
 		{File: "third.log", Line: 1, Time: at, Text: "c", MatchedBy: "time"},
 	}}
 	var b strings.Builder
-	Text{}.logLines(&b, f)
+	Text{}.logLines(&b, f, "    ")
 	lines := strings.Split(b.String(), "\n")
 	if want := "      log haproxy.log:2 06:17:43.535 [time+session] 10.77.0.1:42343 [30/Nov/2026:06:17:42.534] fe be/s1 0/0/0/-1/1001 504 198 - - sH--"; lines[0] != want {
 		t.Errorf("line 1: got %q, want %q", lines[0], want)
