@@ -170,8 +170,10 @@ func TestHostileLines(t *testing.T) {
 	s.Lines(at.Add(-time.Second), at.Add(time.Second), func(l *Line) { lines = append(lines, *l) })
 	runtime.ReadMemStats(&after)
 	// Reading buffers (64 KiB) and parsed blocks: allocations well under
-	// the 10 MB line. Measured here: about 0.4 MB.
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 2<<20 {
+	// the 10 MB line. Measured here: 0.34 MB.
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("allocated %d bytes", alloc)
+	if alloc > 2<<20 {
 		t.Errorf("allocated %d bytes reading a 10 MB line, want under 2 MiB", alloc)
 	}
 	if len(lines) != 4 {
