@@ -197,6 +197,7 @@ func (t Text) line(b *strings.Builder, f *report.Finding, pad string, clock cloc
 		fmt.Fprintf(b, " %s", strings.Join(f.Evidence, "; "))
 	}
 	b.WriteByte('\n')
+	t.logLines(b, f, pad)
 }
 
 // frameRef names a reset's frame, with its file when there are several.

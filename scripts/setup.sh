@@ -4,11 +4,13 @@
 # benchmark compares with (tcpdump, tshark) and the eBPF toolchain the
 # generated-object check rebuilds with (clang, llvm, bpftool, libbpf-dev), and
 # man-db with groff for the test that renders the man page (man -l), and the
-# headless browser the HTML report's test and screenshots use (chromium).
+# headless browser the HTML report's test and screenshots use (chromium), and
+# the real software whose logs analyze --logs joins to resets (nginx-light,
+# haproxy; their root test runs them in a namespace of its own).
 # Without root it only says what is missing; the tests that need it skip.
 set -euo pipefail
 
-want=(iproute2 procps nftables iptables tcpdump tshark clang llvm libbpf-dev bpftool time man-db groff-base chromium)
+want=(iproute2 procps nftables iptables tcpdump tshark clang llvm libbpf-dev bpftool time man-db groff-base chromium nginx-light haproxy)
 missing=()
 for p in "${want[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -34,6 +34,7 @@ type analyzeFlags struct {
 	frame           uint64
 	filter          filterFlags
 	cpuProfile      string
+	logs            logFlags
 }
 
 func newAnalyzeCmd() *cobra.Command {
@@ -78,6 +79,7 @@ standard error and the exit status stays 0.`,
 	fs.StringVar(&af.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `FILE`, for go tool pprof")
 	c.MarkFlagFilename("cpuprofile")
 	af.filter.add(c, "the capture's first packet")
+	af.logs.add(fs)
 	c.RegisterFlagCompletionFunc("format", fixedCompletions("text", "json", "ndjson", "html", "conn"))
 	c.MarkFlagFilename("output")
 	c.ValidArgsFunction = func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
@@ -129,6 +131,13 @@ func runAnalyze(ctx context.Context, af *analyzeFlags, colour string, files []st
 		w, dest = f, af.out
 	}
 
+	logs, err := af.logs.open()
+	if err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	if logs != nil {
+		defer logs.Close()
+	}
 	opts := diagnose.DefaultOptions
 	opts.Flow.MaxConns, opts.Flow.IdleTimeout = af.maxConns, af.idle
 	opts.LookAheadPackets, opts.LookAheadTime = af.lookPkts, af.lookTime
@@ -165,6 +174,11 @@ func runAnalyze(ctx context.Context, af *analyzeFlags, colour string, files []st
 		opts.OnFinding = func(f report.Finding) {
 			mu.Lock()
 			defer mu.Unlock()
+			if logs != nil {
+				if err := logs.Attach(&f); err != nil && werr == nil {
+					werr = err
+				}
+			}
 			if !keep(&f) {
 				return
 			}
@@ -190,7 +204,8 @@ func runAnalyze(ctx context.Context, af *analyzeFlags, colour string, files []st
 	default:
 		opts.OnFinding = func(f report.Finding) {
 			mu.Lock()
-			if keep(&f) {
+			// With logs the filter runs after the join: a line may change the cause.
+			if logs != nil || keep(&f) {
 				rep.Findings = append(rep.Findings, f)
 			}
 			mu.Unlock()
@@ -214,6 +229,12 @@ func runAnalyze(ctx context.Context, af *analyzeFlags, colour string, files []st
 	rep.Summary.Files = stats
 	switch af.format {
 	case "text", "json", "html":
+		if logs != nil {
+			if err := logs.JoinAll(rep.Findings); err != nil {
+				return fmt.Errorf("analyze: %w", err)
+			}
+			rep.Findings = slices.DeleteFunc(rep.Findings, func(f report.Finding) bool { return !keep(&f) })
+		}
 		rep.SortFindings()
 		rep.Tally()
 		if active {

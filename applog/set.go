@@ -1,0 +1,552 @@
+package applog
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configure reading a set of logs.
+type Options struct {
+	Time TimeOptions
+	// TempDir receives the decompressed copies of gzip files and command
+	// output ("" is the system's); they are removed by Close.
+	TempDir string
+}
+
+// blockSize is the span of one index entry. A query reads whole blocks, so
+// this is the least read per reset; 64 KiB keeps the index of a 1 GB log at
+// 16k entries (under 1 MB) and a block's parse well under a millisecond.
+const blockSize = 64 << 10
+
+// block is one index entry: a run of lines and the span of their times.
+type block struct {
+	off, end int64 // byte range in the file
+	line     int   // number of the line before the block's first
+	prev     int64 // time (Unix ns) inherited by leading lines without one; 0 none
+	min, max int64 // Unix ns; min > max when no line in the block has a time
+}
+
+// file is one indexed log.
+type file struct {
+	name   string // as the user gave it (or the directory entry)
+	path   string // what is read: the file itself or its decompressed copy
+	temp   bool
+	topts  TimeOptions // Options.Time, with Ref the file's modification time when unset
+	blocks []block
+	// pmax[i] is the latest time in blocks[:i+1], smin[i] the earliest in
+	// blocks[i:]: a query binary-searches them for the blocks that can
+	// overlap it, so a log whose lines are nearly in order (all of them,
+	// give or take a slow request) costs a few blocks per query, not a scan.
+	pmax, smin []int64
+}
+
+func (f *file) bounds() {
+	n := len(f.blocks)
+	f.pmax, f.smin = make([]int64, n), make([]int64, n)
+	m := int64(-1 << 63)
+	for i, b := range f.blocks {
+		m = max(m, b.max)
+		f.pmax[i] = m
+	}
+	m = 1<<63 - 1
+	for i := n - 1; i >= 0; i-- {
+		m = min(m, f.blocks[i].min)
+		f.smin[i] = m
+	}
+}
+
+// Stats describe what a Set read.
+type Stats struct {
+	Files, Lines, Timed, Cut int
+	Bytes                    int64
+	// Skipped names the files not read and why ("binary", "journald
+	// binary file: export it with journalctl -o json").
+	Skipped []string
+}
+
+// Set is a group of indexed logs. Its methods are safe for concurrent use.
+type Set struct {
+	opts  Options
+	files []*file
+	stats Stats
+
+	mu    sync.Mutex
+	cache blockCache
+}
+
+// Open reads and indexes logs: files, directories (every regular file
+// under them, sorted), gzip-compressed or not. A file that cannot be read
+// is an error naming it; a binary file met inside a directory is skipped
+// and listed in Stats.Skipped.
+func Open(paths []string, opts Options) (*Set, error) {
+	s := &Set{opts: opts}
+	s.cache.max = cacheBlocks
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("log %s: %w", p, err)
+		}
+		if !st.IsDir() {
+			if err := s.add(p, false); err != nil {
+				s.Close()
+				return nil, err
+			}
+			continue
+		}
+		var names []string
+		err = filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.Type().IsRegular() {
+				names = append(names, q)
+			}
+			return nil
+		})
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("log directory %s: %w", p, err)
+		}
+		sort.Strings(names)
+		for _, q := range names {
+			if err := s.add(q, true); err != nil {
+				s.Close()
+				return nil, err
+			}
+		}
+	}
+	return s, nil
+}
+
+// OpenReader indexes one log read from r (a command's output, standard
+// input), named name; it is copied to a temporary file first so that
+// queries can read it again.
+func OpenReader(name string, r io.Reader, opts Options) (*Set, error) {
+	s := &Set{opts: opts}
+	s.cache.max = cacheBlocks
+	f := &file{name: name, topts: opts.Time}
+	if err := s.spool(f, r); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.index(f, false); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+var errBinary = errors.New("binary")
+
+func (s *Set) add(p string, inDir bool) error {
+	f := &file{name: p, path: p, topts: s.opts.Time}
+	if st, err := os.Stat(p); err == nil && f.topts.Ref.IsZero() {
+		f.topts.Ref = st.ModTime() // a log's last lines were written near it
+	}
+	if strings.HasSuffix(p, ".journal") || strings.HasSuffix(p, ".journal~") {
+		s.stats.Skipped = append(s.stats.Skipped, p+": journald binary file: export it with journalctl -o json")
+		return nil
+	}
+	in, err := os.Open(p)
+	if err != nil {
+		return fmt.Errorf("log %s: %w", p, err)
+	}
+	var magic [2]byte
+	n, _ := io.ReadFull(in, magic[:])
+	if n == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		if _, err := in.Seek(0, io.SeekStart); err != nil {
+			in.Close()
+			return fmt.Errorf("log %s: %w", p, err)
+		}
+		zr, err := gzip.NewReader(in)
+		if err == nil {
+			err = s.spool(f, zr)
+		}
+		in.Close()
+		if err != nil {
+			return fmt.Errorf("log %s: gzip: %w", p, err)
+		}
+	} else {
+		in.Close()
+	}
+	if err := s.index(f, inDir); err != nil {
+		if errors.Is(err, errBinary) {
+			s.stats.Skipped = append(s.stats.Skipped, p+": binary, not a log")
+			s.removeTemp(f)
+			return nil
+		}
+		s.removeTemp(f)
+		return err
+	}
+	return nil
+}
+
+// spool copies r to a temporary file that f then reads.
+func (s *Set) spool(f *file, r io.Reader) error {
+	tmp, err := os.CreateTemp(s.opts.TempDir, "rstscope-log-*")
+	if err != nil {
+		return err
+	}
+	f.path, f.temp = tmp.Name(), true
+	_, err = io.Copy(tmp, r)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.path)
+		f.temp = false
+	}
+	return err
+}
+
+func (s *Set) removeTemp(f *file) {
+	if f.temp {
+		os.Remove(f.path)
+		f.temp = false
+	}
+}
+
+// binaryShare: a file whose first 4 KiB is more than a tenth NUL bytes is
+// not a log (wtmp, lastlog, a core file); a log with a few NULs in a line
+// is still read, with them escaped.
+const binaryShare = 10
+
+// index reads f once and records its blocks.
+func (s *Set) index(f *file, sniff bool) error {
+	in, err := os.Open(f.path)
+	if err != nil {
+		return fmt.Errorf("log %s: %w", f.name, err)
+	}
+	defer in.Close()
+	if sniff {
+		head := make([]byte, 4096)
+		n, _ := io.ReadFull(in, head)
+		if n > 0 && bytes.Count(head[:n], []byte{0})*binaryShare > n {
+			return errBinary
+		}
+		if _, err := in.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("log %s: %w", f.name, err)
+		}
+	}
+	lr := newLineReader(in, 0, 0)
+	var prev int64
+	cur := block{min: 1<<63 - 1, max: -1 << 63}
+	for {
+		line, cut, start, err := lr.next()
+		if err != nil {
+			if err != io.EOF {
+				return fmt.Errorf("log %s: line %d: %w", f.name, lr.num+1, err)
+			}
+			break
+		}
+		if start-cur.off >= blockSize {
+			cur.end = start
+			f.blocks = append(f.blocks, cur)
+			cur = block{off: start, line: lr.num - 1, prev: prev, min: 1<<63 - 1, max: -1 << 63}
+		}
+		s.stats.Lines++
+		if cut > 0 {
+			s.stats.Cut++
+		}
+		t, ok := ParseTime(line, &f.topts)
+		ns := prev
+		if ok {
+			ns = t.UnixNano()
+			prev = ns
+			s.stats.Timed++
+		}
+		if ns != 0 {
+			cur.min, cur.max = min(cur.min, ns), max(cur.max, ns)
+		}
+	}
+	cur.end = lr.off
+	if cur.end > cur.off {
+		f.blocks = append(f.blocks, cur)
+	}
+	f.bounds()
+	s.stats.Bytes += lr.off
+	s.stats.Files++
+	s.files = append(s.files, f)
+	return nil
+}
+
+// Stats returns what Open read.
+func (s *Set) Stats() Stats { return s.stats }
+
+// Close removes the temporary copies.
+func (s *Set) Close() error {
+	for _, f := range s.files {
+		s.removeTemp(f)
+	}
+	return nil
+}
+
+// Lines calls fn for every line written between from and to (inclusive),
+// file by file in the order given, each file's lines in order. The Line
+// is the index's cached copy: fn must not modify it, and copies it to keep
+// it (the callback runs for every line near every reset, so it is not
+// copied for fn).
+func (s *Set) Lines(from, to time.Time, fn func(*Line)) error {
+	lo, hi := from.UnixNano(), to.UnixNano()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range s.files {
+		first := sort.Search(len(f.blocks), func(i int) bool { return f.pmax[i] >= lo })
+		last := sort.Search(len(f.blocks), func(i int) bool { return f.smin[i] > hi })
+		for i := first; i < last; i++ {
+			b := &f.blocks[i]
+			if b.max < lo || b.min > hi {
+				continue
+			}
+			c, err := s.load(f, i)
+			if err != nil {
+				return err
+			}
+			for j := range c.lines {
+				l := &c.lines[j]
+				if ns := l.Time.UnixNano(); !l.Time.IsZero() && ns >= lo && ns <= hi {
+					fn(l)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// load parses one block's lines, through the cache.
+func (s *Set) load(f *file, i int) (*cached, error) {
+	if c, ok := s.cache.get(f, i); ok {
+		return c, nil
+	}
+	b := &f.blocks[i]
+	in, err := os.Open(f.path)
+	if err != nil {
+		return nil, fmt.Errorf("log %s: %w", f.name, err)
+	}
+	defer in.Close()
+	if _, err := in.Seek(b.off, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("log %s: %w", f.name, err)
+	}
+	lr := newLineReader(io.LimitReader(in, b.end-b.off), b.off, b.line)
+	var lines []Line
+	prev := time.Time{}
+	if b.prev != 0 {
+		prev = time.Unix(0, b.prev).UTC()
+	}
+	for {
+		raw, cut, _, err := lr.next()
+		if err != nil {
+			if err != io.EOF {
+				return nil, fmt.Errorf("log %s: line %d: %w", f.name, lr.num+1, err)
+			}
+			break
+		}
+		l := parseLine(raw, cut, &f.topts, prev)
+		l.File, l.Num = f.name, lr.num
+		if !l.Inherited {
+			prev = l.Time
+		}
+		lines = append(lines, l)
+	}
+	return s.cache.put(f, i, lines), nil
+}
+
+// cacheBlocks is how many parsed blocks are kept: resets come roughly in
+// time order, so the blocks around the last few are what the next needs;
+// 32 blocks of 64 KiB bound the cache near 4 MB of text.
+const cacheBlocks = 32
+
+type blockKey struct {
+	f *file
+	i int
+}
+
+type blockCache struct {
+	max   int
+	tick  uint64
+	items map[blockKey]*cached
+}
+
+type cached struct {
+	lines []Line
+	used  uint64
+	// byAddr lists the lines naming each address (as ip:port, bare, or in
+	// a->b), anon those naming none, proxy haproxy's session lines: Near
+	// visits only these instead of every line of the block.
+	byAddr      map[netip.Addr][]int32
+	anon, proxy []int32
+}
+
+func newCached(lines []Line) *cached {
+	c := &cached{lines: lines, byAddr: make(map[netip.Addr][]int32)}
+	for i := range lines {
+		l := &lines[i]
+		n := int32(i)
+		if l.HAProxyState != "" {
+			c.proxy = append(c.proxy, n)
+		}
+		if len(l.Ports) == 0 && len(l.IPs) == 0 {
+			c.anon = append(c.anon, n)
+			continue
+		}
+		add := func(a netip.Addr) {
+			a = a.Unmap()
+			if ls := c.byAddr[a]; len(ls) == 0 || ls[len(ls)-1] != n {
+				c.byAddr[a] = append(ls, n)
+			}
+		}
+		for _, p := range l.Ports {
+			add(p.Addr())
+		}
+		for _, a := range l.IPs {
+			add(a)
+		}
+	}
+	return c
+}
+
+func (c *blockCache) get(f *file, i int) (*cached, bool) {
+	it, ok := c.items[blockKey{f, i}]
+	if !ok {
+		return nil, false
+	}
+	c.tick++
+	it.used = c.tick
+	return it, true
+}
+
+func (c *blockCache) put(f *file, i int, lines []Line) *cached {
+	if c.items == nil {
+		c.items = make(map[blockKey]*cached)
+	}
+	if len(c.items) >= c.max {
+		var oldest blockKey
+		least := ^uint64(0)
+		for k, it := range c.items {
+			if it.used < least {
+				oldest, least = k, it.used
+			}
+		}
+		delete(c.items, oldest)
+	}
+	c.tick++
+	it := newCached(lines)
+	it.used = c.tick
+	c.items[blockKey{f, i}] = it
+	return it
+}
+
+// Near calls fn, like Lines, for the lines between from and to that may
+// concern a connection between the addresses in addrs: those naming one
+// of them, those naming no address at all, and proxies' session lines
+// (which name only a session's client). Lines naming only other addresses
+// are skipped without being looked at.
+func (s *Set) Near(from, to time.Time, addrs []netip.Addr, fn func(*Line)) error {
+	lo, hi := from.UnixNano(), to.UnixNano()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var idx []int32
+	for _, f := range s.files {
+		first := sort.Search(len(f.blocks), func(i int) bool { return f.pmax[i] >= lo })
+		last := sort.Search(len(f.blocks), func(i int) bool { return f.smin[i] > hi })
+		for i := first; i < last; i++ {
+			b := &f.blocks[i]
+			if b.max < lo || b.min > hi {
+				continue
+			}
+			c, err := s.load(f, i)
+			if err != nil {
+				return err
+			}
+			idx = append(idx[:0], c.anon...)
+			idx = append(idx, c.proxy...)
+			for _, a := range addrs {
+				idx = append(idx, c.byAddr[a.Unmap()]...)
+			}
+			slices.Sort(idx)
+			idx = slices.Compact(idx)
+			for _, j := range idx {
+				l := &c.lines[j]
+				if ns := l.Time.UnixNano(); !l.Time.IsZero() && ns >= lo && ns <= hi {
+					fn(l)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Grep calls fn for the lines between from and to whose raw text contains
+// needle. It reads the blocks' bytes without parsing them and parses only
+// the lines that hold needle, so a wide window (the minutes a clock offset
+// is looked for in) costs a read of the bytes, not a parse of every line.
+func (s *Set) Grep(from, to time.Time, needle string, fn func(*Line)) error {
+	lo, hi := from.UnixNano(), to.UnixNano()
+	nb := []byte(needle)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var buf []byte
+	for _, f := range s.files {
+		first := sort.Search(len(f.blocks), func(i int) bool { return f.pmax[i] >= lo })
+		last := sort.Search(len(f.blocks), func(i int) bool { return f.smin[i] > hi })
+		if first >= last {
+			continue
+		}
+		in, err := os.Open(f.path)
+		if err != nil {
+			return fmt.Errorf("log %s: %w", f.name, err)
+		}
+		for i := first; i < last; i++ {
+			b := &f.blocks[i]
+			if b.max < lo || b.min > hi {
+				continue
+			}
+			buf = slices.Grow(buf[:0], int(b.end-b.off))[:b.end-b.off]
+			if _, err := in.ReadAt(buf, b.off); err != nil && err != io.EOF {
+				in.Close()
+				return fmt.Errorf("log %s: %w", f.name, err)
+			}
+			if !bytes.Contains(buf, nb) {
+				continue
+			}
+			num, rest := b.line, buf
+			for len(rest) > 0 {
+				k := bytes.IndexByte(rest, '\n')
+				line := rest
+				if k >= 0 {
+					line, rest = rest[:k], rest[k+1:]
+				} else {
+					rest = nil
+				}
+				num++
+				if !bytes.Contains(line, nb) {
+					continue
+				}
+				cut := 0
+				if len(line) > maxRaw {
+					line, cut = line[:maxRaw], len(line)-maxRaw
+				}
+				l := parseLine(bytes.TrimSuffix(line, []byte("\r")), cut, &f.topts, time.Time{})
+				l.File, l.Num = f.name, num
+				if ns := l.Time.UnixNano(); !l.Inherited && ns >= lo && ns <= hi {
+					fn(&l)
+				}
+			}
+		}
+		in.Close()
+	}
+	return nil
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/rstscope/rstscope/diagnose"
+)
+
+// logFlags are analyze's flags for joining application logs to resets.
+type logFlags struct {
+	paths  []string
+	window time.Duration
+	tz     string
+	offset string
+}
+
+func (l *logFlags) add(fs *pflag.FlagSet) {
+	fs.StringArrayVar(&l.paths, "logs", nil, "application log `FILE` or directory to join to the resets (gzip and journalctl -o json output too; repeat the flag for more)")
+	fs.DurationVar(&l.window, "log-window", diagnose.DefaultLogOptions.Window, "join a log line to a reset written within this much of it")
+	fs.StringVar(&l.tz, "log-tz", "Local", "time zone of log times written without one (an IANA name, UTC, or Local)")
+	fs.StringVar(&l.offset, "log-offset", "auto", "the logs' clock minus the capture's (a duration such as -1.5s), or auto to estimate it from lines naming a reset's client address and port")
+}
+
+// open starts indexing the logs; nil when none were given.
+func (l *logFlags) open() (*diagnose.LogJoiner, error) {
+	if len(l.paths) == 0 {
+		return nil, nil
+	}
+	for _, p := range l.paths {
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("--logs: %w", err)
+		}
+	}
+	o := diagnose.DefaultLogOptions
+	o.Window = l.window
+	loc, err := time.LoadLocation(l.tz)
+	if err != nil {
+		return nil, fmt.Errorf("--log-tz %q: %w", l.tz, err)
+	}
+	o.Time.Loc = loc
+	if l.offset != "auto" {
+		d, err := time.ParseDuration(l.offset)
+		if err != nil {
+			return nil, fmt.Errorf("--log-offset %q: want a duration or auto", l.offset)
+		}
+		o.Offset, o.AutoOffset = d, false
+	}
+	return diagnose.OpenLogs(l.paths, o), nil
+}
