@@ -55,6 +55,11 @@ type facts struct {
 	// reset's TTL minus that (positive: sent from nearer the capture point)
 	// and ttlFrom says whose packets gave the yardstick.
 	ttl      ttlFit
+	// ipidNext: an IPv4 reset whose IP ID continues its sender's own
+	// sequence (1 to ipidStep past the sender's last non-zero ID): the
+	// sender's socket built it (Linux's live-socket resets carry the
+	// socket's inet_id; a device forging the address cannot know it).
+	ipidNext bool
 	usualTTL int
 	ttlDelta int
 	ttlFrom  string
@@ -96,6 +101,10 @@ func gatherFacts(ctx *Context) *facts {
 	f.ctlShape = r.Window == 0 && r.Opt.Len == 0
 
 	f.fitTTL()
+	if r.IPVersion == 4 && f.s.LastIPID != 0 && f.s.Packets > uint64(f.s.Resets)+1 && f.s.IPIDZero == 0 {
+		step := r.IPID - f.s.LastIPID // uint16 arithmetic wraps as the counter does
+		f.ipidNext = step >= 1 && step <= ipidStep
+	}
 	if f.s.HasMAC && r.HasMAC && f.s.MAC != r.SrcMAC && f.s.MACChanges == 0 && f.s.Packets > 0 {
 		f.macDiff = true
 	}
@@ -192,6 +201,12 @@ func (f *facts) fitTTL() {
 		f.ttl = ttlFar
 	}
 }
+
+// ipidStep is how far past the sender's last IP ID its own reset may be:
+// Linux counts per socket (one per segment sent), Windows per host (other
+// connections advance it between two of ours); 64 covers a reset a few
+// segments after the last one captured on a quiet host.
+const ipidStep = 64
 
 const ttlFromOtherConns = "its packets on other connections"
 

@@ -203,6 +203,10 @@ func matchPathDevice(f *facts) (Sender, float64, bool) {
 	if len(strong) == 0 && !(f.ctlShape && (f.answersSYN || f.hasPrior)) {
 		return "", 0, false // one hop off alone, not even a reject's shape: no case against the endpoint
 	}
+	if len(strong) == 0 && f.ipidNext {
+		f.add("the reset's IP ID %d continues %s's own sequence (last %d): its own stack built it, whatever the TTL says", r.IPID, f.role, f.s.LastIPID)
+		return "", 0, false
+	}
 	for _, e := range strong {
 		e()
 	}

@@ -150,6 +150,17 @@ func TestPublicCapturePatterns(t *testing.T) {
 			seg{flags: A, seq: 1011, ack: 5001, at: 5*ms + 20*time.Microsecond},
 		), wantCause: Injected, wantSender: Middlebox},
 		// Endpoint stacks that must not be called a device.
+		// Windows aborts with RST+ACK, window 0, no options, like a
+		// reject; one hop off would point at a router, but the reset's IP
+		// ID continues the server's own counter (101, 102 → 104).
+		{name: "windows abort one hop off, its IP ID continuing the server's", segs: []seg{
+			{flags: S, seq: 1000},
+			{fromServer: true, flags: SA, seq: 5000, ack: 1001, at: ms, ipid: 101},
+			{flags: A, seq: 1001, ack: 5001, at: 2 * ms},
+			{flags: PA, seq: 1001, ack: 5001, n: 100, at: 3 * ms},
+			{fromServer: true, flags: PA, seq: 5001, ack: 1101, n: 100, at: 4 * ms, ipid: 102},
+			{fromServer: true, flags: RA, seq: 5101, ack: 1101, at: 900 * ms, ttl: 63, zeroWin: true, noOpts: true, ipid: 104},
+		}, wantCause: ApplicationAbort, wantSender: Server, wantAlt: true},
 		{name: "linux abort with its own TTL is the endpoint", segs: conv(
 			seg{flags: PA, seq: 1001, ack: 5001, n: 100, at: 3 * ms},
 			seg{fromServer: true, flags: PA, seq: 5001, ack: 1101, n: 200, at: 4 * ms},

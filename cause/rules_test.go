@@ -30,6 +30,7 @@ type seg struct {
 	zeroWin    bool
 	noOpts     bool // no TCP options (else timestamps)
 	mac        *[6]byte
+	ipid       uint16 // IPv4 ID; 0 leaves it 0
 }
 
 func (s seg) packet() packet.Packet {
@@ -53,6 +54,7 @@ func (s seg) packet() packet.Packet {
 	if s.mac != nil {
 		p.HasMAC, p.SrcMAC = true, *s.mac
 	}
+	p.IPID = s.ipid
 	if !s.noOpts {
 		p.Opt = packet.Options{HasTS: true, TSVal: 1, Len: 12}
 	}
