@@ -54,15 +54,15 @@ type facts struct {
 	// usualTTL is the sender's TTL it was measured against, ttlDelta the
 	// reset's TTL minus that (positive: sent from nearer the capture point)
 	// and ttlFrom says whose packets gave the yardstick.
-	ttl ttlFit
+	ttl      ttlFit
+	usualTTL int
+	ttlDelta int
+	ttlFrom  string
 	// ipidNext: an IPv4 reset whose IP ID continues its sender's own
 	// sequence (1 to ipidStep past the sender's last non-zero ID): the
 	// sender's socket built it (Linux's live-socket resets carry the
 	// socket's inet_id; a device forging the address cannot know it).
 	ipidNext bool
-	usualTTL int
-	ttlDelta int
-	ttlFrom  string
 	macDiff  bool
 	place    seqPlace
 	// keptTalking: the purported sender sent more than resets afterwards.
