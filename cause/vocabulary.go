@@ -58,7 +58,7 @@ var Vocabulary = []Info{
 	{
 		ID: HalfOpen, Title: "Half-open connection",
 		Description:   "One side lost the connection (restart, crash, failover, NAT or conntrack state loss) while the other kept using it.",
-		Wire:          "A mid-connection segment answered by a bare RST (seq = the segment's ack), often after a gap; the sender's identity (TTL, IP ID, timestamps) changed.",
+		Wire:          "A mid-connection segment answered by a bare RST (no ACK flag, seq = the segment's ack, window 0, no options: the no-socket shape of tcp_v4_send_reset), often after a gap. A RST+ACK in that shape at the exact next sequence is a live socket's abort (Windows), not this.",
 		KernelReasons: []string{"NO_SOCKET", "TCP_FLAGS"},
 		Advice: []string{
 			"check whether the resetting host or process restarted: journalctl, uptime, the service's start time",
@@ -70,7 +70,7 @@ var Vocabulary = []Info{
 	{
 		ID: FirewallReject, Title: "Firewall reject",
 		Description: "A packet filter on a host or middlebox rejected the segment with a reset.",
-		Wire:        "Netfilter's shape: IP ID 0, DF, window 0, no TCP options, a TTL unlike the endpoint's, or a RST from nearer than the endpoint.",
+		Wire:        "A reset that answers a segment and departs from its purported sender: another initial TTL or 2+ hops off its packets (1 hop is weak evidence), a SYN answered with a non-zero sequence, the sender retransmitting after it; netfilter's shape (IP ID 0, DF, window 0, no options) is typical. Another capture nearer the sender that never saw it leave settles it.",
 		Advice: []string{
 			"list reject rules: nft list ruleset | grep -n 'reject with tcp reset'; iptables-save | grep tcp-reset",
 			"rstscope check lists the rules that send resets on this host",
@@ -91,7 +91,7 @@ var Vocabulary = []Info{
 	{
 		ID: ApplicationAbort, Title: "Application abort",
 		Description:   "The application aborted the connection (SO_LINGER 0, abort(), request cancelled).",
-		Wire:          "An endpoint resets an established flow with no protocol anomaly before it, seq = its next sequence.",
+		Wire:          "An endpoint resets an established flow from its live socket at its next sequence, its window not reopened (the application had read what arrived): SO_LINGER 0, or Windows' RST+ACK with window 0.",
 		KernelReasons: []string{"TCP_DISCONNECT_WITH_DATA", "TCP_ABORT_ON_LINGER", "TCP_STATE"},
 		Benign:        true,
 		Advice: []string{
@@ -114,7 +114,7 @@ var Vocabulary = []Info{
 	{
 		ID: UnreadDataClose, Title: "Close with unread data",
 		Description:   "The application closed the socket with unread data in its receive buffer, so the kernel sent a reset instead of a FIN (RFC 2525 §2.17).",
-		Wire:          "RST instead of FIN right after the peer's data arrived; RST.ack short of what the peer sent.",
+		Wire:          "RST+ACK instead of FIN after the peer's data, its window reopened past the sender's last ACK (tcp_close freed the unread data just before resetting), or the peer's data acknowledged only by the reset.",
 		KernelReasons: []string{"TCP_ABORT_ON_CLOSE"},
 		Advice: []string{
 			"fix the application to read the request or response fully before close(), or shutdown(SHUT_WR) and drain",
@@ -134,7 +134,7 @@ var Vocabulary = []Info{
 	{
 		ID: Injected, Title: "Injected reset",
 		Description: "A device on the path (IPS, DPI, censor) forged the reset in an endpoint's name.",
-		Wire:        "The purported sender keeps talking after its own RST; TTL, IP ID, window or options do not match it; the RST races genuine data.",
+		Wire:        "A reset that departs from its purported sender (another initial TTL, 2+ hops off) and races it: the sender carries on with new data after it, a second reset follows with another sequence (a forged pair), both ends are reset at once, or an inexact in-window reset draws a challenge ACK (RFC 5961). Retransmissions after it only say it never reached the sender.",
 		Advice: []string{
 			"find the device: compare the reset's TTL with the endpoint's to count hops, then check IPS/DPI policies on the path",
 			"capture at both ends: a reset one endpoint never sent is forged",
