@@ -154,28 +154,10 @@ var facts = []fact{
 		return dur(ts.Sub(c.Ep[d].Last))
 	}},
 	{"sender's last segment", func(c *flow.Conn, d flow.Dir, p *packet.Packet, ts time.Time) string {
-		l := c.Ep[d].LastSeg
-		switch {
-		case l.PayloadLen > 0:
-			return "data"
-		case l.Flags.Has(packet.FIN):
-			return "fin"
-		case l.Flags.Has(packet.SYN):
-			return "syn"
-		}
-		return "ack"
+		return segKind(&c.Ep[d].LastSeg)
 	}},
 	{"peer's last segment", func(c *flow.Conn, d flow.Dir, p *packet.Packet, ts time.Time) string {
-		l := c.Ep[d.Other()].LastSeg
-		switch {
-		case l.PayloadLen > 0:
-			return "data"
-		case l.Flags.Has(packet.FIN):
-			return "fin"
-		case l.Flags.Has(packet.SYN):
-			return "syn"
-		}
-		return "ack"
+		return segKind(&c.Ep[d.Other()].LastSeg)
 	}},
 	{"sender sent data", func(c *flow.Conn, d flow.Dir, p *packet.Packet, ts time.Time) string {
 		return strconv.FormatBool(c.Ep[d].Payload > 0)
@@ -196,6 +178,19 @@ var facts = []fact{
 		now := p.Ack + uint32(p.Window)<<sc
 		return sign(int64(int32(now - prev)))
 	}},
+}
+
+// segKind names what a segment carried.
+func segKind(l *flow.Segment) string {
+	switch {
+	case l.PayloadLen > 0:
+		return "data"
+	case l.Flags.Has(packet.FIN):
+		return "fin"
+	case l.Flags.Has(packet.SYN):
+		return "syn"
+	}
+	return "ack"
 }
 
 type key struct {
