@@ -21,6 +21,16 @@ func fromKernel(f *facts) (v kernelVerdict, ok bool) {
 	case KernelNetfilter, KernelNotStack:
 		return f.netfilterVerdict(k), true
 	case KernelReceived:
+		if k.SentHere == "" && k.State == "SYN_SENT" && f.ctx.RST.Seq == 0 && f.c.Ep[f.ctx.Dir].Packets == 0 {
+			// Our connect() was refused (tcp_rcv_synsent_state_process
+			// took the reset): nothing listens there, or a reject rule on
+			// the peer or in the path answered for it. Only the peer's
+			// host, or a capture, can tell which.
+			f.add("a connect() from this host was refused by a reset: nothing listens on %s, or a reject rule answered for it", f.s.Addr)
+			f.add("watch on %s's host, or a capture, would tell a closed port from a reject rule", f.s.Addr.Addr())
+			return kernelVerdict{cause: ClosedPort, sender: f.role, conf: 0.6,
+				alts: []Alternative{{FirewallReject, 0.4}}}, true
+		}
 		if k.SentHere == "" {
 			return kernelVerdict{}, false // the peer's reason is not visible here: the wire decides
 		}

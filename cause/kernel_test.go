@@ -53,6 +53,7 @@ func TestClassifyKernel(t *testing.T) {
 		{"a raw socket on the server host forged it", true, Kernel{Path: KernelNotStack, InFlags: packet.ACK, FromLocal: true}, Injected, Server},
 		{"NAT router that lost the mapping", false, Kernel{Path: KernelStack, Reason: "NO_SOCKET", InFlags: packet.ACK | packet.PSH, FromLocal: true, Forwards: true}, IdleTimeout, Middlebox},
 		{"a forwarding host's own server lost the connection", true, Kernel{Path: KernelStack, Reason: "NO_SOCKET", InFlags: packet.ACK | packet.PSH, FromLocal: true, Forwards: true}, HalfOpen, Server},
+		{"our connect() refused, seen only as received", true, Kernel{Path: KernelReceived, State: "SYN_SENT"}, ClosedPort, Server},
 		{"received, and this host sent it", false, Kernel{Path: KernelReceived, SentHere: "TCP_ABORT_ON_CLOSE", State: "ESTABLISHED"}, UnreadDataClose, Client},
 	}
 	for _, tt := range tests {
