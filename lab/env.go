@@ -233,12 +233,15 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 // awaitReset waits until c's connection is gone (TCP_INFO state CLOSE),
 // as a reset leaves it. Scenarios wait for their reset this way rather
 // than sleep, so a loaded machine does not end a capture early.
-func (e *env) awaitReset(c *net.TCPConn) error {
+func (e *env) awaitReset(c *net.TCPConn) error { return e.awaitResetWithin(c, ioTimeout) }
+
+// awaitResetWithin is awaitReset giving up after d.
+func (e *env) awaitResetWithin(c *net.TCPConn, d time.Duration) error {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return err
 	}
-	deadline := time.Now().Add(ioTimeout)
+	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		var info *unix.TCPInfo
 		var ierr error

@@ -37,8 +37,11 @@ func TestScenarioRegistry(t *testing.T) {
 			t.Errorf("no scenario yields %s", want)
 		}
 	}
-	if got := Lookup("firewall-reject"); len(got) != 5 {
-		t.Errorf("Lookup(firewall-reject) found %d scenarios, want its 5 variants", len(got))
+	if got := Lookup("firewall-reject"); len(got) != 6 {
+		t.Errorf("Lookup(firewall-reject) found %d scenarios, want its 6 variants", len(got))
+	}
+	if got := Lookup("injected"); len(got) != 3 {
+		t.Errorf("Lookup(injected) found %d scenarios, want its 3 variants", len(got))
 	}
 	if got := Lookup("firewall-reject-host"); len(got) != 1 {
 		t.Errorf("Lookup(firewall-reject-host) found %d scenarios, want 1", len(got))

@@ -60,6 +60,7 @@ type segment struct {
 	dstMAC   net.HardwareAddr
 	ttl      uint8
 	ipID     uint16
+	flow     uint32 // IPv6 flow label
 	tcp      *layers.TCP
 }
 
@@ -84,8 +85,11 @@ func (t *tap) next(deadline time.Time) (segment, error) {
 		}
 		return s, nil
 	}
-	return segment{}, errors.New("tap saw no matching segment in time")
+	return segment{}, errTapQuiet
 }
+
+// errTapQuiet is next's error when its deadline passes.
+var errTapQuiet = errors.New("tap saw no matching segment in time")
 
 func decodeSegment(frame []byte) (segment, bool) {
 	p := gopacket.NewPacket(frame, layers.LayerTypeEthernet, gopacket.Default)
@@ -103,7 +107,7 @@ func decodeSegment(frame []byte) (segment, bool) {
 	case *layers.IPv6:
 		src, _ = netip.AddrFromSlice(ip.SrcIP)
 		dst, _ = netip.AddrFromSlice(ip.DstIP)
-		s.ttl = ip.HopLimit
+		s.ttl, s.flow = ip.HopLimit, ip.FlowLabel
 	default:
 		return segment{}, false
 	}
@@ -130,6 +134,7 @@ type forged struct {
 	from, to       netip.AddrPort
 	ttl            uint8
 	ipID           uint16
+	flow           uint32     // IPv6 flow label; 0 for none
 	tcp            layers.TCP // ports, sequence numbers, flags, window
 }
 
@@ -154,7 +159,7 @@ func (f forged) frame() ([]byte, error) {
 			SrcIP: f.from.Addr().AsSlice(), DstIP: f.to.Addr().AsSlice()}
 	} else {
 		eth.EthernetType = layers.EthernetTypeIPv6
-		nl = &layers.IPv6{Version: 6, HopLimit: f.ttl, NextHeader: layers.IPProtocolTCP,
+		nl = &layers.IPv6{Version: 6, HopLimit: f.ttl, FlowLabel: f.flow, NextHeader: layers.IPProtocolTCP,
 			SrcIP: f.from.Addr().AsSlice(), DstIP: f.to.Addr().AsSlice()}
 	}
 	if err := tcp.SetNetworkLayerForChecksum(nl); err != nil {
