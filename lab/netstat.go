@@ -24,6 +24,15 @@ func (n *netns) tcpExt(name string) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("reading TcpExt counters in %s: %w", n.name, err)
 	}
+	v, err := parseTCPExt(b, name)
+	if err != nil {
+		return 0, fmt.Errorf("%w (namespace %s)", err, n.name)
+	}
+	return v, nil
+}
+
+// parseTCPExt finds one TcpExt counter in /proc/net/netstat's text.
+func parseTCPExt(b []byte, name string) (uint64, error) {
 	lines := strings.Split(string(b), "\n")
 	for i := 0; i+1 < len(lines); i += 2 {
 		names, values := strings.Fields(lines[i]), strings.Fields(lines[i+1])
@@ -34,11 +43,11 @@ func (n *netns) tcpExt(name string) (uint64, error) {
 			if nm == name {
 				v, err := strconv.ParseUint(values[j], 10, 64)
 				if err != nil {
-					return 0, fmt.Errorf("TcpExt %s in %s: %w", name, n.name, err)
+					return 0, fmt.Errorf("TcpExt %s: %w", name, err)
 				}
 				return v, nil
 			}
 		}
 	}
-	return 0, fmt.Errorf("TcpExt %s: not exported by this kernel (namespace %s)", name, n.name)
+	return 0, fmt.Errorf("TcpExt %s: not exported by this kernel", name)
 }

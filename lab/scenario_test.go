@@ -43,6 +43,14 @@ func TestScenarioRegistry(t *testing.T) {
 	if got := Lookup("injected"); len(got) != 3 {
 		t.Errorf("Lookup(injected) found %d scenarios, want its 3 variants", len(got))
 	}
+	for id := range gaps {
+		if len(Lookup(id)) != 1 {
+			t.Errorf("gap %s names no scenario", id)
+		}
+	}
+	if g, ok := AnalyzeGap("injected-both-ways-ipv6"); !ok || g.Got == "" {
+		t.Errorf("AnalyzeGap(injected-both-ways-ipv6) = %+v, %v; want its gap", g, ok)
+	}
 	if got := Lookup("firewall-reject-host"); len(got) != 1 {
 		t.Errorf("Lookup(firewall-reject-host) found %d scenarios, want 1", len(got))
 	}
