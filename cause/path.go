@@ -214,11 +214,26 @@ func matchPathDevice(f *facts) (Sender, float64, bool) {
 		e()
 	}
 
+	// A reset from farther than the endpoint itself, from the same initial
+	// TTL, cannot come from a device between the capture point and the
+	// endpoint (that one is nearer): its TTL was chosen — an injector's
+	// (the lab's injected-both-ways: TTL 47 where the endpoints' packets
+	// arrive with 63; the public capture's forged pair: 21 against 106). An
+	// IPv4 reset in netfilter's shape but with an IP ID other than 0 was
+	// not built by nf_send_reset either.
+	crafted := f.ttl == ttlFar && f.ttlDelta < 0
+	if crafted {
+		f.add("no device between the capture point and %s can be farther than %s itself: the reset's TTL was set by whoever forged it", f.role, f.role)
+	}
+	notNetfilter := r.IPVersion == 4 && f.ctlShape && r.IPID != 0 && f.ttl.strong()
+	if notNetfilter {
+		f.add("IPv4 ID %d: netfilter's reject sends 0", r.IPID)
+	}
 	// A device that races the endpoint, pairs its resets, resets both ends
-	// at once, or draws a challenge ACK injects; one that answers a segment
-	// with a reset is a firewall's reject, whatever the shape (some copy
-	// the answered segment's window rather than sending 0).
-	injected := t.newData > 0 || t.synAck > 0 || t.pairedAt > 0 || t.bothWays || challenged
+	// at once, draws a challenge ACK or crafts its TTL injects; one that
+	// answers a segment with a reset is a firewall's reject, whatever the
+	// shape (some copy the answered segment's window rather than sending 0).
+	injected := t.newData > 0 || t.synAck > 0 || t.pairedAt > 0 || t.bothWays || challenged || crafted || notNetfilter
 	f.cause = FirewallReject
 	if injected {
 		f.cause = Injected

@@ -133,14 +133,25 @@ func TestPublicCapturePatterns(t *testing.T) {
 			seg{flags: RA, seq: 1011, ack: 5101, at: 5 * ms, ttl: 47},
 			seg{fromServer: true, flags: RA, seq: 5101, ack: 1011, at: 5*ms + 10*time.Microsecond, ttl: 45},
 		), wantCause: Injected, wantSender: Middlebox},
-		// One reset far off the client's TTL, answering the server's data at
-		// once: a device made it; whether a rule or an injector, the capture
-		// cannot say.
-		{name: "reset far off the sender's TTL", segs: conv(
+		// One reset 17 hops *farther* than the client's own packets, from
+		// the same initial TTL: no device between the capture point and the
+		// client is farther than the client, so the TTL was chosen — forged.
+		{name: "reset farther than its sender: a crafted TTL", segs: conv(
 			seg{flags: PA, seq: 1001, ack: 5001, n: 10, at: 3 * ms},
 			seg{fromServer: true, flags: PA, seq: 5001, ack: 1011, n: 100, at: 4 * ms},
 			seg{flags: RA, seq: 1011, ack: 5101, at: 4*ms + 30*time.Microsecond, ttl: 47},
-		), wantCause: FirewallReject, wantSender: Middlebox, wantAlt: true},
+		), wantCause: Injected, wantSender: Middlebox},
+		// One reset 10 hops nearer than the client, answering the server's
+		// data at once, carrying a window: a device made it; whether a rule
+		// or an injector, the capture cannot say.
+		{name: "reset far nearer than its sender", segs: []seg{
+			{flags: S, seq: 1000, ttl: 54},
+			{fromServer: true, flags: SA, seq: 5000, ack: 1001, at: ms},
+			{flags: A, seq: 1001, ack: 5001, at: 2 * ms, ttl: 54},
+			{flags: PA, seq: 1001, ack: 5001, n: 10, at: 3 * ms, ttl: 54},
+			{fromServer: true, flags: PA, seq: 5001, ack: 1011, n: 100, at: 4 * ms},
+			{flags: RA, seq: 1011, ack: 5101, at: 4*ms + 30*time.Microsecond, ttl: 64},
+		}, wantCause: FirewallReject, wantSender: Middlebox, wantAlt: true},
 		// An in-window but inexact reset: the client answers with a
 		// challenge ACK and nothing exact follows.
 		{name: "inexact reset drew a challenge ACK", segs: conv(

@@ -19,16 +19,7 @@ type Gap struct {
 }
 
 // gaps is keyed by Scenario.ID.
-var gaps = map[string]Gap{
-	// Each capture holds one forged RST of the pair (TTL 47 where the
-	// endpoint's packets arrive with 63, window 0, no options, IPv4 ID
-	// 0x4450/0x4451 not netfilter's 0, seq exact), right after the
-	// receiver's pure ACK; nothing follows from either end, both died.
-	// The path rules read window 0 + no options + TTL off as netfilter's
-	// reject; their "both ways" test needs both resets in one capture.
-	"injected-both-ways": {cause.FirewallReject,
-		"issue 10: a forged pair seen one reset per capture reads as a reject (window 0, no options); the TTL 16 hops beyond the endpoint and the IPv4 ID that is not 0 are not weighed, and the join does not pair the two captures' resets"},
-}
+var gaps = map[string]Gap{}
 
 // AnalyzeGap returns the gap of a run, named by its directory
 // ("injected-both-ways-ipv4") or its scenario ID.
