@@ -11,14 +11,17 @@ import (
 // Metrics exposes findings as Prometheus metrics. Every metric rstscope
 // serves is documented here and in docs/watch.md:
 //
-//	rstscope_resets_total{cause,sender,direction}  counter: findings by cause
+//	rstscope_resets_total{cause,sender,direction,reason}  counter: findings by cause
 //	rstscope_events_lost_total{source}              counter: events dropped before analysis
 //	                                                 (source="kernel": eBPF ring buffer full)
 //	rstscope_watch_info{foreign,reasons}            gauge 1: how this host is watched
 //
-// Label values are the cause IDs and senders of package cause, and the
-// directions "sent" and "received"; their number is closed, so cardinality is
-// bounded (15 causes x 4 senders x 2 directions).
+// Label values are the cause IDs and senders of package cause, the
+// directions "sent" and "received", and the kernel's reason names
+// (enum sk_rst_reason, "none" without one); every one is a closed list, so
+// cardinality is bounded (19 causes x 4 senders x 2 directions x about 20
+// reasons at most, far fewer in practice: a reason implies its cause). No
+// address, port or namespace is a label.
 type Metrics struct {
 	resets *prometheus.CounterVec
 	info   *prometheus.GaugeVec
@@ -31,8 +34,8 @@ func NewMetrics(reg prometheus.Registerer, lostSources ...string) *Metrics {
 	m := &Metrics{
 		resets: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rstscope_resets_total",
-			Help: "TCP resets seen, by cause, sender and direction (sent or received by this host).",
-		}, []string{"cause", "sender", "direction"}),
+			Help: "TCP resets seen, by cause, sender, direction (sent or received by this host) and the kernel's reason.",
+		}, []string{"cause", "sender", "direction", "reason"}),
 		info: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "rstscope_watch_info",
 			Help: "How this host is watched: foreign is the hook that finds RSTs the TCP stack did not send, reasons where reset reason names came from.",
@@ -58,7 +61,11 @@ func (m *Metrics) Observe(f *report.Finding) {
 	if dir == "" {
 		dir = "unknown"
 	}
-	m.resets.WithLabelValues(string(f.Cause), string(f.Sender), dir).Inc()
+	reason := f.KernelReason
+	if reason == "" {
+		reason = "none"
+	}
+	m.resets.WithLabelValues(string(f.Cause), string(f.Sender), dir, reason).Inc()
 }
 
 // SetLost records the running total of lost events from source, which must

@@ -407,8 +407,8 @@ func TestWatchRealResets(t *testing.T) {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		for _, want := range []string{
-			`rstscope_resets_total{cause="closed-port",direction="sent",sender="server"}`,
-			`rstscope_resets_total{cause="firewall-reject",direction="sent",sender="server"} 2`,
+			`rstscope_resets_total{cause="closed-port",direction="sent",reason="NO_SOCKET",sender="server"}`,
+			`rstscope_resets_total{cause="firewall-reject",direction="sent",reason="none",sender="server"} 2`,
 			`rstscope_events_lost_total{source="kernel"} 0`,
 		} {
 			if !strings.Contains(string(b), want) {
