@@ -1,6 +1,7 @@
 package cause
 
 import (
+	"math"
 	"time"
 
 	"github.com/rstscope/rstscope/flow"
@@ -250,14 +251,22 @@ func matchPathDevice(f *facts) (Sender, float64, bool) {
 	case len(strong) >= 2:
 		conf = 0.9
 	case len(strong) == 0:
-		// One hop nearer and the reject's shape: a router's reject, or the
-		// endpoint's own no-socket reset on a path one hop shorter.
+		// One hop off and the reject's shape: a router's reject, or the
+		// endpoint's own no-socket reset on a path one hop shorter. Within
+		// one connection the path is stable (ECMP hashes per flow), so a
+		// hop gained mid-flow is the likelier a device (0.75: every such
+		// reset in the lab and the truth harness' router was one); against
+		// the address's other connections, which may take other paths
+		// (public captures: 1-hop differences from both), 0.6.
 		conf = 0.6
+		if f.ttlFrom != ttlFromOtherConns {
+			conf = 0.75
+		}
 		endpoint := HalfOpen
 		if f.answersSYN {
 			endpoint = ClosedPort
 		}
-		f.alt(endpoint, 0.4)
+		f.alt(endpoint, round2(1-conf))
 		f.add("one hop is weak evidence (a route change or ECMP can make it); a capture on %s's host would settle it", f.role)
 	}
 	// A device's reject of the first segment after a long silence is its
@@ -265,24 +274,28 @@ func matchPathDevice(f *facts) (Sender, float64, bool) {
 	if !injected && f.hasPrior && (f.c.Ep[0].Payload+f.c.Ep[1].Payload > 0 || !f.c.EstablishedTime.IsZero()) {
 		if gap := f.prior.Time.Sub(f.lastBefore(f.prior.Time)); gap >= idleGap(f.c) {
 			f.add("the connection was idle %s before the segment the reset answers", gap.Round(time.Millisecond))
-			switch {
-			case gap >= longIdle:
-				f.cause, conf = IdleTimeout, max(conf, 0.85)
-				f.alt(FirewallReject, 0.15)
-			default:
-				// Seconds of silence: the truth harness' router (a 2 s
-				// conntrack timeout, 200 resets after 3 s) was an idle
-				// timer every time, but real idle timers run for minutes
-				// and a public capture's reject after 1.5 s was a rule, so
-				// the rule stays open.
-				f.cause, conf = IdleTimeout, 0.7
-				f.alt(FirewallReject, 0.3)
+			// The idle timer's share of the device's verdict: after a minute
+			// or more, 0.85. After seconds, 0.7: the truth harness' router
+			// (a 2 s conntrack timeout, 200 resets after 3 s) was an idle
+			// timer every time, but real idle timers run for minutes and a
+			// public capture's reject after 1.5 s was a rule, so the rule
+			// stays open. The device's own probability (conf) is split
+			// between the two.
+			idle := 0.85
+			if gap < longIdle {
+				idle = 0.7
 				f.add("idle timers usually run for minutes; a silence of seconds also fits a reject rule added meanwhile")
 			}
+			f.cause = IdleTimeout
+			f.alt(FirewallReject, round2(conf*(1-idle)))
+			conf = round2(conf * idle)
 		}
 	}
 	return Middlebox, conf, true
 }
+
+// round2 rounds a probability to two decimals, as findings print it.
+func round2(p float64) float64 { return math.Round(p*100) / 100 }
 
 // challengeACK: the reset's sequence was in the receiver's window but not
 // exact, and the receiver answered with a bare ACK at once — RFC 5961 §3.2's

@@ -202,10 +202,27 @@ func TestPublicCapturePatterns(t *testing.T) {
 			if v.Cause != tt.wantCause || v.Sender != tt.wantSender {
 				t.Errorf("got %s by %s (%.2f), want %s by %s; evidence: %q", v.Cause, v.Sender, v.Confidence, tt.wantCause, tt.wantSender, v.Evidence)
 			}
+			checkAlternatives(t, v)
 			if tt.wantAlt != (len(v.Alternatives) > 0) {
 				t.Errorf("alternatives %v, want some: %v", v.Alternatives, tt.wantAlt)
 			}
 		})
+	}
+}
+
+// checkAlternatives: a verdict's alternatives never name its own cause, and
+// with its confidence they add up to at most 1.
+func checkAlternatives(t *testing.T, v Verdict) {
+	t.Helper()
+	sum := v.Confidence
+	for _, a := range v.Alternatives {
+		sum += a.Probability
+		if a.Cause == v.Cause {
+			t.Errorf("alternative %s repeats the verdict", a.Cause)
+		}
+	}
+	if sum > 1.0001 {
+		t.Errorf("confidence %.2f and alternatives %v add up to %.2f, more than 1", v.Confidence, v.Alternatives, sum)
 	}
 }
 

@@ -1,5 +1,7 @@
 package cause
 
+import "sort"
+
 // rule decides one cause. Rules run in order and the first that matches
 // decides; each adds the evidence that made it match. A rule whose cause is
 // "" names the cause itself in f.cause (it picks among several), and any
@@ -40,7 +42,8 @@ func Classify(ctx *Context) Verdict {
 		f.add("kernel reason %s", r)
 	}
 	if k, ok := fromKernel(f); ok {
-		v.Cause, v.Sender, v.Confidence, v.Alternatives = k.cause, k.sender, k.conf, k.alts
+		v.Cause, v.Sender, v.Confidence = k.cause, k.sender, k.conf
+		v.Alternatives = openAlternatives(v.Cause, v.Confidence, k.alts)
 		v.Benign = Lookup(v.Cause).Benign
 		v.Evidence = f.evidence
 		return v
@@ -58,9 +61,35 @@ func Classify(ctx *Context) Verdict {
 	if v.Cause == Unknown {
 		f.add("no rule matched: %s", describe(f))
 	}
+	v.Alternatives = openAlternatives(v.Cause, v.Confidence, v.Alternatives)
 	v.Benign = Lookup(v.Cause).Benign
 	v.Evidence = f.evidence
 	return v
+}
+
+// openAlternatives keeps the alternatives a finding can state: none naming
+// the verdict's own cause, the most likely first, and together with the
+// verdict's confidence at most 1 (scaled down when rules that each left one
+// open add up to more).
+func openAlternatives(id ID, conf float64, alts []Alternative) []Alternative {
+	out := alts[:0]
+	sum := 0.0
+	for _, a := range alts {
+		if a.Cause != id && a.Probability > 0 {
+			out = append(out, a)
+			sum += a.Probability
+		}
+	}
+	if room := 1 - conf; sum > room && sum > 0 {
+		for i := range out {
+			out[i].Probability = round2(out[i].Probability * room / sum)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Probability > out[j].Probability })
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // kernelConfirms reports whether reason is among the cause's kernel reasons.

@@ -239,6 +239,7 @@ func TestClassify(t *testing.T) {
 			if len(v.Evidence) == 0 {
 				t.Errorf("no evidence for %s", v.Cause)
 			}
+			checkAlternatives(t, v)
 			if v.Confidence <= 0 || v.Confidence > 1 {
 				t.Errorf("confidence %v out of (0, 1]", v.Confidence)
 			}
