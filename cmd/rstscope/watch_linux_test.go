@@ -446,7 +446,7 @@ func TestWatchPacketHook(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	for _, want := range []string{
 		`rstscope_events_lost_total{source="capture"} 3`,
-		`rstscope_resets_total{cause="injected",direction="received",sender="middlebox"} 1`,
+		`rstscope_resets_total{cause="injected",direction="received",reason="none",sender="middlebox"} 1`,
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("metrics lack %s", want)
