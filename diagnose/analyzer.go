@@ -108,6 +108,15 @@ func (a *Analyzer) Packet(data []byte, info capture.Info) {
 		a.stats.Truncated++
 	}
 	ts := info.Time
+	if a.table.Offer(p, ts, info.Frame, p.IPLen) {
+		// A SYN starting a connection, kept compact until answered: what
+		// follows is what the rest of this function does for it.
+		if !a.opts.NoClassify {
+			a.flushDue(ts)
+			a.hosts.first(p)
+		}
+		return
+	}
 	c, d := a.table.Lookup(p, ts)
 	if !a.opts.NoClassify {
 		if c.Pending > 0 {

@@ -86,6 +86,14 @@ func (c *Conn) RTT() (toResp, toOrig time.Duration, ok bool) {
 	return toResp, toOrig, true
 }
 
+// attempt reports whether c is a connection attempt nobody answered: the
+// originator sent only SYNs and the responder nothing (Zeek's AttemptTimer
+// test).
+func (c *Conn) attempt() bool {
+	s := c.Ep[FromOrig].State
+	return (s == SYNSent || s == SYNAckSent) && c.Ep[FromResp].State == Inactive
+}
+
 // Closed reports whether the connection is over on the wire: a reset was
 // seen, or both sides sent FIN.
 func (c *Conn) Closed() bool {

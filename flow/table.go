@@ -17,13 +17,20 @@ type Config struct {
 	// sent nothing): Zeek's tcp_close_delay, 5 s. Packets until then
 	// belong to the connection; a packet after it starts a new one.
 	CloseDelay time.Duration
+	// AttemptTimeout ends a connection attempt nobody answered (the
+	// originator sent only SYNs, the responder nothing) this long after its
+	// first packet: Zeek's tcp_attempt_delay, 5 s, after which Zeek logs
+	// the attempt and removes the connection. Linux retransmits a SYN after
+	// 1 and 3 s, within it; an answer later than 5 s starts a new one.
+	AttemptTimeout time.Duration
 	// MaxConns caps tracked connections; the least recently active one is
-	// evicted to admit a new one.
+	// evicted to admit a new one, closed connections first, then
+	// unanswered attempts, then open ones.
 	MaxConns int
 }
 
 // DefaultConfig is what analyze uses unless told otherwise.
-var DefaultConfig = Config{IdleTimeout: 5 * time.Minute, CloseDelay: 5 * time.Second, MaxConns: 500_000}
+var DefaultConfig = Config{IdleTimeout: 5 * time.Minute, CloseDelay: 5 * time.Second, AttemptTimeout: 5 * time.Second, MaxConns: 500_000}
 
 // EndReason says why a connection left the table.
 type EndReason uint8
@@ -63,6 +70,16 @@ type Table struct {
 	// its memory is reused.
 	OnEnd func(c *Conn, why EndReason)
 	free  *Conn // ended connections kept for reuse
+
+	// Connection attempts that are one SYN so far (see Offer), in a slab
+	// of pointer-free chunks indexed from 1, on a list oldest first.
+	attemptIdx               attemptIndex
+	slab                     [][]attempt
+	slabUsed                 uint32
+	attemptFree              uint32 // free slots, linked through next
+	attemptHead, attemptTail uint32
+	replay                   packet.Packet // an attempt's SYN, rebuilt
+	scratch                  *Conn         // an ending attempt, as OnEnd sees it
 }
 
 // NewTable returns an empty table.
@@ -76,6 +93,9 @@ func NewTable(cfg Config) *Table {
 	if cfg.CloseDelay <= 0 {
 		cfg.CloseDelay = DefaultConfig.CloseDelay
 	}
+	if cfg.AttemptTimeout <= 0 {
+		cfg.AttemptTimeout = DefaultConfig.AttemptTimeout
+	}
 	return &Table{cfg: cfg, conns: make(map[Key]*Conn)}
 }
 
@@ -83,7 +103,7 @@ func NewTable(cfg Config) *Table {
 func (t *Table) Stats() Stats { return t.stats }
 
 // Len returns the number of connections tracked now.
-func (t *Table) Len() int { return len(t.conns) }
+func (t *Table) Len() int { return len(t.conns) + t.attemptIdx.n }
 
 // Lookup returns the connection p belongs to, creating it if needed, and the
 // packet's direction. It does not apply the packet: call c.Update for that,
@@ -107,6 +127,16 @@ func (t *Table) Lookup(p *packet.Packet, ts time.Time) (*Conn, Dir) {
 	c := t.last
 	if c == nil || c.Key != k {
 		c = t.conns[k]
+		if c == nil && t.attemptIdx.n > 0 {
+			if i := t.findAttempt(k); i != 0 {
+				if t.attemptGone(t.attempt(i)) {
+					t.stats.Expired++
+					t.endAttempt(i, EndIdle)
+				} else {
+					c = t.promote(i)
+				}
+			}
+		}
 	}
 	if c != nil {
 		switch {
@@ -121,9 +151,9 @@ func (t *Table) Lookup(p *packet.Packet, ts time.Time) (*Conn, Dir) {
 	}
 	if c == nil {
 		t.expire()
-		if len(t.conns) >= t.cfg.MaxConns {
+		if t.Len() >= t.cfg.MaxConns {
 			t.stats.Evicted++
-			t.end(t.oldest(), EndEvicted)
+			t.evictOne()
 		}
 		c = t.newConn(k, p, src, dst)
 	} else {
@@ -149,6 +179,9 @@ func (t *Table) Process(p *packet.Packet, ts time.Time, frame uint64, ipBytes in
 // (tcp_inactivity_timeout).
 func (t *Table) gone(c *Conn) bool {
 	if c.closeNS != 0 && !c.finUnacked() && time.Duration(t.nowNS-c.closeNS) >= t.cfg.CloseDelay {
+		return true
+	}
+	if c.attempt() && time.Duration(t.nowNS-c.Start().UnixNano()) >= t.cfg.AttemptTimeout {
 		return true
 	}
 	return time.Duration(t.nowNS-c.lastNS) >= t.cfg.IdleTimeout
@@ -214,7 +247,7 @@ func (t *Table) newConn(k Key, p *packet.Packet, src, dst netip.AddrPort) *Conn 
 	c.Ep[FromOrig].Addr, c.Ep[FromResp].Addr = orig, resp
 	c.SYNSeen = p.Flags.Has(packet.SYN) && !p.Flags.Has(packet.ACK)
 	t.conns[k] = c
-	t.stats.Peak = max(t.stats.Peak, len(t.conns))
+	t.stats.Peak = max(t.stats.Peak, t.Len())
 	t.pushBack(c)
 	return c
 }
@@ -233,14 +266,25 @@ func (t *Table) expire() {
 		t.stats.Expired++
 		t.end(c, EndIdle)
 	}
+	for i := t.attemptHead; i != 0 && t.attemptGone(t.attempt(i)); i = t.attemptHead {
+		t.stats.Expired++
+		t.endAttempt(i, EndIdle)
+	}
 }
 
-// oldest is the least recently active connection, closed ones first.
-func (t *Table) oldest() *Conn {
-	if t.closed.head != nil {
-		return t.closed.head
+// evictOne ends the least recently active connection to make room: a
+// closed one first, then an unanswered attempt, then an open one, so that
+// a SYN flood pushes out its own SYNs rather than the connections that
+// carry traffic.
+func (t *Table) evictOne() {
+	switch {
+	case t.closed.head != nil:
+		t.end(t.closed.head, EndEvicted)
+	case t.attemptHead != 0:
+		t.endAttempt(t.attemptHead, EndEvicted)
+	default:
+		t.end(t.open.head, EndEvicted)
 	}
-	return t.open.head
 }
 
 // Flush ends every connection, as at the end of the input: in order of
@@ -248,14 +292,23 @@ func (t *Table) oldest() *Conn {
 func (t *Table) Flush() {
 	for {
 		o, c := t.open.head, t.closed.head
+		var next *Conn
 		switch {
-		case o == nil && c == nil:
-			return
-		case o == nil || c != nil && c.lastNS < o.lastNS:
-			t.end(c, EndFlush)
+		case o == nil:
+			next = c
+		case c == nil || o.lastNS <= c.lastNS:
+			next = o
 		default:
-			t.end(o, EndFlush)
+			next = c
 		}
+		if a := t.attemptHead; a != 0 && (next == nil || t.attempt(a).ns < next.lastNS) {
+			t.endAttempt(a, EndFlush)
+			continue
+		}
+		if next == nil {
+			return
+		}
+		t.end(next, EndFlush)
 	}
 }
 
