@@ -2,6 +2,7 @@ package flow
 
 import (
 	"net/netip"
+	"runtime"
 	"time"
 
 	"github.com/rstscope/rstscope/packet"
@@ -33,9 +34,45 @@ type attempt struct {
 	prev, next uint32 // the attempt list, oldest first; slab index + 1, 0 for none
 }
 
-// attemptChunk is how many attempts one slab chunk holds: chunks instead of
-// one growing slice spare the copy (and the old slice as garbage) on growth.
+// attemptChunk is how many attempts one slab chunk holds (512 KiB): chunks
+// instead of one growing slice spare the copy (and the old slice as
+// garbage) on growth.
 const attemptChunk = 4096
+
+// attemptSlab holds a table's attempts. Chunks mapped outside the Go heap
+// (see mapAttemptChunk) are unmapped by a cleanup once the table is
+// unreachable; the slab is an object of its own so the cleanup need not
+// keep the table alive.
+type attemptSlab struct {
+	chunks [][]attempt
+	mapped int // chunks[:mapped] are mapped, the rest from the heap
+}
+
+func (s *attemptSlab) release() {
+	for _, c := range s.chunks[:s.mapped] {
+		unmapAttemptChunk(c)
+	}
+	s.chunks, s.mapped = nil, 0
+}
+
+// grow adds a chunk to t's slab.
+func (t *Table) growSlab() {
+	s := t.slab
+	if s == nil {
+		s = new(attemptSlab)
+		t.slab = s
+		runtime.AddCleanup(t, (*attemptSlab).release, s)
+	}
+	if c, ok := mapAttemptChunk(); ok && s.mapped == len(s.chunks) {
+		s.chunks = append(s.chunks, c)
+		s.mapped++
+	} else {
+		if ok {
+			unmapAttemptChunk(c)
+		}
+		s.chunks = append(s.chunks, make([]attempt, attemptChunk))
+	}
+}
 
 // attemptSYN reports whether p may start an attempt: a SYN without ACK,
 // RST, FIN or payload.
@@ -90,7 +127,7 @@ func (t *Table) Offer(p *packet.Packet, ts time.Time, frame uint64, ipBytes int)
 
 // attempt returns the attempt at slab index i (1-based).
 func (t *Table) attempt(i uint32) *attempt {
-	return &t.slab[(i-1)/attemptChunk][(i-1)%attemptChunk]
+	return &t.slab.chunks[(i-1)/attemptChunk][(i-1)%attemptChunk]
 }
 
 func (t *Table) allocAttempt() uint32 {
@@ -98,9 +135,8 @@ func (t *Table) allocAttempt() uint32 {
 		t.attemptFree = t.attempt(i).next
 		return i
 	}
-	n := uint32(len(t.slab)) * attemptChunk
-	if t.slabUsed == n {
-		t.slab = append(t.slab, make([]attempt, attemptChunk))
+	if t.slab == nil || t.slabUsed == uint32(len(t.slab.chunks))*attemptChunk {
+		t.growSlab()
 	}
 	t.slabUsed++
 	return t.slabUsed

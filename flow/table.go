@@ -74,7 +74,7 @@ type Table struct {
 	// Connection attempts that are one SYN so far (see Offer), in a slab
 	// of pointer-free chunks indexed from 1, on a list oldest first.
 	attemptIdx               attemptIndex
-	slab                     [][]attempt
+	slab                     *attemptSlab
 	slabUsed                 uint32
 	attemptFree              uint32 // free slots, linked through next
 	attemptHead, attemptTail uint32
