@@ -11,9 +11,13 @@ type rule struct {
 	match func(f *facts) (sender Sender, confidence float64, ok bool)
 }
 
-// rules is the ordered list. Forgery comes first (a forged reset says
-// nothing about the endpoint's state), then the causes whose wire signature
-// is most specific, then the broad ones.
+// rules is the ordered list, one file per family: path.go (repeats, other
+// captures, devices in the path), handshake.go, close.go. Forgery comes
+// first (a forged reset says nothing about the endpoint's state), then the
+// causes whose wire signature is most specific, then the broad ones. The
+// kernel's own account (kernel.go) is consulted before any of them.
+// matchOtherCapture never matches: it states what other captures saw, for
+// the rules after it to weigh.
 var rules = []rule{
 	{"", matchRepeat},
 	{"", matchOtherCapture},
