@@ -193,6 +193,18 @@ func matchPathDevice(f *facts) (Sender, float64, bool) {
 	if f.madeInPath() {
 		strong = append(strong, func() {}) // stated by matchOtherCapture
 	}
+	// A real endpoint's reset is exact (tcp_send_active_reset sends
+	// snd_nxt; the no-socket path the answered segment's ACK); one in the
+	// window but inexact, after which the purported sender carries on with
+	// new data, was neither accepted nor the sender's: the lab's
+	// injected-inexact-seq, whose challenge ACK can also acknowledge data
+	// that raced it.
+	inexactAlive := f.place == seqInWindow && t.newData > 0 && !challenged && r.PayloadLen == 0
+	if inexactAlive {
+		strong = append(strong, func() {
+			f.add("the reset's sequence was in the window but not exact, and %s carried on with new data after it: not %s's reset, and not accepted", f.role, f.role)
+		})
+	}
 	if challenged {
 		strong = append(strong, func() {
 			f.add("the reset's sequence was in the window but not exact, and %s answered with a challenge ACK (RFC 5961 §3.2): %s's own reset carries its next sequence", f.peerRole, f.role)
@@ -234,7 +246,7 @@ func matchPathDevice(f *facts) (Sender, float64, bool) {
 	// at once, draws a challenge ACK or crafts its TTL injects; one that
 	// answers a segment with a reset is a firewall's reject, whatever the
 	// shape (some copy the answered segment's window rather than sending 0).
-	injected := t.newData > 0 || t.synAck > 0 || t.pairedAt > 0 || t.bothWays || challenged || crafted || notNetfilter
+	injected := t.newData > 0 || t.synAck > 0 || t.pairedAt > 0 || t.bothWays || challenged || inexactAlive || crafted || notNetfilter
 	f.cause = FirewallReject
 	if injected {
 		f.cause = Injected
