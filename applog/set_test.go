@@ -250,3 +250,54 @@ func TestSetNear(t *testing.T) {
 		t.Errorf("got lines %v, want %v (naming 10.0.0.1, naming nothing, haproxy's)", got, want)
 	}
 }
+
+func TestMerge(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		a, b []int32
+		want []int32
+	}{
+		{"empty", nil, nil, nil},
+		{"one side", []int32{1, 4}, nil, []int32{1, 4}},
+		{"interleaved", []int32{1, 4, 9}, []int32{2, 4, 10, 11}, []int32{1, 2, 4, 9, 10, 11}},
+		{"same", []int32{3, 5}, []int32{3, 5}, []int32{3, 5}},
+	} {
+		if got := merge(nil, tc.a, tc.b); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestCacheFitsWideQuery: a query overlapping more blocks than cacheBlocks
+// (lines written up to 5 s late widen every block's span) leaves the cache
+// able to hold all of them, so the next reset's query a moment later parses
+// no block again.
+func TestCacheFitsWideQuery(t *testing.T) {
+	dir := t.TempDir()
+	var b bytes.Buffer
+	base := time.Date(2026, 11, 30, 5, 0, 0, 0, time.UTC)
+	for i := range 400000 {
+		ts := base.Add(time.Duration(i) * 100 * time.Microsecond)
+		if i%20 == 7 {
+			ts = ts.Add(-5 * time.Second)
+		}
+		fmt.Fprintf(&b, "%s line %d padding padding padding padding padding padding\n", ts.Format("2006-01-02T15:04:05.000Z07:00"), i)
+	}
+	write(t, filepath.Join(dir, "late.log"), b.Bytes())
+	s, err := Open([]string{filepath.Join(dir, "late.log")}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	at := base.Add(20 * time.Second)
+	first, last := s.files[0].span(at.Add(-2*time.Second).UnixNano(), at.Add(2*time.Second).UnixNano())
+	if last-first <= cacheBlocks {
+		t.Fatalf("query spans %d blocks, want more than %d for this test", last-first, cacheBlocks)
+	}
+	s.Lines(at.Add(-2*time.Second), at.Add(2*time.Second), func(*Line) {})
+	parsed := s.cache.misses
+	s.Lines(at.Add(-1990*time.Millisecond), at.Add(2010*time.Millisecond), func(*Line) {})
+	if again := s.cache.misses - parsed; again > 2 {
+		t.Errorf("the next query parsed %d blocks, want at most 2 (the new ones)", again)
+	}
+}
