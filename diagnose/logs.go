@@ -214,6 +214,17 @@ func (j *LogJoiner) Attach(f *report.Finding) error {
 	err := j.set.Near(at.Add(-j.opts.Window), at.Add(j.opts.Window), addrs, func(l *applog.Line) {
 		rank, ok := matchRank(l, client, server)
 		dt := absDur(l.Time.Sub(at))
+		if ok && len(best) >= j.opts.MaxLines {
+			// A line that cannot displace the worst kept one, whatever its
+			// signatures, is dropped before they are looked up: with every
+			// line of a 1 GB access log naming the bench client, matching
+			// signatures for all ~10 k lines in each reset's window was
+			// most of the joins' time.
+			w := &best[len(best)-1]
+			if rank < w.rank || rank == w.rank && len(w.sigs) > 0 && dt >= w.dt {
+				return
+			}
+		}
 		var sigs []*cause.Signature
 		switch {
 		case ok:
