@@ -448,10 +448,9 @@ func (s *Set) Lines(from, to time.Time, fn func(*Line)) error {
 			if err != nil {
 				return err
 			}
-			for j := range c.lines {
-				l := &c.lines[j]
-				if ns := l.Time.UnixNano(); !l.Time.IsZero() && ns >= lo && ns <= hi {
-					fn(l)
+			for j, ns := range c.ns {
+				if ns != 0 && ns >= lo && ns <= hi {
+					fn(&c.lines[j])
 				}
 			}
 		}
@@ -537,13 +536,21 @@ type cached struct {
 	// visits only these instead of every line of the block.
 	byAddr      map[netip.Addr][]int32
 	anon, proxy []int32
+	// ns is each line's time in Unix ns, 0 for none: a query tests every
+	// line of a block against its window, and reading the times from here
+	// rather than from each Line (hundreds of bytes apart) was a sixth of
+	// Near's time joining a 1 GB log to the bench capture.
+	ns []int64
 }
 
 func newCached(lines []Line) *cached {
-	c := &cached{lines: lines, byAddr: make(map[netip.Addr][]int32)}
+	c := &cached{lines: lines, byAddr: make(map[netip.Addr][]int32), ns: make([]int64, len(lines))}
 	for i := range lines {
 		l := &lines[i]
 		n := int32(i)
+		if !l.Time.IsZero() {
+			c.ns[i] = l.Time.UnixNano()
+		}
 		if l.HAProxyState != "" {
 			c.proxy = append(c.proxy, n)
 		}
@@ -632,9 +639,8 @@ func (s *Set) Near(from, to time.Time, addrs []netip.Addr, fn func(*Line)) error
 				}
 			}
 			for _, j := range idx {
-				l := &c.lines[j]
-				if ns := l.Time.UnixNano(); !l.Time.IsZero() && ns >= lo && ns <= hi {
-					fn(l)
+				if ns := c.ns[j]; ns != 0 && ns >= lo && ns <= hi {
+					fn(&c.lines[j])
 				}
 			}
 		}
