@@ -252,23 +252,6 @@ func TestSetNear(t *testing.T) {
 	}
 }
 
-func TestMerge(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		a, b []int32
-		want []int32
-	}{
-		{"empty", nil, nil, nil},
-		{"one side", []int32{1, 4}, nil, []int32{1, 4}},
-		{"interleaved", []int32{1, 4, 9}, []int32{2, 4, 10, 11}, []int32{1, 2, 4, 9, 10, 11}},
-		{"same", []int32{3, 5}, []int32{3, 5}, []int32{3, 5}},
-	} {
-		if got := merge(nil, tc.a, tc.b); !slices.Equal(got, tc.want) {
-			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
-		}
-	}
-}
-
 // TestCacheFitsWideQuery: a query overlapping more blocks than cacheBlocks
 // (lines written up to 5 s late widen every block's span) leaves the cache
 // able to hold all of them, so the next reset's query a moment later parses
