@@ -7,7 +7,7 @@
 //	go run ./bench/loggen -start 2026-11-30T06:40:00Z -dur 1h -size 1G -o bench/out/big.log
 //
 // Lines are nearly in time order, as a real server's are: one in twenty is
-// written late by up to 5 s (a slow request logged at its end with its start
+// written late by up to 5 s (-late) (a slow request logged at its end with its start
 // time), and haproxy's lines carry the session's start plus its timers. The
 // output is the same for the same flags (a fixed seed).
 package main
@@ -29,6 +29,7 @@ func main() {
 		dur   = flag.Duration("dur", time.Hour, "span of time the lines cover")
 		size  = flag.String("size", "1G", "bytes to write (K, M, G suffixes)")
 		out   = flag.String("o", "", "output file")
+		late  = flag.Int("late", 20, "one line in `N` is written up to 5 s late (0: none)")
 	)
 	flag.Parse()
 	t0, err := time.Parse(time.RFC3339, *start)
@@ -37,7 +38,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "loggen: want -start RFC3339, -dur >0, -size N[KMG], -o FILE")
 		os.Exit(2)
 	}
-	if err := write(*out, t0.UTC(), *dur, n); err != nil {
+	if err := write(*out, t0.UTC(), *dur, n, *late); err != nil {
 		fmt.Fprintln(os.Stderr, "loggen:", err)
 		os.Exit(1)
 	}
@@ -61,7 +62,7 @@ func parseSize(s string) (int64, error) {
 // (127 bytes); it sets the line rate that spreads size bytes over dur.
 const avgLine = 127
 
-func write(path string, t0 time.Time, dur time.Duration, size int64) error {
+func write(path string, t0 time.Time, dur time.Duration, size int64, late int) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -73,7 +74,7 @@ func write(path string, t0 time.Time, dur time.Duration, size int64) error {
 	var written int64
 	for i := int64(0); written < size; i++ {
 		ts := t0.Add(time.Duration(i) * step)
-		if r.IntN(20) == 0 {
+		if late > 0 && r.IntN(late) == 0 {
 			ts = ts.Add(-time.Duration(r.IntN(5000)) * time.Millisecond)
 		}
 		port := 32768 + r.IntN(28232)
