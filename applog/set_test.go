@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -248,5 +249,91 @@ func TestSetNear(t *testing.T) {
 	s.Near(at.Add(-time.Second), at.Add(time.Second), []netip.Addr{netip.MustParseAddr("10.0.0.1")}, func(l *Line) { got = append(got, l.Num) })
 	if want := []int{1, 3, 4, 5}; !slices.Equal(got, want) {
 		t.Errorf("got lines %v, want %v (naming 10.0.0.1, naming nothing, haproxy's)", got, want)
+	}
+}
+
+// TestCacheFitsWideQuery: a query overlapping more blocks than cacheBlocks
+// (lines written up to 5 s late widen every block's span) leaves the cache
+// able to hold all of them, so the next reset's query a moment later parses
+// no block again.
+func TestCacheFitsWideQuery(t *testing.T) {
+	dir := t.TempDir()
+	var b bytes.Buffer
+	base := time.Date(2026, 11, 30, 5, 0, 0, 0, time.UTC)
+	for i := range 400000 {
+		ts := base.Add(time.Duration(i) * 100 * time.Microsecond)
+		if i%20 == 7 {
+			ts = ts.Add(-5 * time.Second)
+		}
+		fmt.Fprintf(&b, "%s line %d padding padding padding padding padding padding\n", ts.Format("2006-01-02T15:04:05.000Z07:00"), i)
+	}
+	write(t, filepath.Join(dir, "late.log"), b.Bytes())
+	s, err := Open([]string{filepath.Join(dir, "late.log")}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	at := base.Add(20 * time.Second)
+	first, last := s.files[0].span(at.Add(-2*time.Second).UnixNano(), at.Add(2*time.Second).UnixNano())
+	if last-first <= cacheBlocks {
+		t.Fatalf("query spans %d blocks, want more than %d for this test", last-first, cacheBlocks)
+	}
+	s.Lines(at.Add(-2*time.Second), at.Add(2*time.Second), func(*Line) {})
+	parsed := s.cache.misses
+	s.Lines(at.Add(-1990*time.Millisecond), at.Add(2010*time.Millisecond), func(*Line) {})
+	if again := s.cache.misses - parsed; again > 2 {
+		t.Errorf("the next query parsed %d blocks, want at most 2 (the new ones)", again)
+	}
+}
+
+// TestSplitIndex: a file indexed by several goroutines joins the same lines
+// to every window as one read whole, with runs of lines without a time
+// (stack traces) across the cuts and lines written out of order.
+func TestSplitIndex(t *testing.T) {
+	dir := t.TempDir()
+	var b bytes.Buffer
+	base := time.Date(2026, 11, 30, 5, 0, 0, 0, time.UTC)
+	r := rand.New(rand.NewPCG(1, 2))
+	b.WriteString("untimed head line before any time\n")
+	for i := range 60000 {
+		ts := base.Add(time.Duration(i) * 5 * time.Millisecond)
+		if r.IntN(20) == 0 {
+			ts = ts.Add(-time.Duration(r.IntN(5000)) * time.Millisecond)
+		}
+		fmt.Fprintf(&b, "%s line %d padding padding padding\n", ts.Format("2006-01-02T15:04:05.000Z07:00"), i)
+		if r.IntN(100) == 0 {
+			for range 1 + r.IntN(2000) { // a long stack trace, sometimes across a cut
+				b.WriteString("\tat java.net.SocketInputStream.read(SocketInputStream.java:210)\n")
+			}
+		}
+	}
+	path := filepath.Join(dir, "split.log")
+	write(t, path, b.Bytes())
+	open := func(parts int) *Set {
+		t.Helper()
+		partsFor = func(int64) int { return parts }
+		defer func() { partsFor = indexParts }()
+		s, err := Open([]string{path}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	whole := open(1)
+	defer whole.Close()
+	for _, parts := range []int{2, 3, 7} {
+		split := open(parts)
+		defer split.Close()
+		if whole.Stats().Lines != split.Stats().Lines || whole.Stats().Timed != split.Stats().Timed || whole.Stats().Bytes != split.Stats().Bytes {
+			t.Errorf("%d parts: got stats %+v, want %+v", parts, split.Stats(), whole.Stats())
+		}
+		for w := range 100 {
+			from := base.Add(time.Duration(w) * 3 * time.Second)
+			to := from.Add(3*time.Second - 1)
+			got, want := collect(t, split, from, to), collect(t, whole, from, to)
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Fatalf("%d parts, window at %v: got %d lines, want %d", parts, from, len(got), len(want))
+			}
+		}
 	}
 }
