@@ -65,8 +65,6 @@ type facts struct {
 	ipidNext bool
 	macDiff  bool
 	place    seqPlace
-	// keptTalking: the purported sender sent more than resets afterwards.
-	keptTalking bool
 	// answersSYN: the peer's SYN is all the connection has seen from it.
 	answersSYN bool
 	// prior is the peer's last segment before the reset.
@@ -130,12 +128,6 @@ func gatherFacts(ctx *Context) *facts {
 
 	if f.p.Packets > 0 {
 		f.prior, f.hasPrior = f.p.LastSeg, true
-	}
-	for _, l := range ctx.After {
-		if l.Dir == ctx.Dir && !l.Flags.Has(packet.RST) {
-			f.keptTalking = true
-			break
-		}
 	}
 	f.answersSYN = !f.s.HasSeq && f.p.SawSYN && f.p.Payload == 0 && !f.p.SawFIN &&
 		!f.p.SYNFlags.Has(packet.ACK) && r.Flags.Has(packet.ACK) && r.Ack == uint32(f.p.ISN)+1

@@ -96,16 +96,6 @@ func openAlternatives(id ID, conf float64, alts []Alternative) []Alternative {
 	return out
 }
 
-// kernelConfirms reports whether reason is among the cause's kernel reasons.
-func kernelConfirms(id ID, reason string) bool {
-	for _, r := range Lookup(id).KernelReasons {
-		if r == trimReason(reason) {
-			return true
-		}
-	}
-	return false
-}
-
 func describe(f *facts) string {
 	s := "reset from " + string(f.role)
 	if f.s.HasSeq {

@@ -61,3 +61,13 @@ func TestKernelReasonsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// kernelConfirms reports whether reason is among the cause's kernel reasons.
+func kernelConfirms(id ID, reason string) bool {
+	for _, r := range Lookup(id).KernelReasons {
+		if r == trimReason(reason) {
+			return true
+		}
+	}
+	return false
+}

@@ -67,9 +67,9 @@ func (h *hostTable) reset(src netip.AddrPort, tsNS int64) *burst {
 // per connection rather than per packet keeps the hot path free of a second
 // map lookup; a reset is compared with the sender's own connection first
 // and with its other flows only when that one has nothing to say.
-func (h *hostTable) observe(e *flow.Endpoint) {
+func (h *hostTable) observe(e *flow.Endpoint) *hostStat {
 	if e.Packets == uint64(e.Resets) {
-		return // only resets: nothing trustworthy about its identity
+		return nil // only resets: nothing trustworthy about its identity
 	}
 	a := e.Addr.Addr()
 	st := h.m[a]
@@ -93,6 +93,7 @@ func (h *hostTable) observe(e *flow.Endpoint) {
 			st.macs = 2
 		}
 	}
+	return st
 }
 
 // talked counts a finished connection on which a carried data.
@@ -106,10 +107,10 @@ func (h *hostTable) talked(a netip.Addr) {
 // a flow still open tells the others what its sender looks like.
 func (h *hostTable) first(p *packet.Packet) {
 	e := flow.Endpoint{Addr: p.SrcAddrPort(), Packets: 1, MinTTL: p.TTL, MaxTTL: p.TTL, HasMAC: p.HasMAC, MAC: p.SrcMAC}
-	h.observe(&e)
+	st := h.observe(&e)
 	if p.Flags.Has(packet.SYN) && !p.Flags.Has(packet.ACK) {
 		// Fibonacci hashing spreads neighbouring ports over the buckets.
-		h.m[p.Src].synPorts |= 1 << (uint16(p.DstPort*0x9E37) >> 10)
+		st.synPorts |= 1 << (uint16(p.DstPort*0x9E37) >> 10)
 	}
 }
 

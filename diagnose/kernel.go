@@ -42,10 +42,12 @@ type KernelAttributor struct {
 
 // LocalAddrs tells whether an address is one of a network namespace's own,
 // and whether the namespace forwards packets of a's family
-// (kernel.NetNSAddrs); known is false when it cannot tell.
+// (kernel.NetNSAddrs); known is false when it cannot tell. Forget marks
+// what it knows of a namespace stale, to be read afresh.
 type LocalAddrs interface {
 	Local(netns uint32, a netip.Addr) (local, known bool)
 	Forwards(netns uint32, a netip.Addr) (forwards, known bool)
+	Forget(netns uint32)
 }
 
 // kernel TCP states (include/net/tcp_states.h); ABI, printed by ss.
@@ -69,9 +71,7 @@ func (a *KernelAttributor) Observe(e *kernel.Event) {
 	if e.Kind == kernel.Received {
 		return
 	}
-	if f, ok := a.addrs.(interface{ Forget(netns uint32) }); ok {
-		f.Forget(e.NetNS)
-	}
+	a.addrs.Forget(e.NetNS)
 	a.addrs.Forwards(e.NetNS, e.From.Addr())
 }
 

@@ -14,6 +14,9 @@ import (
 // fakeAddrs says which addresses each namespace holds.
 type fakeAddrs map[uint32][]netip.Addr
 
+// Forget: the fake's namespaces never change.
+func (f fakeAddrs) Forget(uint32) {}
+
 // Forwards: the fake router forwards, nothing else.
 func (f fakeAddrs) Forwards(netns uint32, a netip.Addr) (bool, bool) {
 	return netns == 4026532001, true
