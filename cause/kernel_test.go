@@ -62,7 +62,44 @@ func TestClassifyKernel(t *testing.T) {
 			if v.Cause != tt.wantCause || v.Sender != tt.wantSender {
 				t.Errorf("got %s by %s (%.2f), want %s by %s; evidence: %q", v.Cause, v.Sender, v.Confidence, tt.wantCause, tt.wantSender, v.Evidence)
 			}
+			// The docs (the vocabulary's kernel reasons) must say it too.
+			if r := tt.k.Reason; r != "" && !kernelConfirms(v.Cause, r) {
+				t.Errorf("%s gives %s but %s's table row does not list it", r, v.Cause, v.Cause)
+			}
 		})
+	}
+}
+
+// TestKernelReasonAlone: a reason with nothing else known (no state, no
+// answered segment, no wire) still names the cause it most often means; a
+// reason the kernel does not specify, or this build does not know, leaves
+// the verdict to the wire, which here has nothing: unknown.
+func TestKernelReasonAlone(t *testing.T) {
+	tests := []struct {
+		reason string
+		want   ID
+	}{
+		{"NO_SOCKET", HalfOpen},
+		{"SK_RST_REASON_NO_SOCKET", HalfOpen},
+		{"TCP_INVALID_ACK_SEQUENCE", InvalidSegment},
+		{"INVALID_SYN", AcceptQueueOverflow},
+		{"TCP_TIMEWAIT_SOCKET", DataAfterClose},
+		{"TCP_STATE", ApplicationAbort},
+		{"TCP_ABORT_ON_LINGER", ApplicationAbort},
+		{"TCP_DISCONNECT_WITH_DATA", ApplicationAbort},
+		{"TCP_KEEPALIVE_TIMEOUT", IdleTimeout},
+		{"TCP_ABORT_ON_CLOSE", UnreadDataClose},
+		{"TCP_ABORT_ON_DATA", DataAfterClose},
+		{"TCP_RFC7323_PAWS", InvalidSegment},
+		{"TCP_FLAGS", InvalidSegment},
+		{"TCP_ABORT_ON_MEMORY", ResourceExhaustion},
+		{"NOT_SPECIFIED", Unknown},
+		{"SOMETHING_NEW", Unknown},
+	}
+	for _, tt := range tests {
+		if got := Classify(kernelOnly(true, Kernel{Path: KernelStack, Reason: tt.reason})).Cause; got != tt.want {
+			t.Errorf("%s alone: got %s, want %s", tt.reason, got, tt.want)
+		}
 	}
 }
 

@@ -36,7 +36,7 @@ var Vocabulary = []Info{
 		ID: SYNConflict, Title: "SYN on a live connection",
 		Description:   "A SYN arrived for a 4-tuple the peer still holds (source-port reuse, client restart, NAT reuse).",
 		Wire:          "SYN on a live 4-tuple, a challenge ACK with the old sequence, a RST from the SYN sender, then the SYN retried.",
-		KernelReasons: []string{"TCP_INVALID_ACK_SEQUENCE"},
+		KernelReasons: []string{"TCP_INVALID_ACK_SEQUENCE", "TCP_TIMEWAIT_SOCKET"},
 		Advice: []string{
 			"look for NAT or load balancers reusing source ports too soon: conntrack -L, the NAT's port-allocation settings",
 			"a client that restarts and reuses fixed source ports: let the kernel pick ephemeral ports",
@@ -104,7 +104,7 @@ var Vocabulary = []Info{
 		ID: IdleTimeout, Title: "Idle timeout",
 		Description:   "The connection sat idle past a keepalive limit or a middlebox's idle timer.",
 		Wire:          "A RST after keepalive probes went unanswered, or a RST (often from a middlebox) to the first segment after a long silence.",
-		KernelReasons: []string{"TCP_KEEPALIVE_TIMEOUT"},
+		KernelReasons: []string{"TCP_KEEPALIVE_TIMEOUT", "NO_SOCKET"}, // NO_SOCKET: a NAT router whose mapping expired answers for itself
 		Advice: []string{
 			"compare the idle gap with middlebox idle timers (NAT, load balancer, firewall) and net.netfilter.nf_conntrack_tcp_timeout_established",
 			"send keepalives more often than the shortest idle timer: net.ipv4.tcp_keepalive_time / _intvl / _probes or TCP_KEEPIDLE",
@@ -245,40 +245,6 @@ func Lookup(id ID) Info {
 
 // Valid reports whether id is in the vocabulary.
 func Valid(id ID) bool { _, ok := byID[id]; return ok }
-
-// ForKernelReason maps a kernel sk_rst_reason name (as the running kernel
-// names it, e.g. "NO_SOCKET", with or without the SK_RST_REASON_ prefix) to the
-// cause it most often means. A reason several causes share (NO_SOCKET: closed
-// port, half-open, duplicate IP) maps to the most common one; analyze's packet
-// rules refine it where the wire shows more.
-func ForKernelReason(reason string) ID {
-	switch trimReason(reason) {
-	case "NO_SOCKET":
-		return ClosedPort
-	case "TCP_INVALID_ACK_SEQUENCE":
-		return SYNConflict
-	case "INVALID_SYN":
-		return AcceptQueueOverflow
-	case "TCP_TIMEWAIT_SOCKET":
-		// tcp_timewait_state_process resets only in the FIN_WAIT2 substate:
-		// new data after the application closed.
-		return DataAfterClose
-	case "TCP_DISCONNECT_WITH_DATA", "TCP_ABORT_ON_LINGER", "TCP_STATE":
-		return ApplicationAbort
-	case "TCP_KEEPALIVE_TIMEOUT":
-		return IdleTimeout
-	case "TCP_ABORT_ON_CLOSE":
-		return UnreadDataClose
-	case "TCP_ABORT_ON_DATA":
-		return DataAfterClose
-	case "TCP_RFC7323_PAWS", "TCP_TOO_OLD_ACK", "TCP_ACK_UNSENT_DATA", "TCP_OLD_ACK", "TCP_FLAGS",
-		"TCP_INVALID_SEQUENCE", "TCP_INVALID_SYN":
-		return InvalidSegment
-	case "TCP_ABORT_ON_MEMORY":
-		return ResourceExhaustion
-	}
-	return Unknown
-}
 
 func trimReason(r string) string {
 	const prefix = "SK_RST_REASON_"
