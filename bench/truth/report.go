@@ -176,6 +176,70 @@ func (res *Result) Calibration() []CalibrationBin {
 	return bins
 }
 
+// Doubt measures whether the alternatives a finding states are honest,
+// over the connections' first scored resets: a wrong verdict that names the
+// kernel's cause among its alternatives sent the reader to the right place
+// second, and the Brier score (mean of (1 − p)² + Σ others' p², where p is
+// the probability the finding gave causes the kernel allows) rewards
+// probabilities that say how sure the evidence is — 0 is perfect, a
+// verdict always stated at 1.0 scores 1 on every miss.
+type Doubt struct {
+	Scored       int     // connections' first scored resets
+	Wrong        int     // … whose verdict the kernel does not allow
+	WrongNamed   int     // … whose alternatives name an allowed cause
+	Brier        float64 // mean Brier score of the stated distribution
+	BrierVerdict float64 // the same with the verdict alone at its confidence
+	MeanTrueProb float64 // mean probability given to an allowed cause
+}
+
+// Doubt computes the figures above.
+func (res *Result) Doubt() Doubt {
+	var d Doubt
+	for i := range res.Resets {
+		r := &res.Resets[i]
+		if !r.First || !r.Scored() {
+			continue
+		}
+		d.Scored++
+		f := &r.Finding
+		// The stated distribution: the verdict at its confidence and each
+		// alternative at its probability; what is left is unstated mass,
+		// counted as given to no cause.
+		pTrue, sumSq := 0.0, 0.0
+		add := func(id cause.ID, p float64) {
+			if r.Truth.Allows(id) {
+				pTrue += p
+			} else {
+				sumSq += p * p
+			}
+		}
+		add(f.Cause, f.Confidence)
+		named := false
+		for _, a := range f.Alternatives {
+			add(a.Cause, a.Probability)
+			named = named || r.Truth.Allows(a.Cause)
+		}
+		d.Brier += (1-pTrue)*(1-pTrue) + sumSq
+		d.MeanTrueProb += pTrue
+		if r.Right() {
+			d.BrierVerdict += (1 - f.Confidence) * (1 - f.Confidence)
+		} else {
+			d.Wrong++
+			d.BrierVerdict += 1 + f.Confidence*f.Confidence
+			if named {
+				d.WrongNamed++
+			}
+		}
+	}
+	if d.Scored > 0 {
+		n := float64(d.Scored)
+		d.Brier /= n
+		d.BrierVerdict /= n
+		d.MeanTrueProb /= n
+	}
+	return d
+}
+
 // WriteReport prints the scorer's figures.
 func (res *Result) WriteReport(w io.Writer) error {
 	s := res.Summarize()
@@ -256,6 +320,10 @@ func (res *Result) WriteReport(w io.Writer) error {
 		}
 		p("  [%.1f,%.1f)  %7d  %6s  mean %.2f  %s\n", b.Lo, b.Lo+0.1, b.Findings, pct(b.Right, b.Findings), mean, verdict)
 	}
+
+	d := res.Doubt()
+	p("\nhonest doubt, connections' first scored resets: %d wrong verdicts, %d (%s) of them name the kernel's cause among their alternatives; probability given to the kernel's cause, mean %.3f; Brier score %.3f (verdict alone at its confidence: %.3f; 0 is perfect)\n",
+		d.Wrong, d.WrongNamed, pct(d.WrongNamed, d.Wrong), d.MeanTrueProb, d.Brier, d.BrierVerdict)
 
 	p("\nper scenario kind (connections, with a RST, first RST scored, right):\n")
 	type kstat struct{ conns, withRST, scored, right int }

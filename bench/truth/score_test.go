@@ -106,3 +106,25 @@ func TestKernelTruth(t *testing.T) {
 		}
 	}
 }
+
+// TestDoubt checks the honest-doubt figures against sums done by hand.
+func TestDoubt(t *testing.T) {
+	unread := Truth{Allowed: []cause.ID{cause.UnreadDataClose}}
+	mk := func(first bool, c cause.ID, conf float64, alts ...report.Alternative) Reset {
+		return Reset{Device: "kernel", Truth: unread, HasFinding: true, First: first,
+			Finding: report.Finding{Cause: c, Confidence: conf, Alternatives: alts}}
+	}
+	res := &Result{Resets: []Reset{
+		mk(true, cause.UnreadDataClose, 0.9), // right: (1−0.9)² = 0.01
+		mk(true, cause.ApplicationAbort, 0.6, report.Alternative{Cause: cause.UnreadDataClose, Probability: 0.4}), // (1−0.4)² + 0.6² = 0.72; alone 1 + 0.36
+		mk(true, cause.HalfOpen, 0.9),                  // (1−0)² + 0.81 = 1.81, alone the same
+		mk(false, cause.HalfOpen, 0.9),                 // not a connection's first reset: left out
+		{Device: "kernel", Truth: unread, First: true}, // no finding: not scored
+	}}
+	d := res.Doubt()
+	near := func(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
+	if d.Scored != 3 || d.Wrong != 2 || d.WrongNamed != 1 ||
+		!near(d.Brier, 2.54/3) || !near(d.BrierVerdict, 3.18/3) || !near(d.MeanTrueProb, 1.3/3) {
+		t.Errorf("got %+v, want 3 scored, 2 wrong, 1 named, Brier %.4f, alone %.4f, mean p %.4f", d, 2.54/3, 3.18/3, 1.3/3)
+	}
+}
