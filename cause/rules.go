@@ -64,6 +64,11 @@ func Classify(ctx *Context) Verdict {
 	}
 	if v.Cause == Unknown {
 		f.add("no rule matched: %s", describe(f))
+		if f.onlyResets() {
+			// zeek/llc.pcap in the corpus: 1 333 resets and nothing else,
+			// a trace kept to resets only.
+			f.add("the capture holds nothing of this connection but resets (filtered to resets, or started after the rest): capture without a filter, or run watch on %s, to see why", f.s.Addr.Addr())
+		}
 	}
 	v.Alternatives = openAlternatives(v.Cause, v.Confidence, v.Alternatives)
 	v.Benign = Lookup(v.Cause).Benign
@@ -94,6 +99,16 @@ func openAlternatives(id ID, conf float64, alts []Alternative) []Alternative {
 		return nil
 	}
 	return out
+}
+
+// onlyResets: every packet of the connection in the capture is a reset.
+func (f *facts) onlyResets() bool {
+	for _, e := range f.c.Ep {
+		if e.Packets != uint64(e.Resets) {
+			return false
+		}
+	}
+	return true
 }
 
 func describe(f *facts) string {

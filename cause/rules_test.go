@@ -2,6 +2,7 @@ package cause
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -244,5 +245,33 @@ func TestClassify(t *testing.T) {
 				t.Errorf("confidence %v out of (0, 1]", v.Confidence)
 			}
 		})
+	}
+}
+
+// TestOnlyResets: a connection the capture shows only as resets (a trace
+// filtered to resets, as the corpus' zeek/llc.pcap is) cannot be judged,
+// and the finding must say what would let it be; one with a handshake
+// before the same reset must not claim that.
+func TestOnlyResets(t *testing.T) {
+	const want = "nothing of this connection but resets"
+	hasIt := func(v Verdict) bool {
+		for _, e := range v.Evidence {
+			if strings.Contains(e, want) {
+				return true
+			}
+		}
+		return false
+	}
+	lone := []seg{
+		{flags: R, seq: 777, noOpts: true},
+		{flags: R, seq: 777, at: time.Second, noOpts: true},
+	}
+	if v := Classify(contextAt(t, lone, 1)); v.Cause != Unknown || !hasIt(v) {
+		t.Errorf("resets only: got %s with %q, want unknown saying %q", v.Cause, v.Evidence, want)
+	}
+	withData := conv(seg{flags: PA, seq: 1001, ack: 5001, n: 10, at: 3 * time.Millisecond},
+		seg{flags: R, seq: 999999, at: 4 * time.Millisecond, noOpts: true})
+	if v := Classify(contextAt(t, withData, len(withData)-1)); hasIt(v) {
+		t.Errorf("a connection with a handshake: evidence %q claims it holds only resets", v.Evidence)
 	}
 }
