@@ -43,11 +43,13 @@ type KernelAttributor struct {
 // LocalAddrs tells whether an address is one of a network namespace's own,
 // and whether the namespace forwards packets of a's family
 // (kernel.NetNSAddrs); known is false when it cannot tell. Forget marks
-// what it knows of a namespace stale, to be read afresh.
+// what it knows of a namespace stale, to be read afresh; Prime reads
+// namespaces that appeared lately, before their resets arrive.
 type LocalAddrs interface {
 	Local(netns uint32, a netip.Addr) (local, known bool)
 	Forwards(netns uint32, a netip.Addr) (forwards, known bool)
 	Forget(netns uint32)
+	Prime()
 }
 
 // kernel TCP states (include/net/tcp_states.h); ABI, printed by ss.
@@ -74,6 +76,10 @@ func (a *KernelAttributor) Observe(e *kernel.Event) {
 	a.addrs.Forget(e.NetNS)
 	a.addrs.Forwards(e.NetNS, e.From.Addr())
 }
+
+// Prime reads the namespaces that appeared lately (LocalAddrs.Prime); call
+// it from the loop that reads events, between events.
+func (a *KernelAttributor) Prime() { a.addrs.Prime() }
 
 func (a *KernelAttributor) Finding(r *kernel.Reset, at time.Time) report.Finding {
 	e := &r.Event

@@ -17,6 +17,9 @@ type fakeAddrs map[uint32][]netip.Addr
 // Forget: the fake's namespaces never change.
 func (f fakeAddrs) Forget(uint32) {}
 
+// Prime: the fake knows its namespaces from the start.
+func (f fakeAddrs) Prime() {}
+
 // Forwards: the fake router forwards, nothing else.
 func (f fakeAddrs) Forwards(netns uint32, a netip.Addr) (bool, bool) {
 	return netns == 4026532001, true

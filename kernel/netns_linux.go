@@ -28,7 +28,22 @@ type NetNSAddrs struct {
 	// Refresh is how long a namespace's addresses are trusted; 0 means 10s.
 	Refresh time.Duration
 	cache   map[uint32]nsAddrs
+	young   map[uint32]youngNetNS
 }
+
+// youngNetNS is a namespace Prime saw appear: where, when, when last read.
+type youngNetNS struct {
+	path        string
+	first, read time.Time
+}
+
+// primeFor is how long Prime keeps re-reading a namespace after it
+// appeared. A namespace is configured in its first moments (addresses,
+// forwarding) and the short-lived ones (a lab run, a job's pod) are gone
+// within seconds; TestWatchDuringLab under load saw a lab router deleted
+// before watch read its first event, and its forged resets judged the
+// server's own for want of its addresses.
+const primeFor = 10 * time.Second
 
 // maxCachedNetNS is when NetNSAddrs starts forgetting namespaces: a node
 // runs a few hundred pods at most (Kubernetes' default limit is 110).
@@ -59,6 +74,54 @@ func (n *NetNSAddrs) Local(netns uint32, a netip.Addr) (local, known bool) {
 		}
 	}
 	return false, true
+}
+
+// Prime reads the named namespaces (/run/netns/*, Paths) that appeared
+// lately, before any of their resets arrives, so that one deleted before
+// its events are read is still known. A new one is read at once and then
+// at doubling intervals (0.1 s, 0.2 s, … ) until primeFor has passed, to
+// catch its configuration; older ones are read only when asked about. The
+// cost per call is a glob and a stat per namespace.
+func (n *NetNSAddrs) Prime() {
+	now := time.Now()
+	if n.young == nil {
+		n.young = make(map[uint32]youngNetNS)
+	}
+	if n.cache == nil {
+		n.cache = make(map[uint32]nsAddrs)
+	}
+	paths := append([]string{}, n.Paths...)
+	if m, _ := filepath.Glob("/run/netns/*"); m != nil {
+		paths = append(paths, m...)
+	}
+	for _, p := range paths {
+		ino := inode(p)
+		if ino == 0 {
+			continue
+		}
+		y, seen := n.young[ino]
+		if !seen || y.path != p {
+			// New, or an inode reused under another name: a new namespace.
+			if seen || len(n.young) < maxCachedNetNS {
+				y = youngNetNS{path: p, first: now}
+			} else {
+				continue
+			}
+		} else if age := now.Sub(y.first); age > primeFor || now.Sub(y.read) < max(100*time.Millisecond, age/2) {
+			continue
+		}
+		if c := readNetNS(p); c.ok {
+			c.at = now
+			n.cache[ino] = c
+		}
+		y.read = now
+		n.young[ino] = y
+	}
+	for ino, y := range n.young {
+		if now.Sub(y.first) > 2*primeFor {
+			delete(n.young, ino)
+		}
+	}
 }
 
 // Forget drops what is known of the namespace with inode netns unless it

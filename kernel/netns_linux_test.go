@@ -2,12 +2,14 @@ package kernel
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"runtime"
 	"syscall"
 	"testing"
 
+	"github.com/rstscope/rstscope/internal/testutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -79,5 +81,30 @@ func vethPair(t testing.TB, a *testNS, an string, b *testNS, bn string) {
 	out, err := exec.Command("ip", "link", "add", an, "netns", a.Name, "type", "veth", "peer", "name", bn, "netns", b.Name).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ip link add veth %s/%s: %v: %s", an, bn, err, out)
+	}
+}
+
+// TestPrimeKeepsDeletedNamespace: a namespace Prime saw is still known
+// after it is deleted, as a short-lived pod or lab router is by the time
+// watch reads its resets; without Prime nothing is known of it.
+func TestPrimeKeepsDeletedNamespace(t *testing.T) {
+	testutil.RequireRoot(t)
+	ns := newNamedNS(t, "prime")
+	ns.Run(t, "ip", "addr", "add", "10.123.4.5/32", "dev", "lo")
+	own, other := netip.MustParseAddr("10.123.4.5"), netip.MustParseAddr("10.9.9.9")
+
+	var primed, cold NetNSAddrs
+	primed.Prime()
+	if out, err := exec.Command("ip", "netns", "del", ns.Name).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns del: %v: %s", err, out)
+	}
+	if local, known := primed.Local(ns.Inode, own); !local || !known {
+		t.Errorf("primed, its own address: local %t known %t, want true true", local, known)
+	}
+	if local, known := primed.Local(ns.Inode, other); local || !known {
+		t.Errorf("primed, another address: local %t known %t, want false true", local, known)
+	}
+	if _, known := cold.Local(ns.Inode, other); known {
+		t.Errorf("never primed: the deleted namespace is known; the test would not show what Prime adds")
 	}
 }

@@ -14,6 +14,9 @@ type NetNSAddrs struct {
 	Refresh time.Duration
 }
 
+// Prime does nothing on this platform.
+func (n *NetNSAddrs) Prime() {}
+
 // Forget does nothing on this platform.
 func (n *NetNSAddrs) Forget(uint32) {}
 

@@ -263,6 +263,7 @@ func watchLoop(ctx context.Context, w *kernel.Watcher, a *diagnose.KernelAttribu
 		}
 		if now := time.Now(); now.Sub(lastCheck) >= tick {
 			lastCheck = now
+			a.Prime()
 			corr.Expire(w.BootNow(), emitReset)
 			if err := out.flush(); err != nil {
 				return err
