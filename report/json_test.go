@@ -34,6 +34,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 			Logs: []LogLine{{File: "/var/log/nginx/error.log", Line: 12, Time: time.Date(2026, 11, 30, 5, 0, 1, 0, time.UTC),
 				Text: "recv() failed (104: Connection reset by peer) <x>", MatchedBy: "time+address"}}}},
 		{"large confidence", Finding{Confidence: 1e21}},
+		{"every byte", Finding{Evidence: []string{everyByte()}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,6 +51,15 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 			}
 		})
 	}
+}
+
+// everyByte is a string of the bytes 0 to 255, each once.
+func everyByte() string {
+	b := make([]byte, 256)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	return string(b)
 }
 
 func BenchmarkAppendJSON(b *testing.B) {
