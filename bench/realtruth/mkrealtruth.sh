@@ -148,8 +148,15 @@ defaults
     timeout http-request 10s
 backend nginx
     server n1 $S4:8080
-backend blackhole
+# Backends that never answer (their SYNs are dropped): one that lets a client's close abort
+# the waiting request (option abortonclose), one that gives up fast (timeouts of 500 ms).
+backend blackhole_abort
+    option abortonclose
     server b1 $S4:9999
+backend blackhole_fast
+    timeout connect 500ms
+    timeout server 500ms
+    server b2 $S4:9999
 # 8090: timeout http-request 500ms — a client slow to send its headers gets 408.
 frontend http_request_timeout
     bind $S4:8090
@@ -167,9 +174,7 @@ frontend client_timeout
 frontend abortonclose
     bind $S4:8092
     bind [$S6]:8092
-    option abortonclose
-    timeout client 10s
-    default_backend blackhole
+    default_backend blackhole_abort
 # 8093: tcp-request connection reject — refused right after the handshake.
 frontend reject
     bind $S4:8093
@@ -182,13 +187,11 @@ frontend silent_drop
     bind [$S6]:8094
     http-request silent-drop
     default_backend nginx
-# 8095: timeout server 500ms — haproxy answers 504 when the server is slow.
+# 8095: timeout connect/server 500ms — haproxy answers 503 when the server does not.
 frontend server_timeout
     bind $S4:8095
     bind [$S6]:8095
-    timeout server 500ms
-    timeout connect 500ms
-    default_backend blackhole
+    default_backend blackhole_fast
 HAP
 
 # redis: 6379 with timeout 1; 6380 with maxclients 1; 6381 for CLIENT KILL; 6382 the one
@@ -215,10 +218,11 @@ redis_conf 6381
 redis_conf 6382
 ip netns exec "$NSS" sysctl -qw net.core.somaxconn=4096 net.ipv4.tcp_max_syn_backlog=4096
 
-ip netns exec "$NSS" nginx -c "$SRVDIR/nginx.conf" -g "daemon off;" >"$SRVDIR/nginx.out" 2>&1 &
-ip netns exec "$NSS" haproxy -f "$SRVDIR/haproxy.cfg" -db >"$SRVDIR/haproxy.log" 2>&1 &
+# Started in subshells, not as this shell's jobs: cleanup kills them by namespace, silently.
+(ip netns exec "$NSS" nginx -c "$SRVDIR/nginx.conf" -g "daemon off;" >"$SRVDIR/nginx.out" 2>&1 &)
+(ip netns exec "$NSS" haproxy -f "$SRVDIR/haproxy.cfg" -db >"$SRVDIR/haproxy.log" 2>&1 &)
 for port in 6379 6380 6381 6382; do
-	ip netns exec "$NSS" redis-server "$SRVDIR/redis-$port.conf" >/dev/null 2>&1 &
+	(ip netns exec "$NSS" redis-server "$SRVDIR/redis-$port.conf" >/dev/null 2>&1 &)
 done
 for _ in $(seq 100); do
 	(($(ip netns exec "$NSS" ss -Htln | wc -l) >= 2 * 4 + 2 * 6 + 4 * 2)) && break
@@ -228,6 +232,12 @@ if (($(ip netns exec "$NSS" ss -Htln | wc -l) < 2 * 4 + 2 * 6 + 4 * 2)); then
 	echo "mkrealtruth: the servers did not all start; listening:" >&2
 	ip netns exec "$NSS" ss -Htln >&2
 	tail -5 "$SRVDIR"/*.log "$SRVDIR/nginx.out" >&2 || true
+	exit 1
+fi
+# A directive haproxy ignores would make a kind measure something else than it says.
+if grep -q WARNING "$SRVDIR/haproxy.log"; then
+	echo "mkrealtruth: haproxy ignored part of its configuration:" >&2
+	grep WARNING "$SRVDIR/haproxy.log" >&2
 	exit 1
 fi
 
