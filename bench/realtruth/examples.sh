@@ -4,13 +4,15 @@
 # frame, the kernel's reason and the segment it answered, analyze's cause, confidence and
 # evidence, and the connection's packets up to the reset (tcpdump, numbered as Wireshark does).
 #
-#   bench/realtruth/examples.sh [-r] DIR KIND [N]     (DIR scored by truthscore: resets.tsv)
+#   bench/realtruth/examples.sh [-r] DIR KIND [N [CAUSE]]   (DIR scored by truthscore: resets.tsv)
+#
+# CAUSE keeps only the resets analyze gave that cause.
 set -euo pipefail
 want=false
 [[ ${1:-} == -r ]] && { want=true; shift; }
-DIR=${1:?usage: examples.sh [-r] DIR KIND [N]} KIND=${2:?usage: examples.sh [-r] DIR KIND [N]} N=${3:-3}
+DIR=${1:?usage: examples.sh [-r] DIR KIND [N [CAUSE]]} KIND=${2:?usage: examples.sh [-r] DIR KIND [N [CAUSE]]} N=${3:-3} CAUSE=${4:-}
 [[ -f $DIR/resets.tsv ]] || { echo "examples: $DIR/resets.tsv missing (run truthscore first)" >&2; exit 1; }
-awk -F'\t' -v k="$KIND" -v w="$want" '$6 == k && $13 == "true" && $12 == w' "$DIR/resets.tsv" | head -n "$N" |
+awk -F'\t' -v k="$KIND" -v w="$want" -v c="$CAUSE" '$6 == k && $13 == "true" && $12 == w && (c == "" || $14 == c)' "$DIR/resets.tsv" | head -n "$N" |
 while IFS=$'\t' read -r time frame client server dir kind reason state answered row allowed right first cause sender tsender conf ev; do
 	echo "frame $frame  $time  $dir  $client ↔ $server"
 	echo "  kernel: $reason (state $state), answering $answered; allowed: $allowed"
