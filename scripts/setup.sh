@@ -6,11 +6,13 @@
 # man-db with groff for the test that renders the man page (man -l), and the
 # headless browser the HTML report's test and screenshots use (chromium), and
 # the real software whose logs analyze --logs joins to resets (nginx-light,
-# haproxy; their root test runs them in a namespace of its own).
+# haproxy; their root test runs them in a namespace of its own), and, for the
+# truth harness's real-software test set (bench/realtruth), redis-server
+# (with redis-cli) and curl.
 # Without root it only says what is missing; the tests that need it skip.
 set -euo pipefail
 
-want=(iproute2 procps nftables iptables tcpdump tshark clang llvm libbpf-dev bpftool time man-db groff-base chromium nginx-light haproxy)
+want=(iproute2 procps nftables iptables tcpdump tshark clang llvm libbpf-dev bpftool time man-db groff-base chromium nginx-light haproxy redis-server redis-tools curl)
 missing=()
 for p in "${want[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

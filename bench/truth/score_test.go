@@ -88,6 +88,10 @@ func TestKernelTruth(t *testing.T) {
 		{"NO_SOCKET", "UNKNOWN", "data", "short", []cause.ID{cause.HalfOpen}},
 		{"TCP_STATE", "TCP_CLOSE", "data", "abort-client", []cause.ID{cause.ApplicationAbort}},
 		{"TCP_STATE", "TCP_CLOSE", "ACK", "listener-closed", []cause.ID{cause.ListenerClosed}},
+		// bench/realtruth: redis killed with connections queued, and
+		// haproxy's tcp-request reject (an SO_LINGER 0 close).
+		{"TCP_STATE", "TCP_CLOSE", "data", "redis-restart-queued", []cause.ID{cause.ListenerClosed}},
+		{"TCP_STATE", "TCP_CLOSE", "ACK", "haproxy-tcp-reject", []cause.ID{cause.ApplicationAbort}},
 		{"TCP_ABORT_ON_CLOSE", "TCP_CLOSE", "data", "abort-client-unread", []cause.ID{cause.UnreadDataClose}},
 		{"TCP_TIMEWAIT_SOCKET", "TCP_TIME_WAIT", "data", "keepalive-race", []cause.ID{cause.DataAfterClose}},
 		{"TCP_KEEPALIVE_TIMEOUT", "TCP_ESTABLISHED", "ACK", "vanish-keepalive", []cause.ID{cause.IdleTimeout}},

@@ -1,0 +1,40 @@
+//go:build linux
+
+package main
+
+// allKinds are the behaviours, with their connections at scale 100 (about
+// 3 000 in all) and how many run at once. bench/realtruth/README.md says
+// what each does and which kernel reasons it yielded.
+var allKinds = []kind{
+	// nginx
+	{name: "nginx-keepalive", count: 250, conc: 8, run: nginxKeepalive, what: "Go net/http: three GETs on one keep-alive connection, client closes"},
+	{name: "nginx-keepalive-timeout-race", count: 200, conc: 60, run: nginxKeepaliveRace, what: "second request sent 1 s ± 40 ms after the first, at keepalive_timeout 1s"},
+	{name: "nginx-pipeline-keepalive-requests-1", count: 200, conc: 8, run: nginxPipeline, what: "three pipelined GETs to keepalive_requests 1"},
+	{name: "nginx-413-lingering", count: 150, conc: 8, run: nginx413Linger, what: "64–256 KiB POST without Expect to client_max_body_size 1k (lingering_close on)"},
+	{name: "nginx-413-lingering-off", count: 150, conc: 8, run: nginx413NoLinger, what: "the same to lingering_close off"},
+	{name: "nginx-send-timeout-reset", count: 100, conc: 50, run: nginxSendTimeout, what: "16 MiB GET never read (8 KiB rcvbuf); send_timeout 1s, reset_timedout_connection on"},
+	{name: "nginx-header-timeout-reset", count: 100, conc: 50, run: nginxHeaderTimeout, what: "headers never finished; client_header_timeout 1s, reset_timedout_connection on"},
+	{name: "nginx-client-abort-mid-response", count: 200, conc: 8, run: nginxClientAbort, what: "16 MiB GET, 4 KiB read, close"},
+	// curl against nginx
+	{name: "curl-keepalive", count: 100, conc: 4, run: curlKeepalive, what: "curl, three URLs on one connection"},
+	{name: "curl-limit-rate-timeout", count: 100, conc: 8, run: curlLimitRateTimeout, what: "curl --limit-rate 500k -m 0.4 on 16 MiB"},
+	{name: "curl-413-no-expect", count: 100, conc: 4, run: curl413NoExpect, what: "curl -H 'Expect:' --data-binary 200 KiB to lingering_close off"},
+	{name: "curl-413-expect", count: 50, conc: 4, run: curl413Expect, what: "curl --data-binary 200 KiB (Expect: 100-continue) to lingering_close off"},
+	// haproxy in front of nginx (or of a backend that never answers)
+	{name: "haproxy-http-request-timeout", count: 100, conc: 50, run: haproxyRequestTimeout, what: "headers never finished; timeout http-request 500ms (408)"},
+	{name: "haproxy-client-timeout", count: 100, conc: 50, run: haproxyClientTimeout, what: "16 MiB GET never read (8 KiB rcvbuf); timeout client 500ms"},
+	{name: "haproxy-abortonclose", count: 100, conc: 30, run: haproxyAbortOnClose, what: "request to a silent backend, client closes after 100–300 ms; option abortonclose"},
+	{name: "haproxy-tcp-reject", count: 150, conc: 8, run: haproxyReject, what: "tcp-request connection reject"},
+	{name: "haproxy-silent-drop", count: 100, conc: 30, run: haproxySilentDrop, what: "http-request silent-drop; the client asks again after 300 ms"},
+	{name: "haproxy-server-timeout", count: 50, conc: 50, run: haproxyServerTimeout, what: "backend never answers; timeout connect/server 500ms (503)"},
+	// redis
+	{name: "redis-clean", count: 200, conc: 8, run: redisClean, what: "SET, GET, QUIT"},
+	{name: "redis-timeout-idle", count: 150, conc: 75, run: redisIdleTimeout, what: "PING, 2–3 s idle at timeout 1, PING"},
+	{name: "redis-maxclients", count: 150, conc: 8, run: redisMaxClientsReached, what: "PING at once to maxclients 1 (slot held)"},
+	{name: "redis-client-kill-idle", count: 150, conc: 8, run: redisClientKillIdle, what: "CLIENT KILL ID of an idle client, which then sends PING"},
+	{name: "redis-client-kill-busy", count: 100, conc: 8, run: redisClientKillBusy, what: "CLIENT KILL ID of a client streaming pipelined SETs"},
+	{name: "redis-big-reply-abort", count: 150, conc: 8, run: redisBigReplyAbort, what: "GET of 1 MiB, 4 KiB read, close"},
+	{name: "redis-restart-queued", count: 200, batch: redisRestartQueued, what: "server SIGSTOPped, 20 clients connect and PING, SIGKILL, restart (plus 2 idle clients per round: redis-killed-idle-client)"},
+	{name: "redis-cli-subscribe-killed", count: 60, conc: 6, run: redisCLISubscribeKilled, what: "redis-cli SUBSCRIBE under a flood, output unread, SIGKILL after 300 ms"},
+	{name: "redis-cli-blpop-killed", count: 40, conc: 6, run: redisCLIBlpopKilled, what: "redis-cli BLPOP waiting, SIGKILL after 200 ms"},
+}
