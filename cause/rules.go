@@ -27,7 +27,7 @@ var rules = []rule{
 	{ClosedPort, matchClosedPort},
 	{SYNConflict, matchSYNConflict},
 	{AcceptQueueOverflow, matchAcceptQueueOverflow},
-	{IdleTimeout, matchKeepaliveTimeout},
+	{"", matchKeepaliveTimeout},
 	{RetransmissionTimeout, matchRetransmissionTimeout},
 	{DataAfterClose, matchDataAfterClose},
 	{"", matchAfterClose},

@@ -169,6 +169,31 @@ func TestClassify(t *testing.T) {
 			seg{flags: A, seq: 1010, ack: 5001, at: 2 * time.Second},
 			seg{flags: RA, seq: 1011, ack: 5001, at: 3 * time.Second},
 		), -1, IdleTimeout, Client},
+		// bench/realtruth nginx-send-timeout-reset (kernel: TCP_STATE): the
+		// client's window closed, the server's bare ACKs at snd_una − 1
+		// are zero-window probes, answered; nginx's send_timeout aborts.
+		{"send timeout after zero-window probes", conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 75, at: 3 * ms},
+			seg{fromServer: true, flags: PA, seq: 5001, ack: 1076, n: 1448, at: 4 * ms},
+			seg{flags: A, seq: 1076, ack: 6449, at: 40 * ms, zeroWin: true},
+			seg{fromServer: true, flags: A, seq: 6448, ack: 1076, at: 250 * ms},
+			seg{flags: A, seq: 1076, ack: 6449, at: 251 * ms, zeroWin: true},
+			seg{fromServer: true, flags: A, seq: 6448, ack: 1076, at: 690 * ms},
+			seg{fromServer: true, flags: RA, seq: 6449, ack: 1076, at: 1060 * ms},
+		), -1, ApplicationAbort, Server},
+		// bench/realtruth nginx-keepalive-timeout-race, frame 69731
+		// (kernel: TCP_ABORT_ON_CLOSE): a new request 1 s after the last
+		// answer, acknowledged, then the server's reset; 77 bytes cannot
+		// move a window counted in KiB.
+		{"keep-alive close racing a new request", conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 77, at: 3 * ms},
+			seg{fromServer: true, flags: A, seq: 5001, ack: 1078, at: 3 * ms, win: 63},
+			seg{fromServer: true, flags: PA, seq: 5001, ack: 1078, n: 751, at: 26 * ms, win: 63},
+			seg{flags: A, seq: 1078, ack: 5752, at: 26 * ms},
+			seg{flags: PA, seq: 1078, ack: 5752, n: 77, at: 1044 * ms},
+			seg{fromServer: true, flags: A, seq: 5752, ack: 1155, at: 1087 * ms, win: 63},
+			seg{fromServer: true, flags: RA, seq: 5752, ack: 1155, at: 1097 * ms, win: 63},
+		), -1, UnreadDataClose, Server},
 		{"firewall one hop nearer than the server", conv(
 			seg{flags: PA, seq: 1001, ack: 5001, n: 10, at: 3 * ms},
 			seg{fromServer: true, flags: R, seq: 5001, at: 3*ms + 100*time.Microsecond, ttl: 63, zeroWin: true, noOpts: true},
@@ -273,5 +298,49 @@ func TestOnlyResets(t *testing.T) {
 		seg{flags: R, seq: 999999, at: 4 * time.Millisecond, noOpts: true})
 	if v := Classify(contextAt(t, withData, len(withData)-1)); hasIt(v) {
 		t.Errorf("a connection with a handshake: evidence %q claims it holds only resets", v.Evidence)
+	}
+}
+
+// TestSilentServerTiming: a server that completed the handshake, never
+// spoke and reset from its live socket. How long the connection lived, not
+// only the burst, tells the application's own reset from a listener's
+// close; the expectations are the kernel's reasons measured on real
+// software (bench/realtruth) and on the harness (bench/mktruth.sh).
+func TestSilentServerTiming(t *testing.T) {
+	us, ms := time.Microsecond, time.Millisecond
+	tests := []struct {
+		name  string
+		segs  []seg
+		burst int
+		want  ID
+	}{
+		// haproxy `tcp-request connection reject`: TCP_STATE 0.35 ms after
+		// the handshake, in bursts when clients arrive together.
+		{"reject right after the handshake", conv(
+			seg{fromServer: true, flags: RA, seq: 5001, ack: 1001, at: 2*ms + 350*us},
+		), 4, ApplicationAbort},
+		// nginx client_header_timeout with reset_timedout_connection:
+		// TCP_STATE 1.1 s after a partial request it had read.
+		{"request timed out", conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 38, at: 3 * ms},
+			seg{fromServer: true, flags: A, seq: 5001, ack: 1039, at: 4 * ms},
+			seg{fromServer: true, flags: RA, seq: 5001, ack: 1039, at: 1100 * ms},
+		), 5, ApplicationAbort},
+		// The harness' listener closed with the connection queued for
+		// 120 ms (TCP_STATE from inet_csk_listen_stop), in a burst.
+		{"listener closed with it queued", conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 20, at: 3 * ms},
+			seg{fromServer: true, flags: A, seq: 5001, ack: 1021, at: 4 * ms},
+			seg{fromServer: true, flags: RA, seq: 5001, ack: 1021, at: 120 * ms},
+		), 4, ListenerClosed},
+	}
+	for _, tt := range tests {
+		ctx := contextAt(t, tt.segs, len(tt.segs)-1)
+		ctx.Burst = tt.burst
+		v := Classify(ctx)
+		if v.Cause != tt.want || v.Sender != Server {
+			t.Errorf("%s: got %s by %s, want %s by server; evidence %q", tt.name, v.Cause, v.Sender, tt.want, v.Evidence)
+		}
+		checkAlternatives(t, v)
 	}
 }
