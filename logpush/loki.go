@@ -82,7 +82,7 @@ func post(ctx context.Context, c *http.Client, url, ctype string, body []byte) e
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return fmt.Errorf("pushing to %s: %w", url, err)
+		return err // *url.Error: the method, the URL and what went wrong
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))

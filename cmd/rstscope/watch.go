@@ -47,6 +47,7 @@ type watchFlags struct {
 	noForeign   bool
 	window      time.Duration
 	filter      filterFlags
+	export      exportFlags
 }
 
 func newWatchCmd() *cobra.Command {
@@ -59,14 +60,15 @@ reason (tcp:tcp_send_reset, Linux 6.10+), the socket state and the process. Need
 root, or CAP_BPF with CAP_PERFMON.
 
 The filters (--cause, --sender, --host, --port, --attention, --since, --until,
---min-confidence) choose which resets are printed; --metrics-addr counts every
-reset whatever the filters. Durations in --since and --until count from the
+--min-confidence) choose which resets are printed, and pushed to --loki-url and
+--otlp-url; --metrics-addr counts every reset whatever the filters. Durations in --since and --until count from the
 moment the watch starts.`,
 		Example: `  sudo rstscope watch
   sudo rstscope watch --attention --port 443
   sudo rstscope watch -f ndjson --cause closed-port,half-open | jq .command
   sudo rstscope watch -i eth0 --metrics-addr :9965
-  sudo rstscope watch --netns /run/netns/blue --until 10m`,
+  sudo rstscope watch --netns /run/netns/blue --until 10m
+  sudo rstscope watch --metrics-addr 0.0.0.0:9965 --loki-url http://loki:3100 --otlp-url http://otel:4318`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return fmt.Errorf("watch takes no arguments, got %q", args[0])
@@ -83,6 +85,7 @@ moment the watch starts.`,
 	fs.BoolVar(&wf.noForeign, "no-foreign", false, "do not look for RSTs the TCP stack did not send (netfilter rejects); saves a check per transmitted packet")
 	fs.DurationVar(&wf.window, "foreign-window", 250*time.Millisecond, "how long a RST on the wire waits for the TCP stack to claim it before it is called foreign")
 	wf.filter.add(c, "the watch's start")
+	wf.export.add(fs)
 	c.RegisterFlagCompletionFunc("format", fixedCompletions("text", "ndjson"))
 	c.RegisterFlagCompletionFunc("interface", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		var names []cobra.Completion
@@ -163,6 +166,7 @@ func runWatch(ctx context.Context, wf *watchFlags, stdout, stderr io.Writer) (er
 			foreign = "off"
 		}
 		metrics.SetInfo(foreign, names.Source)
+		labelMetrics(metrics, wf.netns)
 		stop, addr, err := serveMetrics(wf.metricsAddr, reg)
 		if err != nil {
 			return err
@@ -171,6 +175,10 @@ func runWatch(ctx context.Context, wf *watchFlags, stdout, stderr io.Writer) (er
 		fmt.Fprintf(stderr, "rstscope: metrics at http://%s/metrics\n", addr)
 	}
 	out.metrics = metrics
+	if out.sinks, err = wf.export.start(metrics, stderr); err != nil {
+		return err
+	}
+	defer out.sinks.close(stderr)
 
 	ctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
@@ -289,6 +297,7 @@ type findingWriter struct {
 	ndjson  bool
 	enc     *render.NDJSON
 	metrics *render.Metrics
+	sinks   sinks // log stores: the findings written, as they are written
 	buf     []byte
 	err     error
 	// filter, when set, chooses the findings written; metrics count every one.
@@ -340,6 +349,7 @@ func (o *findingWriter) emit(f report.Finding) {
 		return
 	}
 	o.matched++
+	o.sinks.push(&f)
 	if o.err != nil {
 		return
 	}

@@ -407,8 +407,8 @@ func TestWatchRealResets(t *testing.T) {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		for _, want := range []string{
-			`rstscope_resets_total{cause="closed-port",direction="sent",reason="NO_SOCKET",sender="server"}`,
-			`rstscope_resets_total{cause="firewall-reject",direction="sent",reason="none",sender="server"} 2`,
+			`rstscope_resets_total{cause="closed-port",direction="sent",netns="` + ns.name + `",reason="NO_SOCKET",sender="server"}`,
+			`rstscope_resets_total{cause="firewall-reject",direction="sent",netns="` + ns.name + `",reason="none",sender="server"} 2`,
 			`rstscope_events_lost_total{source="kernel"} 0`,
 		} {
 			if !strings.Contains(string(b), want) {
@@ -446,7 +446,7 @@ func TestWatchPacketHook(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	for _, want := range []string{
 		`rstscope_events_lost_total{source="capture"} 3`,
-		`rstscope_resets_total{cause="injected",direction="received",reason="none",sender="middlebox"} 1`,
+		`rstscope_resets_total{cause="injected",direction="received",netns="host",reason="none",sender="middlebox"} 1`,
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("metrics lack %s", want)
