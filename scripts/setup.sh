@@ -8,11 +8,25 @@
 # the real software whose logs analyze --logs joins to resets (nginx-light,
 # haproxy; their root test runs them in a namespace of its own), and, for the
 # truth harness's real-software test set (bench/realtruth), redis-server
-# (with redis-cli) and curl.
+# (with redis-cli) and curl, and Prometheus, which watch's end-to-end test
+# runs to scrape it. The log store that test pushes findings to (VictoriaLogs:
+# Loki's push API and OTLP; Debian's package named loki is an unrelated
+# genetics program) is not packaged: it is built from the Go module proxy at a
+# pinned version into ~/go/bin.
 # Without root it only says what is missing; the tests that need it skip.
 set -euo pipefail
 
-want=(iproute2 procps nftables iptables tcpdump tshark clang llvm libbpf-dev bpftool time man-db groff-base chromium nginx-light haproxy redis-server redis-tools curl)
+want=(iproute2 procps nftables iptables tcpdump tshark clang llvm libbpf-dev bpftool time man-db groff-base chromium nginx-light haproxy redis-server redis-tools curl prometheus)
+# Pinned: keep equal to victoriaLogsVersion in cmd/rstscope/watch_fleet_linux_test.go.
+vlogs=github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@v1.52.1
+gobin="${GOBIN:-$HOME/go/bin}"
+if ! command -v victoria-logs >/dev/null && [ ! -x "$gobin/victoria-logs" ]; then
+	gocmd=$(command -v go || echo /usr/local/go/bin/go)
+	echo "setup: building victoria-logs (a few minutes, once)" >&2
+	GOBIN="$gobin" nice "$gocmd" install "$vlogs" >&2 ||
+		echo "setup: could not build victoria-logs; TestWatchLogStore will skip" >&2
+fi
+
 missing=()
 for p in "${want[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

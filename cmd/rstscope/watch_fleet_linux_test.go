@@ -65,7 +65,8 @@ func startDaemon(t *testing.T, bin string, args ...string) {
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// No Pdeathsig: it fires when the forking OS thread exits, and the
+	// threads ns.do locks into a namespace exit on purpose.
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", bin, err)
 	}
@@ -120,6 +121,9 @@ func promQuery(t *testing.T, api, q string) (v float64, ok bool) {
 		return 0, false
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusServiceUnavailable {
+		return 0, false // still starting
+	}
 	var body struct {
 		Status string
 		Data   struct {
@@ -187,6 +191,11 @@ scrape_configs:
 		})
 	}
 	var after float64
+	defer func() {
+		if t.Failed() {
+			t.Logf("series in Prometheus: %v", promSeries(t, api, `rstscope_resets_total`))
+		}
+	}()
 	waitUntil(t, fmt.Sprintf("Prometheus seeing %s rise by %d", sel, n), 30*time.Second, func() bool {
 		after, _ = promQuery(t, api, "sum("+sel+")")
 		return after-before >= n
@@ -210,6 +219,47 @@ scrape_configs:
 	if v, ok := promQuery(t, api, `rstscope_build_info{version!="",goversion!=""}`); !ok || v != 1 {
 		t.Errorf("rstscope_build_info %v (present %v), want 1", v, ok)
 	}
+
+	// The dashboard's queries, run by this Prometheus: each must be
+	// accepted, and the per-namespace panel must show the test's namespace.
+	for title, q := range dashboardPromQL(t) {
+		series := promSeries(t, api, q)
+		if title == "Resets/s by network namespace (top 10)" {
+			found := false
+			for _, s := range series {
+				found = found || s["netns"] == ns.name
+			}
+			if !found {
+				t.Errorf("dashboard panel %q: no series for netns %s in %v", title, ns.name, series)
+			}
+		}
+	}
+}
+
+// promSeries runs an instant query and returns each result's labels; a
+// query Prometheus refuses fails the test.
+func promSeries(t *testing.T, api, q string) []map[string]string {
+	t.Helper()
+	resp, err := http.Get(api + "/api/v1/query?query=" + url.QueryEscape(q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status, Error string
+		Data          struct {
+			Result []struct{ Metric map[string]string }
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Status != "success" {
+		t.Errorf("Prometheus refuses %s: %s %s %v", q, body.Status, body.Error, err)
+		return nil
+	}
+	var out []map[string]string
+	for _, r := range body.Data.Result {
+		out = append(out, r.Metric)
+	}
+	return out
 }
 
 // vlQuery runs a LogsQL query over VictoriaLogs' HTTP API and returns the
