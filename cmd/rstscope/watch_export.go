@@ -81,10 +81,18 @@ func (e *exportFlags) start(metrics *render.Metrics, stderr io.Writer) (sinks, e
 	return s, nil
 }
 
-// push queues f on every sink; it never blocks.
+// push queues f on every sink, encoded once and only if some sink has
+// room; it never blocks.
 func (s sinks) push(f *report.Finding) {
+	var e logpush.Entry
 	for _, k := range s {
-		k.q.Push(f)
+		if !k.q.Admit() {
+			continue
+		}
+		if e.Line == nil {
+			e = logpush.NewEntry(f)
+		}
+		k.q.PushEntry(e)
 	}
 }
 
