@@ -357,3 +357,15 @@ func TestWatchLogStore(t *testing.T) {
 // TestWatchLogStore (Apache 2.0; the newest the module proxy serves that
 // builds with this Go).
 const victoriaLogsVersion = "v1.52.1"
+
+// TestSetupPinsVictoriaLogs: the version scripts/setup.sh builds is the one
+// this file names in its skip message.
+func TestSetupPinsVictoriaLogs(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testutil.ModuleRoot(t), "scripts", "setup.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "victoria-logs@" + victoriaLogsVersion; !strings.Contains(string(b), want) {
+		t.Errorf("scripts/setup.sh does not install %s", want)
+	}
+}
