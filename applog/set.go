@@ -726,3 +726,12 @@ func (s *Set) Grep(from, to time.Time, needle string, fn func(*Line)) error {
 	}
 	return nil
 }
+
+// Files returns the names of the files read, in order.
+func (s *Set) Files() []string {
+	var out []string
+	for _, f := range s.files {
+		out = append(out, f.name)
+	}
+	return out
+}

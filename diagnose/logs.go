@@ -153,18 +153,13 @@ func (j *LogJoiner) JoinAll(fs []report.Finding) error {
 			j.mu.Unlock()
 		}
 	}
-	// In time order the block cache serves neighbouring resets.
+	// In time order, batches of neighbouring resets share their lines.
 	order := make([]int, len(fs))
 	for i := range order {
 		order[i] = i
 	}
 	sort.SliceStable(order, func(a, b int) bool { return fs[order[a]].Time.Before(fs[order[b]].Time) })
-	for _, i := range order {
-		if err := j.Attach(&fs[i]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return j.joinBatches(fs, order)
 }
 
 // candidate is a line being considered for a finding.
@@ -249,8 +244,15 @@ func (j *LogJoiner) Attach(f *report.Finding) error {
 	if err != nil {
 		return err
 	}
+	j.apply(f, best)
+	return nil
+}
+
+// apply attaches the chosen lines to f and lets their signatures refine
+// its verdict.
+func (j *LogJoiner) apply(f *report.Finding, best []candidate) {
 	if len(best) == 0 {
-		return nil
+		return
 	}
 	var ms []cause.LogMatch
 	for _, c := range best {
@@ -278,7 +280,6 @@ func (j *LogJoiner) Attach(f *report.Finding) error {
 	if len(f.Alternatives) == 0 {
 		f.Alternatives = nil
 	}
-	return nil
 }
 
 func verdictOf(f *report.Finding) cause.Verdict {
