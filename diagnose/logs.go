@@ -395,12 +395,19 @@ func insertBest(best []candidate, c candidate, n int) []candidate {
 // when at least three pairs agree within half a second of it and it is
 // larger than the window.
 func (j *LogJoiner) estimateOffset(fs []report.Finding) (time.Duration, int, bool) {
-	// Each sample greps 2·MaxSkew of log for the client's "ip:port" (no
-	// parse): 16 of ±2 min read 64 min of a log, a 1 GB/hour one's whole.
+	// Each sample looks for its client's "ip:port" in 2·MaxSkew of log
+	// (a grep, no parse): the nearest line naming it, in either direction.
 	const sample = 16
-	var offs []time.Duration
+	type probe struct {
+		client, server netip.AddrPort
+		at             time.Time
+		found          bool
+		dt             time.Duration
+	}
+	var probes []probe
+	var needles []applog.Needle
 	step := max(1, len(fs)/sample)
-	for i := 0; i < len(fs) && len(offs) < sample; i += step {
+	for i := 0; i < len(fs); i += step {
 		f := &fs[i]
 		client, err := netip.ParseAddrPort(f.Client)
 		if err != nil {
@@ -408,36 +415,30 @@ func (j *LogJoiner) estimateOffset(fs []report.Finding) (time.Duration, int, boo
 		}
 		server, _ := netip.ParseAddrPort(f.Server)
 		at := f.Time.Add(j.opts.Offset)
-		found, bestDt := false, time.Duration(0)
-		// Rings of growing radius, each skipping the lines the one before
-		// looked at, find the same nearest line as one grep of ±MaxSkew
-		// (every line beyond a ring is farther than any inside it, and a
-		// ring visits its lines in the same order): a clock that is right,
-		// or nearly, costs a grep of seconds instead of minutes.
-		for inner, r := time.Duration(-1), j.opts.Window; !found; inner, r = r, r*4 {
-			r = min(r, j.opts.MaxSkew)
-			_ = j.set.Grep(at.Add(-r), at.Add(r), f.Client, func(l *applog.Line) {
-				// A proxy's line on a server-side event ends when the
-				// server side did, not when this client's connection did.
-				if !slices.Contains(l.Ports, client) {
-					return
-				}
-				dt := l.Time.Sub(at)
-				if absDur(dt) <= inner {
-					return
-				}
-				if rk, ok := matchRank(l, client, server); ok && rk >= rankClient && !serverSide(cause.MatchLog(cause.LogFacts{HAProxyState: l.HAProxyState})) {
-					if !found || absDur(dt) < absDur(bestDt) {
-						found, bestDt = true, dt
-					}
-				}
-			})
-			if r == j.opts.MaxSkew {
-				break
-			}
+		probes = append(probes, probe{client: client, server: server, at: at})
+		needles = append(needles, applog.Needle{Text: f.Client, From: at.Add(-j.opts.MaxSkew), To: at.Add(j.opts.MaxSkew)})
+	}
+	// One read of the spans for every sample; lines come in order of
+	// reading, so the first of equally near lines is kept.
+	_ = j.set.GrepAll(needles, func(k int, l *applog.Line) {
+		p := &probes[k]
+		// A proxy's line on a server-side event ends when the server side
+		// did, not when this client's connection did.
+		if !slices.Contains(l.Ports, p.client) {
+			return
 		}
-		if found {
-			offs = append(offs, bestDt)
+		dt := l.Time.Sub(p.at)
+		if p.found && absDur(dt) >= absDur(p.dt) {
+			return
+		}
+		if rk, ok := matchRank(l, p.client, p.server); ok && rk >= rankClient && !serverSide(cause.MatchLog(cause.LogFacts{HAProxyState: l.HAProxyState})) {
+			p.found, p.dt = true, dt
+		}
+	})
+	var offs []time.Duration
+	for _, p := range probes {
+		if p.found && len(offs) < sample {
+			offs = append(offs, p.dt)
 		}
 	}
 	if len(offs) < 3 {
