@@ -370,6 +370,7 @@ func (p *part) timedBefore(i int) bool { return i > p.first }
 // scan indexes the lines of r, which starts at offset off of f.
 func (f *file) scan(r io.Reader, off int64) part {
 	var p part
+	topts := f.topts.withCache()
 	lr := newLineReader(r, off, 0)
 	var prev int64
 	cur := block{off: off, min: 1<<63 - 1, max: -1 << 63}
@@ -392,7 +393,7 @@ func (f *file) scan(r io.Reader, off int64) part {
 		if cut > 0 {
 			p.cut++
 		}
-		t, ok := ParseTime(line, &f.topts)
+		t, ok := ParseTime(line, &topts)
 		ns := prev
 		if ok {
 			ns = t.UnixNano()
