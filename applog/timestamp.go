@@ -40,9 +40,11 @@ type secCache struct {
 	next  int
 }
 
+// secKey packs a whole second's fields in one word (compared as two
+// words; as seven fields the comparison was a tenth of the index's time).
 type secKey struct {
-	loc                *time.Location
-	y, m, d, h, mi, s int
+	loc *time.Location
+	v   int64
 }
 
 // withCache returns a copy of o whose reads are cached, for one goroutine.
@@ -224,7 +226,7 @@ func clock(b []byte, i, y int, m time.Month, d int, loc *time.Location, c *secCa
 	if y == 0 {
 		y = 2000 // a leap year, so Feb 29 survives until withYear
 	}
-	k := secKey{loc, y, int(m), d, h, mi, s}
+	k := secKey{loc, ((((int64(y)*13+int64(m))*32+int64(d))*24+int64(h))*60+int64(mi))*61 + int64(s)}
 	if c != nil {
 		for i := range c.keys {
 			if c.keys[i] == k && c.keys[i].loc != nil {
