@@ -1,0 +1,112 @@
+package diagnose
+
+import (
+	"sync"
+	"time"
+
+	"github.com/rstscope/rstscope/applog"
+	"github.com/rstscope/rstscope/report"
+)
+
+// LiveLogs joins the lines of followed logs to live findings (watch). A
+// program writes its line about a reset after the reset, so each finding
+// is held for Wait (at most; the window by default) before its lines are
+// looked for, then joined exactly as analyze joins a capture's (the same
+// ranks, signatures and cause.ApplyLogs) and passed on, in the order the
+// findings came.
+type LiveLogs struct {
+	j    *LogJoiner
+	tail *applog.Tail
+	wait time.Duration
+
+	mu   sync.Mutex
+	held []heldFinding
+}
+
+type heldFinding struct {
+	f   report.Finding
+	due time.Time
+}
+
+// NewLiveLogs joins the lines of tail to findings held for wait (≤ 0: the
+// window). The logs' clock is the host's: o.Offset is used as given.
+func NewLiveLogs(tail *applog.Tail, o LogOptions, wait time.Duration) *LiveLogs {
+	if o.Window <= 0 {
+		o.Window = DefaultLogOptions.Window
+	}
+	if o.MaxLines <= 0 {
+		o.MaxLines = DefaultLogOptions.MaxLines
+	}
+	if wait <= 0 {
+		wait = o.Window
+	}
+	// Lines must outlive the wait and the window on both sides of it.
+	tail.Keep = max(tail.Keep, 2*(wait+o.Window)+10*time.Second)
+	return &LiveLogs{j: &LogJoiner{opts: o}, tail: tail, wait: wait}
+}
+
+// Hold keeps f until its lines have had time to be written; now is when
+// it arrived.
+func (l *LiveLogs) Hold(f report.Finding, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// Due when the wait has passed since the reset, or since it arrived if
+	// the finding came late (the kernel side holds events for its own
+	// window first).
+	due := f.Time.Add(l.wait)
+	if due.After(now.Add(l.wait)) {
+		due = now.Add(l.wait)
+	}
+	l.held = append(l.held, heldFinding{f, due})
+}
+
+// Release reads what the logs gained, joins lines to the findings due by
+// now (every one when now is zero: the watch is ending) and passes them to
+// emit in the order they came. A log that cannot be read is returned after
+// the findings are passed on, without their lines from it.
+func (l *LiveLogs) Release(now time.Time, emit func(report.Finding)) error {
+	poll := now
+	if poll.IsZero() {
+		poll = time.Now()
+	}
+	err := l.tail.Poll(poll)
+	l.mu.Lock()
+	k := 0
+	for k < len(l.held) && (now.IsZero() || !l.held[k].due.After(now)) {
+		k++
+	}
+	due := append([]heldFinding(nil), l.held[:k]...)
+	l.held = append(l.held[:0], l.held[k:]...)
+	l.mu.Unlock()
+	for i := range due {
+		f := &due[i].f
+		l.join(f)
+		emit(*f)
+	}
+	return err
+}
+
+// join attaches the best lines around f from the tail.
+func (l *LiveLogs) join(f *report.Finding) {
+	w := l.j.opts.Window
+	at := f.Time.Add(l.j.opts.Offset)
+	// Copies: the tail moves its lines as it drops old ones.
+	var lines []applog.Line
+	l.tail.Lines(at.Add(-w), at.Add(w), func(ln *applog.Line) { lines = append(lines, *ln) })
+	if len(lines) == 0 {
+		return
+	}
+	ptrs := make([]*applog.Line, len(lines))
+	for i := range lines {
+		ptrs[i] = &lines[i]
+	}
+	b := l.j.buildBatch(ptrs)
+	l.j.apply(f, l.j.pick(b, f, l.j.opts.Offset))
+}
+
+// Held says how many findings wait for their lines.
+func (l *LiveLogs) Held() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.held)
+}

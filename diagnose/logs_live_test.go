@@ -1,0 +1,61 @@
+package diagnose
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rstscope/rstscope/applog"
+	"github.com/rstscope/rstscope/cause"
+	"github.com/rstscope/rstscope/report"
+)
+
+// TestLiveLogs: a finding waits for the line its program writes after the
+// reset, gets it when due (haproxy's sH-- decides idle-timeout, as in
+// analyze), and findings leave in the order they came.
+func TestLiveLogs(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "haproxy.log")
+	if err := os.WriteFile(p, []byte("old line\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tail, err := applog.Follow([]string{p}, applog.Options{Time: applog.TimeOptions{Loc: time.UTC}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tail.Close()
+	live := NewLiveLogs(tail, DefaultLogOptions, time.Second)
+	reset := finding("2026-11-30T06:06:53.685906Z", "10.77.0.2:45904", "10.77.0.3:9000", "10.77.0.2:45904", cause.ApplicationAbort)
+	other := finding("2026-11-30T06:06:53.9Z", "10.77.0.5:1000", "10.77.0.6:80", "10.77.0.6:80", cause.ApplicationAbort)
+	arrived := reset.Time.Add(250 * time.Millisecond)
+	live.Hold(reset, arrived)
+	live.Hold(other, arrived)
+	var got []report.Finding
+	emit := func(f report.Finding) { got = append(got, f) }
+	if err := live.Release(arrived.Add(500*time.Millisecond), emit); err != nil || len(got) != 0 {
+		t.Fatalf("before the wait: got %d findings (err %v), want 0", len(got), err)
+	}
+	// haproxy writes its line when the session ends.
+	f, _ := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(haproxyLog)
+	f.Close()
+	if err := live.Release(reset.Time.Add(time.Second), emit); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("at the wait's end: got %d findings, want the first", len(got))
+	}
+	if err := live.Release(time.Time{}, emit); err != nil || len(got) != 2 || live.Held() != 0 {
+		t.Fatalf("at the end: got %d findings, %d held (err %v), want 2, 0", len(got), live.Held(), err)
+	}
+	g := got[0]
+	if len(g.Logs) == 0 || g.Logs[0].Line != 2 || g.Logs[0].MatchedBy != "time+session" {
+		t.Fatalf("got lines %+v, want haproxy.log:2 (the sH-- line) by time+session", g.Logs)
+	}
+	if g.Cause != cause.IdleTimeout {
+		t.Errorf("got cause %s, want %s (haproxy's sH--)", g.Cause, cause.IdleTimeout)
+	}
+	if got[1].Client != other.Client || len(got[1].Logs) != 0 {
+		t.Errorf("second finding: got %s with %d lines, want %s with none", got[1].Client, len(got[1].Logs), other.Client)
+	}
+}
