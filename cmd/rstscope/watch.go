@@ -48,6 +48,7 @@ type watchFlags struct {
 	window      time.Duration
 	filter      filterFlags
 	export      exportFlags
+	logs        watchLogFlags
 }
 
 func newWatchCmd() *cobra.Command {
@@ -86,6 +87,7 @@ moment the watch starts.`,
 	fs.DurationVar(&wf.window, "foreign-window", 250*time.Millisecond, "how long a RST on the wire waits for the TCP stack to claim it before it is called foreign")
 	wf.filter.add(c, "the watch's start")
 	wf.export.add(fs)
+	wf.logs.add(fs)
 	c.RegisterFlagCompletionFunc("format", fixedCompletions("text", "ndjson"))
 	c.RegisterFlagCompletionFunc("interface", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		var names []cobra.Completion
@@ -180,14 +182,21 @@ func runWatch(ctx context.Context, wf *watchFlags, stdout, stderr io.Writer) (er
 	}
 	defer out.sinks.close(stderr)
 
+	// With --logs each finding waits for its programs' lines first.
+	emit, stopLogs, err := wf.logs.start(out.emit, stderr)
+	if err != nil {
+		return err
+	}
+	defer stopLogs()
+
 	ctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	var packetErr chan error
-	kernelEmit := out.emit
+	kernelEmit := emit
 	if wf.iface != "" {
 		// The kernel and the packets each see a reset sent or received
 		// here; the joiner makes one finding of the two halves.
-		j := &diagnose.Joiner{Window: 2 * diagnose.LiveLookAhead, Emit: out.emit}
+		j := &diagnose.Joiner{Window: 2 * diagnose.LiveLookAhead, Emit: emit}
 		kernelEmit = func(f report.Finding) { j.Add(f, true, time.Now()) }
 		packetEmit := func(f report.Finding) { j.Add(f, false, time.Now()) }
 		pctx, cancel := context.WithCancel(ctx)
@@ -363,7 +372,7 @@ func (o *findingWriter) emit(f report.Finding) {
 
 // appendLine formats one live text line:
 //
-//	15:04:05.000000 sent 10.0.0.1:80 > 10.0.0.2:4242 unread-data-close reason=TCP_ABORT_ON_CLOSE state=TCP_ESTABLISHED pid=42 comm=nginx cgroup=/system.slice/nginx.service netns=4026531840
+//	15:04:05.000000 sent 10.0.0.1:80 > 10.0.0.2:4242 unread-data-close reason=TCP_ABORT_ON_CLOSE state=TCP_ESTABLISHED pid=42 comm=nginx cgroup=/system.slice/nginx.service netns=4026531840 log=/var/log/nginx/access.log:7 "…"
 func appendLine(b []byte, f *report.Finding) []byte {
 	b = f.Time.AppendFormat(b, "15:04:05.000000")
 	b = append(b, ' ')
@@ -404,6 +413,15 @@ func appendLine(b []byte, f *report.Finding) []byte {
 	if f.NetNS != 0 {
 		b = append(b, " netns="...)
 		b = strconv.AppendUint(b, f.NetNS, 10)
+	}
+	if len(f.Logs) > 0 { // --logs: the best line joined, quoted
+		l := &f.Logs[0]
+		b = append(b, " log="...)
+		b = append(b, l.File...)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(l.Line), 10)
+		b = append(b, ' ')
+		b = strconv.AppendQuote(b, l.Text)
 	}
 	return append(b, '\n')
 }
