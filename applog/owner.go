@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,7 +59,8 @@ func (l *Locator) path(p string) string {
 
 // Find says where o's logs are: its container's log files when it runs in
 // one (Docker json-file, Kubernetes /var/log/containers, Podman k8s-file),
-// else its systemd unit's journal, else the journal of its command name.
+// else the log files it has open for writing, else its systemd unit's
+// journal, else the journal of its command name.
 func (l *Locator) Find(o Owner) (Source, error) {
 	cg := o.Cgroup
 	if cg == "" && o.PID > 0 {
@@ -82,6 +84,16 @@ func (l *Locator) Find(o Owner) (Source, error) {
 		}
 		// Docker's journald log driver tags each record with the ID.
 		return Source{Journal: []string{"CONTAINER_ID_FULL=" + id}, What: "container " + id[:12]}, nil
+	}
+	// A program that writes its own log files (nginx, haproxy with a log
+	// file, most Java servers) has them open: under systemd its unit's
+	// journal holds only its start and stop.
+	if files := l.openLogs(o.PID); len(files) > 0 {
+		what := "files of pid " + strconv.Itoa(o.PID)
+		if o.Comm != "" {
+			what += " (" + o.Comm + ")"
+		}
+		return Source{Files: files, What: what}, nil
 	}
 	if unit := unitOf(cg); unit != "" {
 		return Source{Journal: []string{"-u", unit}, What: "unit " + unit}, nil
@@ -196,4 +208,56 @@ func isHexString(s string) bool {
 		}
 	}
 	return true
+}
+
+// openLogs lists the log files pid has open for writing (/proc/PID/fd and
+// the access mode in /proc/PID/fdinfo): regular files named *.log or
+// under /var/log, not deleted. Paths are under Root, as read.
+func (l *Locator) openLogs(pid int) []string {
+	if pid <= 0 {
+		return nil
+	}
+	dir := l.path(fmt.Sprintf("/proc/%d/fd", pid))
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range ents {
+		target, err := os.Readlink(filepath.Join(dir, e.Name()))
+		if err != nil || !strings.HasPrefix(target, "/") || strings.HasSuffix(target, " (deleted)") {
+			continue
+		}
+		if !strings.HasSuffix(target, ".log") && !strings.HasPrefix(target, "/var/log/") {
+			continue
+		}
+		if !openForWriting(l.path(fmt.Sprintf("/proc/%d/fdinfo/%s", pid, e.Name()))) {
+			continue
+		}
+		p := l.path(target)
+		if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
+			continue
+		}
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// openForWriting reads the "flags:" line of an fdinfo file (octal open
+// flags): the access mode (O_WRONLY 1, O_RDWR 2) in its low bits.
+func openForWriting(fdinfo string) bool {
+	b, err := os.ReadFile(fdinfo)
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "flags:"); ok {
+			f, err := strconv.ParseUint(strings.TrimSpace(v), 8, 64)
+			return err == nil && f&3 != 0
+		}
+	}
+	return false
 }

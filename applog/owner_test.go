@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,6 +20,25 @@ func TestLocatorFind(t *testing.T) {
 	write(t, filepath.Join(root, "proc/4343/cgroup"), []byte("12:pids:/docker/"+cid+"\n0::/system.slice/docker-"+cid+".scope\n"))
 	write(t, filepath.Join(root, "var/lib/docker/containers", cid, cid+"-json.log"), []byte(`{"log":"x\n","stream":"stdout","time":"2026-11-30T05:00:01Z"}`+"\n"))
 	write(t, filepath.Join(root, "var/lib/docker/containers", cid, cid+"-json.log.1"), []byte("\n"))
+	// nginx under systemd writes its own files: fd 5 and 6 open for
+	// writing (O_WRONLY|O_APPEND|O_CLOEXEC), fd 3 a log it only reads, fd
+	// 4 a socket, fd 7 a deleted file.
+	write(t, filepath.Join(root, "proc/4444/cgroup"), []byte("0::/system.slice/nginx.service\n"))
+	write(t, filepath.Join(root, "var/log/nginx/access.log"), []byte("x\n"))
+	write(t, filepath.Join(root, "var/log/nginx/error.log"), []byte("x\n"))
+	write(t, filepath.Join(root, "srv/other.log"), []byte("x\n"))
+	for fd, target := range map[string]string{"3": "/srv/other.log", "4": "socket:[12345]", "5": "/var/log/nginx/error.log", "6": "/var/log/nginx/access.log", "7": "/var/log/nginx/old.log (deleted)"} {
+		fdDir := filepath.Join(root, "proc/4444/fd")
+		os.MkdirAll(fdDir, 0o755)
+		if err := os.Symlink(target, filepath.Join(fdDir, fd)); err != nil {
+			t.Fatal(err)
+		}
+		flags := "02102001"
+		if fd == "3" {
+			flags = "02100000"
+		}
+		write(t, filepath.Join(root, "proc/4444/fdinfo", fd), []byte("pos:\t0\nflags:\t"+flags+"\nmnt_id:\t21\n"))
+	}
 	l := &Locator{Root: root}
 	tests := []struct {
 		name    string
@@ -28,6 +48,7 @@ func TestLocatorFind(t *testing.T) {
 		what    string
 	}{
 		{"unit from /proc", Owner{PID: 4242, Comm: "nginx"}, []string{"-u", "nginx.service"}, nil, "unit nginx.service"},
+		{"files it writes, before its unit's journal", Owner{PID: 4444, Comm: "nginx"}, nil, []string{"var/log/nginx/access.log", "var/log/nginx/error.log"}, "files of pid 4444 (nginx)"},
 		{"docker container from /proc", Owner{PID: 4343}, nil, []string{
 			"var/lib/docker/containers/" + cid + "/" + cid + "-json.log",
 			"var/lib/docker/containers/" + cid + "/" + cid + "-json.log.1"}, "container 3f2a9c0d1e4b"},

@@ -129,8 +129,28 @@ func (t *Tail) open(p string, atEnd bool) error {
 			}
 		}
 	}
+	back := int64(-1) // a new file: all of it
+	if atEnd {
+		back = 0
+	}
+	return t.follow(p, back)
+}
+
+// Add follows one more file (a socket owner's log, found while watching),
+// from back bytes before its end (from the start of the first whole line
+// there), so that lines written just before it was found are read too.
+func (t *Tail) Add(p string, back int64) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.files[p]; ok {
+		return nil
+	}
+	return t.follow(p, max(0, back))
+}
+
+func (t *Tail) follow(p string, back int64) error {
 	tf := &tailFile{path: p, topts: t.opts.Time}
-	if err := tf.reopen(atEnd); err != nil {
+	if err := tf.reopen(back); err != nil {
 		return fmt.Errorf("log %s: %w", p, err)
 	}
 	t.files[p] = tf
@@ -139,9 +159,10 @@ func (t *Tail) open(p string, atEnd bool) error {
 	return nil
 }
 
-// reopen opens the file now at tf's path, at its end (counting its lines)
-// or at its start.
-func (tf *tailFile) reopen(atEnd bool) error {
+// reopen opens the file now at tf's path, back bytes before its end
+// (counting the lines before, so numbers are the file's), or at its start
+// when back < 0.
+func (tf *tailFile) reopen(back int64) error {
 	f, err := os.Open(tf.path)
 	if err != nil {
 		return err
@@ -158,11 +179,12 @@ func (tf *tailFile) reopen(atEnd bool) error {
 	if tf.topts.Ref.IsZero() {
 		tf.topts.Ref = st.ModTime()
 	}
-	if atEnd {
-		// Count the lines there are, so that numbers are the file's.
+	if back >= 0 {
+		// Count the lines before the start, so that numbers are the file's.
+		start := max(0, st.Size()-back)
 		buf := make([]byte, 1<<20)
-		for {
-			n, err := f.Read(buf)
+		for tf.off < start {
+			n, err := f.ReadAt(buf[:min(int64(len(buf)), start-tf.off)], tf.off)
 			tf.num += bytes.Count(buf[:n], []byte{'\n'})
 			tf.off += int64(n)
 			if err != nil {
@@ -221,18 +243,14 @@ func (tf *tailFile) poll(now time.Time) error {
 			return err
 		}
 		tf.flushPartial(now)
-		return tf.reopenAndRead(now)
+		if err := tf.reopen(-1); err != nil {
+			return err
+		}
+		return tf.readNew(now)
 	case st.Size() < tf.off:
 		// Truncated in place: its lines start again.
 		tf.flushPartial(now)
 		tf.off, tf.num, tf.cut = 0, 0, 0
-	}
-	return tf.readNew(now)
-}
-
-func (tf *tailFile) reopenAndRead(now time.Time) error {
-	if err := tf.reopen(false); err != nil {
-		return err
 	}
 	return tf.readNew(now)
 }

@@ -113,3 +113,33 @@ func TestFollowMissing(t *testing.T) {
 		t.Fatal("got no error for a missing log")
 	}
 }
+
+// TestTailAdd: a file added while following is read from a little before
+// its end, from the first whole line there, with the file's line numbers.
+func TestTailAdd(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "access.log")
+	var text string
+	for i := 1; i <= 5; i++ {
+		text += fmt.Sprintf("2026-11-30T05:00:0%dZ line %d\n", i, i)
+	}
+	write(t, p, []byte(text))
+	tl, err := Follow(nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tl.Close()
+	// 40 bytes back is inside line 4 (each line is 29 bytes).
+	if err := tl.Add(p, 40); err != nil {
+		t.Fatal(err)
+	}
+	if err := tl.Poll(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	tl.Lines(time.Time{}, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), func(l *Line) { got = append(got, fmt.Sprintf("%d %s", l.Num, l.Text)) })
+	want := []string{"5 2026-11-30T05:00:05Z line 5"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

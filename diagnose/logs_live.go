@@ -19,8 +19,44 @@ type LiveLogs struct {
 	tail *applog.Tail
 	wait time.Duration
 
-	mu   sync.Mutex
-	held []heldFinding
+	// Owners, when set, finds the log files of each finding's process
+	// (applog.Locator.Find: its container's, or those it has open for
+	// writing) and follows them too; journal sources are not followed.
+	Owners *applog.Locator
+
+	mu     sync.Mutex
+	held   []heldFinding
+	looked map[int]time.Time // pids whose logs were looked for, and when
+}
+
+// ownerBack is how much of an owner's log file before its end is read
+// when the file is found: the finding comes a few hundred milliseconds
+// after its reset (watch's kernel correlator holds it 250 ms), and its
+// window reaches as far before it; 1 MiB is ~8 000 access log lines.
+const ownerBack = 1 << 20
+
+// ownerRecheck is how long a process's log files are taken as known.
+const ownerRecheck = time.Minute
+
+// follow adds the log files of f's process to the tail.
+func (l *LiveLogs) follow(f *report.Finding, now time.Time) {
+	if l.Owners == nil || f.PID <= 0 {
+		return
+	}
+	if at, ok := l.looked[f.PID]; ok && now.Sub(at) < ownerRecheck {
+		return
+	}
+	if l.looked == nil {
+		l.looked = map[int]time.Time{}
+	}
+	l.looked[f.PID] = now
+	src, err := l.Owners.Find(applog.Owner{PID: f.PID, Comm: f.Command, Cgroup: f.Cgroup})
+	if err != nil {
+		return
+	}
+	for _, p := range src.Files {
+		l.tail.Add(p, ownerBack)
+	}
 }
 
 type heldFinding struct {
@@ -58,6 +94,7 @@ func (l *LiveLogs) Hold(f report.Finding, now time.Time) {
 		due = now.Add(l.wait)
 	}
 	l.held = append(l.held, heldFinding{f, due})
+	l.follow(&f, now)
 }
 
 // Release reads what the logs gained, joins lines to the findings due by

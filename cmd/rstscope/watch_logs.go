@@ -20,6 +20,7 @@ type watchLogFlags struct {
 	window time.Duration
 	wait   time.Duration
 	tz     string
+	owners bool
 }
 
 func (l *watchLogFlags) add(fs *pflag.FlagSet) {
@@ -27,13 +28,14 @@ func (l *watchLogFlags) add(fs *pflag.FlagSet) {
 	fs.DurationVar(&l.window, "log-window", diagnose.DefaultLogOptions.Window, "join a log line to a reset written within this much of it")
 	fs.DurationVar(&l.wait, "log-wait", diagnose.DefaultLogOptions.Window, "hold each reset this long for the lines its programs write about it")
 	fs.StringVar(&l.tz, "log-tz", "Local", "time zone of log times written without one (an IANA name, UTC, or Local)")
+	fs.BoolVar(&l.owners, "owner-logs", false, "also follow the log files of each reset's process: its container's, or those it has open for writing")
 }
 
 // start follows the logs and returns the emit that holds findings for
 // their lines before passing them to emit, and stop, which passes on the
 // findings still held. Without --logs it returns emit itself.
 func (l *watchLogFlags) start(emit func(report.Finding), stderr io.Writer) (func(report.Finding), func(), error) {
-	if len(l.paths) == 0 {
+	if len(l.paths) == 0 && !l.owners {
 		return emit, func() {}, nil
 	}
 	if l.wait < 0 || l.wait > time.Minute {
@@ -50,6 +52,9 @@ func (l *watchLogFlags) start(emit func(report.Finding), stderr io.Writer) (func
 	o := diagnose.DefaultLogOptions
 	o.Window = l.window
 	live := diagnose.NewLiveLogs(tail, o, l.wait)
+	if l.owners {
+		live.Owners = &applog.Locator{}
+	}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	var lastErr string

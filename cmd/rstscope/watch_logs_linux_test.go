@@ -84,7 +84,25 @@ func TestWatchLogsNginx(t *testing.T) {
 		t.Fatalf("nginx: %v\n%s", err, readFile(filepath.Join(dir, "nginx.out")))
 	}
 
-	lw := startWatch(t, "--netns", "/run/netns/"+ns, "--logs", logDir, "--log-wait", "2s")
+	for _, mode := range []struct {
+		name string
+		args []string
+	}{
+		{"--logs DIR", []string{"--logs", logDir}},
+		{"--owner-logs: the files nginx has open", []string{"--owner-logs"}},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			watchNginxReset(t, ns, logDir, append([]string{"--netns", "/run/netns/" + ns, "--log-wait", "2s"}, mode.args...))
+		})
+	}
+}
+
+// watchNginxReset starts watch with args, has nginx reset a client and
+// checks the finding: nginx as its process and nginx's access log line
+// about that client joined.
+func watchNginxReset(t *testing.T, ns, logDir string, args []string) {
+	lw := startWatch(t, args...)
+	defer lw.stop(t)
 
 	// Half a request: nginx waits 1 s for the rest, then resets.
 	clientPort := 0
