@@ -1,10 +1,13 @@
 package diagnose
 
 import (
+	"errors"
 	"net/netip"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rstscope/rstscope/applog"
@@ -383,28 +386,50 @@ func (b *lineBatch) nearest(list []int32, at, w int64, fn func(int32) bool) {
 	}
 }
 
-// joinBatches attaches lines to fs (in order of time) a batch at a time.
+// joinBatches attaches lines to fs (in order of time) a batch at a time,
+// batches on every core: each finding's lines depend on it and the log
+// alone, so the result is the same in any order.
 func (j *LogJoiner) joinBatches(fs []report.Finding, order []int) error {
 	off, _ := j.Offset()
 	w := j.opts.Window
-	var lines []*applog.Line
+	type span struct{ k, e int }
+	var spans []span
 	for k := 0; k < len(order); {
 		first := fs[order[k]].Time.Add(off)
 		e := k + 1
 		for e < len(order) && fs[order[e]].Time.Add(off).Sub(first) <= w {
 			e++
 		}
-		last := fs[order[e-1]].Time.Add(off)
-		lines = lines[:0]
-		err := j.set.Lines(first.Add(-w), last.Add(w), func(l *applog.Line) { lines = append(lines, l) })
-		if err != nil {
-			return err
-		}
-		b := j.buildBatch(lines)
-		for _, i := range order[k:e] {
-			j.apply(&fs[i], j.pick(b, &fs[i], off))
-		}
+		spans = append(spans, span{k, e})
 		k = e
 	}
-	return nil
+	next := make(chan span)
+	errs := make([]error, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for n := range errs {
+		wg.Go(func() {
+			var lines []*applog.Line
+			for sp := range next {
+				if errs[n] != nil {
+					continue
+				}
+				first, last := fs[order[sp.k]].Time.Add(off), fs[order[sp.e-1]].Time.Add(off)
+				lines = lines[:0]
+				if err := j.set.Lines(first.Add(-w), last.Add(w), func(l *applog.Line) { lines = append(lines, l) }); err != nil {
+					errs[n] = err
+					continue
+				}
+				b := j.buildBatch(lines)
+				for _, i := range order[sp.k:sp.e] {
+					j.apply(&fs[i], j.pick(b, &fs[i], off))
+				}
+			}
+		})
+	}
+	for _, sp := range spans {
+		next <- sp
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(errs...)
 }
