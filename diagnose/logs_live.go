@@ -38,30 +38,51 @@ const ownerBack = 1 << 20
 // ownerRecheck is how long a process's log files are taken as known.
 const ownerRecheck = time.Minute
 
-// follow adds the log files of f's process to the tail.
-func (l *LiveLogs) follow(f *report.Finding, now time.Time) {
-	if l.Owners == nil || f.PID <= 0 {
+// follow adds the log files of the held findings' processes to the tail.
+// It runs in Release, not in Hold: a file found for the first time has
+// its lines counted, a read of the whole file, which the kernel events'
+// path must not wait for.
+func (l *LiveLogs) follow(now time.Time) {
+	if l.Owners == nil {
 		return
 	}
-	if at, ok := l.looked[f.PID]; ok && now.Sub(at) < ownerRecheck {
-		return
+	type owner struct {
+		pid      int
+		comm, cg string
 	}
-	if l.looked == nil {
-		l.looked = map[int]time.Time{}
+	var todo []owner
+	l.mu.Lock()
+	for i := range l.held {
+		h := &l.held[i]
+		if h.looked || h.f.PID <= 0 {
+			continue
+		}
+		h.looked = true
+		if at, ok := l.looked[h.f.PID]; ok && now.Sub(at) < ownerRecheck {
+			continue
+		}
+		if l.looked == nil {
+			l.looked = map[int]time.Time{}
+		}
+		l.looked[h.f.PID] = now
+		todo = append(todo, owner{h.f.PID, h.f.Command, h.f.Cgroup})
 	}
-	l.looked[f.PID] = now
-	src, err := l.Owners.Find(applog.Owner{PID: f.PID, Comm: f.Command, Cgroup: f.Cgroup})
-	if err != nil {
-		return
-	}
-	for _, p := range src.Files {
-		l.tail.Add(p, ownerBack)
+	l.mu.Unlock()
+	for _, o := range todo {
+		src, err := l.Owners.Find(applog.Owner{PID: o.pid, Comm: o.comm, Cgroup: o.cg})
+		if err != nil {
+			continue
+		}
+		for _, p := range src.Files {
+			l.tail.Add(p, ownerBack)
+		}
 	}
 }
 
 type heldFinding struct {
-	f   report.Finding
-	due time.Time
+	f      report.Finding
+	due    time.Time
+	looked bool // its process's logs were looked for (Owners)
 }
 
 // NewLiveLogs joins the lines of tail to findings held for wait (≤ 0: the
@@ -93,8 +114,7 @@ func (l *LiveLogs) Hold(f report.Finding, now time.Time) {
 	if due.After(now.Add(l.wait)) {
 		due = now.Add(l.wait)
 	}
-	l.held = append(l.held, heldFinding{f, due})
-	l.follow(&f, now)
+	l.held = append(l.held, heldFinding{f: f, due: due})
 }
 
 // Release reads what the logs gained, joins lines to the findings due by
@@ -106,6 +126,7 @@ func (l *LiveLogs) Release(now time.Time, emit func(report.Finding)) error {
 	if poll.IsZero() {
 		poll = time.Now()
 	}
+	l.follow(poll)
 	err := l.tail.Poll(poll)
 	l.mu.Lock()
 	k := 0

@@ -59,3 +59,42 @@ func TestLiveLogs(t *testing.T) {
 		t.Errorf("second finding: got %s with %d lines, want %s with none", got[1].Client, len(got[1].Logs), other.Client)
 	}
 }
+
+// TestLiveLogsOwner: with Owners set, the log file the reset's process
+// has open for writing is followed, from before its end: the line the
+// process wrote before its file was found joins.
+func TestLiveLogsOwner(t *testing.T) {
+	root := t.TempDir()
+	logPath := filepath.Join(root, "var/log/app.log")
+	fdDir := filepath.Join(root, "proc/77/fd")
+	for _, d := range []string{filepath.Dir(logPath), fdDir, filepath.Join(root, "proc/77/fdinfo")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	line := "2026/11/30 06:06:53 http: read tcp 10.77.0.2:8001->10.77.0.1:40453: read: connection reset by peer\n"
+	if err := os.WriteFile(logPath, []byte("2026/11/30 06:00:00 started\n"+line), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/var/log/app.log", filepath.Join(fdDir, "5")); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(root, "proc/77/fdinfo/5"), []byte("pos:\t0\nflags:\t02102001\n"), 0o644)
+	tail, err := applog.Follow(nil, applog.Options{Time: applog.TimeOptions{Loc: time.UTC}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tail.Close()
+	live := NewLiveLogs(tail, DefaultLogOptions, time.Second)
+	live.Owners = &applog.Locator{Root: root}
+	f := finding("2026-11-30T06:06:53.2Z", "10.77.0.1:40453", "10.77.0.2:8001", "10.77.0.1:40453", cause.ApplicationAbort)
+	f.PID, f.Command = 77, "app"
+	live.Hold(f, f.Time.Add(300*time.Millisecond))
+	var got []report.Finding
+	if err := live.Release(time.Time{}, func(f report.Finding) { got = append(got, f) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || len(got[0].Logs) != 1 || got[0].Logs[0].Line != 2 || got[0].Logs[0].MatchedBy != "time+connection" {
+		t.Fatalf("got %+v, want app.log:2 joined by time+connection", got)
+	}
+}
