@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -19,15 +20,30 @@ type LiveLogs struct {
 	tail *applog.Tail
 	wait time.Duration
 
-	// Owners, when set, finds the log files of each finding's process
-	// (applog.Locator.Find: its container's, or those it has open for
-	// writing) and follows them too; journal sources are not followed.
+	// Owners, when set, finds the logs of each finding's process
+	// (applog.Locator.Find): log files (its container's, or those it has
+	// open for writing) are followed with the others; a journal (its
+	// unit's, for a process writing no files) is read around each reset
+	// when it is due.
 	Owners *applog.Locator
 
-	mu     sync.Mutex
-	held   []heldFinding
-	looked map[int]time.Time // pids whose logs were looked for, and when
+	mu       sync.Mutex
+	held     []heldFinding
+	looked   map[int]time.Time      // pids whose logs were looked for, and when
+	journals map[int]applog.Source  // pids whose logs are a journal
+	read     map[string]journalRead // by Source.What: the last read
 }
+
+// journalRead is a journal read around a reset, reused for the resets
+// whose windows it covers and had ended when it was read.
+type journalRead struct {
+	set            *applog.Set
+	from, to, when time.Time
+}
+
+// journalSpan is how far around a reset a journal is read beyond the
+// window, so that one journalctl run serves the resets of a few seconds.
+const journalSpan = 5 * time.Second
 
 // ownerBack is how much of an owner's log file before its end is read
 // when the file is found: the finding comes a few hundred milliseconds
@@ -76,7 +92,58 @@ func (l *LiveLogs) follow(now time.Time) {
 		for _, p := range src.Files {
 			l.tail.Add(p, ownerBack)
 		}
+		if len(src.Files) == 0 && len(src.Journal) > 0 {
+			l.mu.Lock()
+			if l.journals == nil {
+				l.journals = map[int]applog.Source{}
+			}
+			l.journals[o.pid] = src
+			l.mu.Unlock()
+		}
 	}
+}
+
+// journalLines appends copies of the lines of f's process's journal
+// within w of at, reading the journal again when the last read does not
+// cover the window or was read before it ended.
+func (l *LiveLogs) journalLines(f *report.Finding, at time.Time, w time.Duration, lines []applog.Line) []applog.Line {
+	if l.Owners == nil || f.PID <= 0 {
+		return lines
+	}
+	l.mu.Lock()
+	src, ok := l.journals[f.PID]
+	l.mu.Unlock()
+	if !ok {
+		return lines
+	}
+	from, to := at.Add(-w), at.Add(w)
+	r, ok := l.read[src.What]
+	if !ok || from.Before(r.from) || to.After(r.to) || r.when.Before(to) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		set, err := l.Owners.Open(ctx, src, at, w+journalSpan, applog.Options{Time: l.j.opts.Time})
+		cancel()
+		if err != nil {
+			return lines
+		}
+		if ok {
+			r.set.Close()
+		}
+		if l.read == nil {
+			l.read = map[string]journalRead{}
+		}
+		r = journalRead{set: set, from: at.Add(-w - journalSpan), to: at.Add(w + journalSpan), when: time.Now()}
+		l.read[src.What] = r
+	}
+	r.set.Lines(from, to, func(ln *applog.Line) { lines = append(lines, *ln) })
+	return lines
+}
+
+// Close removes the journals' temporary copies.
+func (l *LiveLogs) Close() {
+	for _, r := range l.read {
+		r.set.Close()
+	}
+	l.read = nil
 }
 
 type heldFinding struct {
@@ -151,6 +218,7 @@ func (l *LiveLogs) join(f *report.Finding) {
 	// Copies: the tail moves its lines as it drops old ones.
 	var lines []applog.Line
 	l.tail.Lines(at.Add(-w), at.Add(w), func(ln *applog.Line) { lines = append(lines, *ln) })
+	lines = l.journalLines(f, at, w, lines)
 	if len(lines) == 0 {
 		return
 	}

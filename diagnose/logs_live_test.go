@@ -1,8 +1,12 @@
 package diagnose
 
 import (
+	"context"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,5 +100,53 @@ func TestLiveLogsOwner(t *testing.T) {
 	}
 	if len(got) != 1 || len(got[0].Logs) != 1 || got[0].Logs[0].Line != 2 || got[0].Logs[0].MatchedBy != "time+connection" {
 		t.Fatalf("got %+v, want app.log:2 joined by time+connection", got)
+	}
+}
+
+// TestLiveLogsJournal: a process writing no log files of its own has its
+// unit's journal read around the reset (journalctl -o json, faked here),
+// once for the resets of a few seconds.
+func TestLiveLogsJournal(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "proc/88"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(root, "proc/88/cgroup"), []byte("0::/system.slice/api.service\n"), 0o644)
+	runs := 0
+	var args []string
+	loc := &applog.Locator{Root: root, Journal: func(_ context.Context, a []string) (io.ReadCloser, error) {
+		runs++
+		args = a
+		// journalctl -o json, as systemd 252 writes it (fields trimmed).
+		return io.NopCloser(strings.NewReader(
+			`{"__REALTIME_TIMESTAMP":"1796018813400000","_SYSTEMD_UNIT":"api.service","MESSAGE":"read tcp 10.77.0.2:8001->10.77.0.1:40453: read: connection reset by peer"}` + "\n")), nil
+	}}
+	tail, err := applog.Follow(nil, applog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tail.Close()
+	live := NewLiveLogs(tail, DefaultLogOptions, time.Second)
+	live.Owners = loc
+	defer live.Close()
+	var got []report.Finding
+	for _, at := range []string{"2026-11-30T06:06:53.2Z", "2026-11-30T06:06:54.5Z"} {
+		f := finding(at, "10.77.0.1:40453", "10.77.0.2:8001", "10.77.0.1:40453", cause.ApplicationAbort)
+		f.PID, f.Command = 88, "api"
+		live.Hold(f, f.Time.Add(300*time.Millisecond))
+	}
+	if err := live.Release(time.Time{}, func(f report.Finding) { got = append(got, f) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("got %d findings, want 2", len(got))
+	}
+	for i, f := range got {
+		if len(f.Logs) != 1 || f.Logs[0].File != "journal of unit api.service" || f.Logs[0].MatchedBy != "time+connection" {
+			t.Errorf("finding %d: got lines %+v, want the journal's line by time+connection", i, f.Logs)
+		}
+	}
+	if runs != 1 || !slices.Contains(args, "api.service") {
+		t.Errorf("journalctl ran %d times with %q, want once for -u api.service", runs, args)
 	}
 }

@@ -28,7 +28,7 @@ func (l *watchLogFlags) add(fs *pflag.FlagSet) {
 	fs.DurationVar(&l.window, "log-window", diagnose.DefaultLogOptions.Window, "join a log line to a reset written within this much of it")
 	fs.DurationVar(&l.wait, "log-wait", diagnose.DefaultLogOptions.Window, "hold each reset this long for the lines its programs write about it")
 	fs.StringVar(&l.tz, "log-tz", "Local", "time zone of log times written without one (an IANA name, UTC, or Local)")
-	fs.BoolVar(&l.owners, "owner-logs", false, "also follow the log files of each reset's process: its container's, or those it has open for writing")
+	fs.BoolVar(&l.owners, "owner-logs", false, "also join the logs of each reset's process: its container's log files, else the files it has open for writing (followed), else its systemd unit's journal (read around the reset)")
 }
 
 // start follows the logs and returns the emit that holds findings for
@@ -51,6 +51,7 @@ func (l *watchLogFlags) start(emit func(report.Finding), stderr io.Writer) (func
 	}
 	o := diagnose.DefaultLogOptions
 	o.Window = l.window
+	o.Time.Loc = loc
 	live := diagnose.NewLiveLogs(tail, o, l.wait)
 	if l.owners {
 		live.Owners = &applog.Locator{}
@@ -87,6 +88,7 @@ func (l *watchLogFlags) start(emit func(report.Finding), stderr io.Writer) (func
 		close(done)
 		wg.Wait()
 		say(live.Release(time.Time{}, emit))
+		live.Close()
 		tail.Close()
 	}
 	return func(f report.Finding) { live.Hold(f, time.Now()) }, stop, nil
