@@ -39,6 +39,11 @@ type batchLine struct {
 	l    *applog.Line
 	ns   int64
 	sigs []*cause.Signature
+	// state is the signatures of a haproxy line's state alone (a session
+	// join), looked up once: every finding within 50 ms of a session line
+	// asks for them.
+	state   []*cause.Signature
+	stateOK bool
 }
 
 // sigSplit holds a list's lines without ([0]) and with ([1]) signatures,
@@ -87,7 +92,7 @@ func (j *LogJoiner) buildBatch(lines []*applog.Line) *lineBatch {
 	for i := range order {
 		order[i] = int32(i)
 	}
-	sort.SliceStable(order, func(x, y int) bool { return b.lines[order[x]].ns < b.lines[order[y]].ns })
+	slices.SortStableFunc(order, func(x, y int32) int { return cmpInt64(b.lines[x].ns, b.lines[y].ns) })
 	var seen []netip.AddrPort
 	var paddrs []string
 	for _, id := range order {
@@ -179,16 +184,30 @@ func names(l *applog.Line, a netip.Addr) bool {
 	return false
 }
 
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
 // judge is Attach's rule for one line and one finding: whether the line
 // joins and as what.
-func judge(l *applog.Line, sigsOK []*cause.Signature, dt time.Duration, f *report.Finding, client, server netip.AddrPort) (candidate, bool) {
+func judge(bl *batchLine, dt time.Duration, f *report.Finding, client, server netip.AddrPort) (candidate, bool) {
+	l := bl.l
 	rank, ok := matchRank(l, client, server)
 	var sigs []*cause.Signature
 	switch {
 	case ok:
-		sigs = sigsOK
+		sigs = bl.sigs
 	case l.HAProxyState != "" && dt <= sessionSlack:
-		sigs = cause.MatchLog(cause.LogFacts{HAProxyState: l.HAProxyState})
+		if !bl.stateOK {
+			bl.state, bl.stateOK = cause.MatchLog(cause.LogFacts{HAProxyState: l.HAProxyState}), true
+		}
+		sigs = bl.state
 	}
 	if !ok {
 		if !sessionSide(sigs, f) || dt > sessionSlack {
@@ -232,7 +251,7 @@ func (j *LogJoiner) pick(b *lineBatch, f *report.Finding, off time.Duration) []c
 		if d > w || !member {
 			return false
 		}
-		c, ok := judge(bl.l, bl.sigs, time.Duration(d), f, client, server)
+		c, ok := judge(bl, time.Duration(d), f, client, server)
 		if ok {
 			pool = append(pool, cand{c, id})
 		}
