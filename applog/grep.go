@@ -1,0 +1,204 @@
+package applog
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Grep calls fn for the lines between from and to whose raw text contains
+// needle. It reads the blocks' bytes without parsing them and parses only
+// the lines that hold needle, so a wide window (the minutes a clock offset
+// is looked for in) costs a read of the bytes, not a parse of every line.
+func (s *Set) Grep(from, to time.Time, needle string, fn func(*Line)) error {
+	lo, hi := from.UnixNano(), to.UnixNano()
+	nb := []byte(needle)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var buf []byte
+	for _, f := range s.files {
+		first, last := f.span(lo, hi)
+		if first >= last {
+			continue
+		}
+		in, err := os.Open(f.path)
+		if err != nil {
+			return fmt.Errorf("log %s: %w", f.name, err)
+		}
+		for i := first; i < last; i++ {
+			b := &f.blocks[i]
+			if b.max < lo || b.min > hi {
+				continue
+			}
+			buf = slices.Grow(buf[:0], int(b.end-b.off))[:b.end-b.off]
+			if _, err := in.ReadAt(buf, b.off); err != nil && err != io.EOF {
+				in.Close()
+				return fmt.Errorf("log %s: %w", f.name, err)
+			}
+			if !bytes.Contains(buf, nb) {
+				continue
+			}
+			num, rest := b.line, buf
+			for len(rest) > 0 {
+				k := bytes.IndexByte(rest, '\n')
+				line := rest
+				if k >= 0 {
+					line, rest = rest[:k], rest[k+1:]
+				} else {
+					rest = nil
+				}
+				num++
+				if !bytes.Contains(line, nb) {
+					continue
+				}
+				cut := 0
+				if len(line) > maxRaw {
+					line, cut = line[:maxRaw], len(line)-maxRaw
+				}
+				l := parseLine(bytes.TrimSuffix(line, []byte("\r")), cut, &f.topts, time.Time{})
+				l.File, l.Num = f.name, num
+				if ns := l.Time.UnixNano(); !l.Inherited && ns >= lo && ns <= hi {
+					fn(&l)
+				}
+			}
+		}
+		in.Close()
+	}
+	return nil
+}
+
+// Needle is one string GrepAll looks for, between From and To.
+type Needle struct {
+	Text     string
+	From, To time.Time
+}
+
+// GrepAll is Grep for several needles at once: it reads each block that
+// can hold a line in some needle's span once, and calls fn for every line
+// whose raw text contains a needle and whose own time (not inherited) is
+// in that needle's span, with the needle's index. A line holding several
+// needles is parsed once and passed once per needle, in the order of the
+// lines. Needles sharing their text up to a last ':' (the ip: of ip:port)
+// are found by one search for that prefix. Looking for the offset between
+// a log's clock and a capture's, one read of the minutes around the resets
+// replaced rings of Grep around each, which read the same blocks again for
+// each reset and ring (0.76 s of 1.2 s joining a 1 GB log to the bench
+// capture).
+func (s *Set) GrepAll(needles []Needle, fn func(i int, l *Line)) error {
+	if len(needles) == 0 {
+		return nil
+	}
+	lo, hi := int64(1<<63-1), int64(-1<<63)
+	spans := make([][2]int64, len(needles))
+	byPrefix := map[string][]int{}
+	var prefixes []string
+	for i, n := range needles {
+		spans[i] = [2]int64{n.From.UnixNano(), n.To.UnixNano()}
+		lo, hi = min(lo, spans[i][0]), max(hi, spans[i][1])
+		p := n.Text[:strings.LastIndexByte(n.Text, ':')+1]
+		if p == "" {
+			p = n.Text
+		}
+		if byPrefix[p] == nil {
+			prefixes = append(prefixes, p)
+		}
+		byPrefix[p] = append(byPrefix[p], i)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var buf []byte
+	type hit struct{ pos, k int }
+	var hits []hit
+	var ks []int
+	for _, f := range s.files {
+		first, last := f.span(lo, hi)
+		if first >= last {
+			continue
+		}
+		in, err := os.Open(f.path)
+		if err != nil {
+			return fmt.Errorf("log %s: %w", f.name, err)
+		}
+		for i := first; i < last; i++ {
+			b := &f.blocks[i]
+			if b.max < lo || b.min > hi {
+				continue
+			}
+			buf = slices.Grow(buf[:0], int(b.end-b.off))[:b.end-b.off]
+			if _, err := in.ReadAt(buf, b.off); err != nil && err != io.EOF {
+				in.Close()
+				return fmt.Errorf("log %s: %w", f.name, err)
+			}
+			hits = hits[:0]
+			for _, p := range prefixes {
+				for at := 0; ; at++ {
+					e := bytes.Index(buf[at:], []byte(p))
+					if e < 0 {
+						break
+					}
+					at += e
+					for _, k := range byPrefix[p] {
+						if n := needles[k].Text; bytes.HasPrefix(buf[at:], []byte(n)) && b.max >= spans[k][0] && b.min <= spans[k][1] {
+							hits = append(hits, hit{at, k})
+						}
+					}
+				}
+			}
+			if len(hits) == 0 {
+				continue
+			}
+			slices.SortFunc(hits, func(x, y hit) int { return x.pos - y.pos })
+			// The lines holding the hits, each parsed once.
+			num, start := b.line, 0
+			for h := 0; h < len(hits); {
+				for {
+					e := bytes.IndexByte(buf[start:], '\n')
+					if e < 0 || start+e >= hits[h].pos {
+						break
+					}
+					start += e + 1
+					num++
+				}
+				end := len(buf)
+				if e := bytes.IndexByte(buf[start:], '\n'); e >= 0 {
+					end = start + e
+				}
+				ks = ks[:0]
+				for ; h < len(hits) && hits[h].pos < end; h++ {
+					// A needle running past the line's end is not in it.
+					if hits[h].pos+len(needles[hits[h].k].Text) <= end && !slices.Contains(ks, hits[h].k) {
+						ks = append(ks, hits[h].k)
+					}
+				}
+				line := buf[start:end]
+				start = min(end+1, len(buf))
+				num++
+				if len(ks) == 0 {
+					continue
+				}
+				slices.Sort(ks)
+				cut := 0
+				if len(line) > maxRaw {
+					line, cut = line[:maxRaw], len(line)-maxRaw
+				}
+				l := parseLine(bytes.TrimSuffix(line, []byte("\r")), cut, &f.topts, time.Time{})
+				l.File, l.Num = f.name, num
+				if l.Inherited {
+					continue
+				}
+				ns := l.Time.UnixNano()
+				for _, k := range ks {
+					if ns >= spans[k][0] && ns <= spans[k][1] {
+						fn(k, &l)
+					}
+				}
+			}
+		}
+		in.Close()
+	}
+	return nil
+}
