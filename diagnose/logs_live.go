@@ -2,6 +2,8 @@ package diagnose
 
 import (
 	"context"
+	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -103,24 +105,15 @@ func (l *LiveLogs) follow(now time.Time) {
 	}
 }
 
-// journalLines appends copies of the lines of f's process's journal
-// within w of at, reading the journal again when the last read does not
-// cover the window or was read before it ended.
-func (l *LiveLogs) journalLines(f *report.Finding, at time.Time, w time.Duration, lines []applog.Line) []applog.Line {
-	if l.Owners == nil || f.PID <= 0 {
-		return lines
-	}
-	l.mu.Lock()
-	src, ok := l.journals[f.PID]
-	l.mu.Unlock()
-	if !ok {
-		return lines
-	}
-	from, to := at.Add(-w), at.Add(w)
+// journalLines appends copies of the lines of src written between from
+// and to, reading the journal again when the last read does not cover
+// them or was read before to.
+func (l *LiveLogs) journalLines(src applog.Source, from, to time.Time, lines []applog.Line) []applog.Line {
 	r, ok := l.read[src.What]
 	if !ok || from.Before(r.from) || to.After(r.to) || r.when.Before(to) {
+		mid, half := from.Add(to.Sub(from)/2), to.Sub(from)/2
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		set, err := l.Owners.Open(ctx, src, at, w+journalSpan, applog.Options{Time: l.j.opts.Time})
+		set, err := l.Owners.Open(ctx, src, mid, half+journalSpan, applog.Options{Time: l.j.opts.Time})
 		cancel()
 		if err != nil {
 			return lines
@@ -131,7 +124,7 @@ func (l *LiveLogs) journalLines(f *report.Finding, at time.Time, w time.Duration
 		if l.read == nil {
 			l.read = map[string]journalRead{}
 		}
-		r = journalRead{set: set, from: at.Add(-w - journalSpan), to: at.Add(w + journalSpan), when: time.Now()}
+		r = journalRead{set: set, from: mid.Add(-half - journalSpan), to: mid.Add(half + journalSpan), when: time.Now()}
 		l.read[src.What] = r
 	}
 	r.set.Lines(from, to, func(ln *applog.Line) { lines = append(lines, *ln) })
@@ -203,22 +196,52 @@ func (l *LiveLogs) Release(now time.Time, emit func(report.Finding)) error {
 	due := append([]heldFinding(nil), l.held[:k]...)
 	l.held = append(l.held[:0], l.held[k:]...)
 	l.mu.Unlock()
+	// In time order, findings within a window of each other share one
+	// copy of their lines (a flood of resets is many findings a tick).
+	order := make([]int, len(due))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return due[order[a]].f.Time.Before(due[order[b]].f.Time) })
+	for k := 0; k < len(order); {
+		e := k + 1
+		for e < len(order) && due[order[e]].f.Time.Sub(due[order[k]].f.Time) <= l.j.opts.Window {
+			e++
+		}
+		group := make([]*report.Finding, 0, e-k)
+		for _, i := range order[k:e] {
+			group = append(group, &due[i].f)
+		}
+		l.join(group)
+		k = e
+	}
 	for i := range due {
-		f := &due[i].f
-		l.join(f)
-		emit(*f)
+		emit(due[i].f)
 	}
 	return err
 }
 
-// join attaches the best lines around f from the tail.
-func (l *LiveLogs) join(f *report.Finding) {
-	w := l.j.opts.Window
-	at := f.Time.Add(l.j.opts.Offset)
+// join attaches to each finding of group (in time order, within a window
+// of each other) the best lines around it from the tail and its process's
+// journal.
+func (l *LiveLogs) join(group []*report.Finding) {
+	w, off := l.j.opts.Window, l.j.opts.Offset
+	from, to := group[0].Time.Add(off-w), group[len(group)-1].Time.Add(off+w)
 	// Copies: the tail moves its lines as it drops old ones.
 	var lines []applog.Line
-	l.tail.Lines(at.Add(-w), at.Add(w), func(ln *applog.Line) { lines = append(lines, *ln) })
-	lines = l.journalLines(f, at, w, lines)
+	l.tail.Lines(from, to, func(ln *applog.Line) { lines = append(lines, *ln) })
+	if l.Owners != nil {
+		var seen []string
+		for _, f := range group {
+			l.mu.Lock()
+			src, ok := l.journals[f.PID]
+			l.mu.Unlock()
+			if ok && f.PID > 0 && !slices.Contains(seen, src.What) {
+				seen = append(seen, src.What)
+				lines = l.journalLines(src, from, to, lines)
+			}
+		}
+	}
 	if len(lines) == 0 {
 		return
 	}
@@ -227,7 +250,9 @@ func (l *LiveLogs) join(f *report.Finding) {
 		ptrs[i] = &lines[i]
 	}
 	b := l.j.buildBatch(ptrs)
-	l.j.apply(f, l.j.pick(b, f, l.j.opts.Offset))
+	for _, f := range group {
+		l.j.apply(f, l.j.pick(b, f, off))
+	}
 }
 
 // Held says how many findings wait for their lines.
