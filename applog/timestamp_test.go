@@ -90,3 +90,25 @@ func TestParseTimeRejects(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkParseTime times the line kinds bench/loggen writes, through an
+// indexing goroutine's cached options (docs/logs.md has the figures).
+func BenchmarkParseTime(b *testing.B) {
+	for _, tt := range []struct{ name, line string }{
+		{"nginx-error", `2026/11/30 07:26:00 [error] 9#9: *1 recv() failed (104: Connection reset by peer) while reading response header from upstream, client: 10.77.0.1, upstream: "http://10.77.0.2:8001/"`},
+		{"access", `10.77.0.1 - - [30/Nov/2026:07:26:00 +0000] "GET /api/v1/items/0 HTTP/1.1" 200 512 "-" "curl/8.5.0"`},
+		{"haproxy", `10.77.0.1:43833 [30/Nov/2026:07:25:59.417] fe be/s1 0/0/1/583/584 200 100 - - ---- 1/1/0/0/0 0/0 "GET / HTTP/1.1"`},
+		{"go", `2026/11/30 07:26:00.000417 http: read tcp 10.77.0.2:8001->10.77.0.1:43833: read: connection reset by peer`},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			o := TimeOptions{Loc: time.UTC}.withCache()
+			line := []byte(tt.line)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, ok := ParseTime(line, &o); !ok {
+					b.Fatal("no time")
+				}
+			}
+		})
+	}
+}
