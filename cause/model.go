@@ -1,6 +1,9 @@
 package cause
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // The per-host model: what a reset's purported sender's packets look like
 // from this capture point, over this connection and the address's other
@@ -167,7 +170,13 @@ func (m *model) numbersAll(f *facts) bool {
 	if !has && f.ctx.SenderHost.HasSYN && !f.ctx.SenderHost.SYNMixed {
 		syn, has = f.ctx.SenderHost.SYN, true
 	}
-	return m.initial == 128 && m.habit == ipidCounter && has && !syn.HasTS && m.scope != scopeConn
+	// Windows 10 and later number per destination (a hashed bucket of
+	// counters): one new connection starting on the last one's counter is
+	// the sign that the capture point sees one of them; without it, a
+	// Linux host with its TTL at 128 and timestamps off would look alike.
+	h := &f.ctx.SenderHost
+	return m.initial == 128 && m.habit == ipidCounter && has && !syn.HasTS && m.scope != scopeConn &&
+		h.StartsNear >= 1 && h.StartsNear >= h.StartsFar
 }
 
 // fit holds the reset against the model: departures are evidence of
@@ -188,8 +197,11 @@ func (f *facts) fit(m *model) (strong, weak, match []string) {
 			weak = append(weak, fmt.Sprintf("IP ID %d, but %s sent %d of its %d IPv4 packets with ID 0", r.IPID, f.role, m.zeroID, m.v4))
 		case m.habit == ipidCounter && m.scope == scopeConn && last != 0 && s.IPIDSteps >= 1 && !near(r.IPID, last, ipidStep):
 			strong = append(strong, fmt.Sprintf("IP ID %d: %s numbers each connection's datagrams with a counter of its own, and its reset would continue this connection's (last %d) or carry 0 when sent without a socket", r.IPID, f.role, last))
+		case m.habit == ipidCounter && m.scope == scopeHost && last != 0 && !onCounter && f.behindCounter():
+			strong = append(strong, fmt.Sprintf("IP ID %d is behind %s's counter, which all its connections share (%d %s before the reset): a counter does not run backwards", r.IPID, f.role, last, f.ctx.Time.Sub(s.Last).Round(time.Microsecond)))
 		case m.habit == ipidCounter && m.scope == scopeHost && (last != 0 || m.lastID != 0) && !onCounter:
-			strong = append(strong, fmt.Sprintf("IP ID %d is not on %s's counter, which all its connections share (latest %d)", r.IPID, f.role, max(last, m.lastID)))
+			// Far ahead: a busy host's counter may have got there meanwhile.
+			weak = append(weak, fmt.Sprintf("IP ID %d is far from %s's counter, which all its connections share (latest %d)", r.IPID, f.role, max(last, m.lastID)))
 		case m.scope == scopeHost && onCounter:
 			match = append(match, fmt.Sprintf("the reset's IP ID %d continues the counter all %s's connections share (latest %d)", r.IPID, f.role, max(last, m.lastID)))
 		}
@@ -205,9 +217,9 @@ func (f *facts) fit(m *model) (strong, weak, match []string) {
 	// counter): 0 is no clock at all.
 	if r.Opt.HasTS && r.Opt.TSVal != 0 {
 		switch {
-		case s.HasTS && int32(r.Opt.TSVal-s.LastTSVal) < 0:
+		case s.HasTS && int32(r.Opt.TSVal-s.LastTSVal) < -tsBehind:
 			strong = append(strong, fmt.Sprintf("TCP timestamp %d is behind %s's clock (last %d): another clock stamped the reset", r.Opt.TSVal, f.role, s.LastTSVal))
-		case s.HasTS:
+		case s.HasTS && int32(r.Opt.TSVal-s.LastTSVal) >= 0:
 			match = append(match, fmt.Sprintf("the reset's TCP timestamp %d continues %s's clock (last %d)", r.Opt.TSVal, f.role, s.LastTSVal))
 		case s.SawSYN && !s.SYNOpt.HasTS:
 			weak = append(weak, fmt.Sprintf("carries a TCP timestamp, which %s's SYN did not offer", f.role))
@@ -218,6 +230,23 @@ func (f *facts) fit(m *model) (strong, weak, match []string) {
 	}
 	return strong, weak, match
 }
+
+// behindCounter says the reset's IP ID is behind the value the sender's
+// host-wide counter had at its last packet on this connection, by more
+// than capture disorder explains, and soon enough after it that the
+// counter cannot have wrapped round to it (a counter moving 32 k IDs a
+// second, a busy host's, needs a second for half its range).
+func (f *facts) behindCounter() bool {
+	d := int16(f.ctx.RST.IPID - f.s.LastIPID)
+	return d < -256 && f.ctx.Time.Sub(f.s.Last) < time.Second
+}
+
+// tsBehind is how far behind the sender's last TCP timestamp a reset's may
+// be and still be its clock: a packet made after the reset can be captured
+// before it (the capture's own disorder, tens of µs on this machine), which
+// at Linux's 1 ms tick is at most one tick and at its 1 µs one (tcp_usec_ts)
+// under a thousand.
+const tsBehind = 1000
 
 // startsNear is how far past a host-wide counter's latest ID a reset may be
 // and still be on it (the address's other traffic moves it on meanwhile);
