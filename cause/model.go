@@ -145,7 +145,7 @@ func (m *model) describe(f *facts) string {
 	if m.family != "" {
 		s += ", " + m.family
 	}
-	if m.v4 > 0 {
+	if m.habit != ipidUnknown {
 		s += fmt.Sprintf(", %d IPv4 packet(s), %s", m.v4, m.habit)
 		switch m.scope {
 		case scopeConn:
