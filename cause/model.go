@@ -2,6 +2,7 @@ package cause
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -41,7 +42,7 @@ const (
 )
 
 func (h ipidHabit) String() string {
-	return [...]string{"IP IDs of no clear habit", "IP IDs from a counter", "IP ID always 0", "random IP IDs"}[h]
+	return [...]string{"IP IDs of no clear habit", "IP IDs from a counter", "IP ID 0", "random IP IDs"}[h]
 }
 
 type ipidScope uint8
@@ -119,42 +120,44 @@ func (f *facts) osFamily(m *model) string {
 	}
 	switch m.initial {
 	case 255:
-		return "network gear (initial TTL 255)"
+		return "like network gear (initial TTL 255)"
 	case 128:
-		return "Windows-like (initial TTL 128)"
+		return "like Windows (initial TTL 128)"
 	case 64:
 		switch {
 		case m.scope == scopeHost:
-			return "BSD-like (initial TTL 64, one IP ID counter)"
+			return "like a BSD (initial TTL 64, one IP ID counter)"
 		case m.habit == ipidRandom:
-			return "OpenBSD- or macOS-like (initial TTL 64, random IP IDs)"
+			return "like OpenBSD or macOS (initial TTL 64, random IP IDs)"
 		case m.scope == scopeConn, m.habit == ipidCounter && hasSYN && syn.HasTS && syn.Len == 20:
-			return "Linux-like (initial TTL 64, an IP ID counter per connection)"
+			return "like Linux (initial TTL 64, an IP ID counter per connection)"
 		}
-		return "a Unix-like stack (initial TTL 64)"
+		return ""
 	}
 	return ""
 }
 
-// describe says what the model rests on, for the evidence.
+// describe says what the model knows of the sender beyond its distance
+// (hopEvidence says that), or "" when it knows nothing more.
 func (m *model) describe(f *facts) string {
-	s := fmt.Sprintf("%s's packets as seen here", f.role)
-	if m.initial > 0 {
-		s += fmt.Sprintf(": %d hop(s) away", m.hops)
-	}
+	var parts []string
 	if m.family != "" {
-		s += ", " + m.family
+		parts = append(parts, "looks "+m.family)
 	}
 	if m.habit != ipidUnknown {
-		s += fmt.Sprintf(", %d IPv4 packet(s), %s", m.v4, m.habit)
+		h := fmt.Sprintf("sent %d IPv4 packet(s) with %s", m.v4, m.habit)
 		switch m.scope {
 		case scopeConn:
-			s += " (per connection)"
+			h += " (one per connection)"
 		case scopeHost:
-			s += " (one counter for all its connections)"
+			h += " (one for all its connections)"
 		}
+		parts = append(parts, h)
 	}
-	return s
+	if len(parts) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("seen from here, %s %s", f.role, strings.Join(parts, " and "))
 }
 
 // numbersAll says the sender's stack gives every datagram a non-zero ID
@@ -269,9 +272,9 @@ func (f *facts) hopEvidence(m *model) {
 	if init < 64 || hops > 40 {
 		return // 32 is rare today, and 40 hops is past any real path: the TTL was set, not counted down
 	}
-	s := fmt.Sprintf("the reset was made %d hop(s) from the capture point (TTL %d, initial %d)", hops, r.TTL, init)
+	s := fmt.Sprintf("the reset was made %d hop(s) from the capture point (TTL %d of %d)", hops, r.TTL, init)
 	if m.initial > 0 {
-		s += fmt.Sprintf("; %s's own packets come from %d hop(s)", f.role, m.hops)
+		s += fmt.Sprintf(", %s's packets come from %d hop(s)", f.role, m.hops)
 	}
 	f.add("%s", s)
 }

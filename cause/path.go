@@ -241,8 +241,10 @@ func matchPathDevice(f *facts) (Sender, float64, bool) {
 	for _, e := range mWeak {
 		f.add("%s", e)
 	}
-	f.add("%s", m.describe(f))
 	f.hopEvidence(&m)
+	if d := m.describe(f); d != "" {
+		f.add("%s", d)
+	}
 
 	// A reset from farther than the endpoint itself, from the same initial
 	// TTL, cannot come from a device between the capture point and the

@@ -227,7 +227,7 @@ func TestHostModelFromBytes(t *testing.T) {
 			srv:   func() stack { return stack{addr: server, ttl: 63, syn: bsdSYN, id: hostCounter()} },
 			conns: 4, rst: resetSpec{fromServer: true, ttl: 64, id: 0, df: true},
 			device: true, causes: []cause.ID{cause.FirewallReject},
-			mention: []string{"netfilter's reject sends 0", "made 0 hop(s) from the capture point", "come from 1 hop(s)"},
+			mention: []string{"netfilter's reject sends 0", "made 0 hop(s) from the capture point", "packets come from 1 hop(s)"},
 		},
 		{
 			// Windows aborts a live socket with RST+ACK, window 0, no
@@ -277,7 +277,7 @@ func TestHostModelFromBytes(t *testing.T) {
 			srv:   func() stack { return stack{addr: server, ttl: 63, syn: linuxSYN, id: linuxID} },
 			conns: 4, rst: resetSpec{fromServer: true, ttl: 47, id: 0x04d2},
 			device: true, causes: []cause.ID{cause.Injected},
-			mention: []string{"made 17 hop(s) from the capture point", "come from 1 hop(s)"},
+			mention: []string{"made 17 hop(s) from the capture point", "packets come from 1 hop(s)"},
 		},
 		{
 			// A device at the Windows server's own distance: its TTL gives
