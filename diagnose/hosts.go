@@ -16,8 +16,9 @@ import (
 const maxHosts = 1 << 16
 
 // hostStat is what one address showed across its flows (resets excluded):
-// the model of its sender that cause/model.go holds a reset against. At
-// about 90 bytes, maxHosts of them are under 6 MB.
+// the model of its sender that cause/model.go holds a reset against. It is
+// 96 bytes (TestHostStatSize); with its map entry (a 24-byte address and a
+// pointer) a full table of maxHosts is about 9 MB.
 type hostStat struct {
 	minTTL, maxTTL uint8
 	ttls           [4]uint8 // distinct TTLs, the first four seen
