@@ -154,6 +154,17 @@ func (m *model) describe(f *facts) string {
 		}
 		parts = append(parts, h)
 	}
+	if ttls := f.ctx.SenderHost.TTLs; ttls[1] != 0 {
+		// More than one TTL from one address: several paths, or several
+		// hosts behind it (NAT, a load balancer), which the TTL test allows for.
+		var l []string
+		for _, t := range ttls {
+			if t != 0 {
+				l = append(l, fmt.Sprint(t))
+			}
+		}
+		parts = append(parts, "arrived with TTLs "+strings.Join(l, ", ")+" on its connections")
+	}
 	if len(parts) == 0 {
 		return ""
 	}
@@ -226,6 +237,8 @@ func (f *facts) fit(m *model) (strong, weak, match []string) {
 			match = append(match, fmt.Sprintf("the reset's TCP timestamp %d continues %s's clock (last %d)", r.Opt.TSVal, f.role, s.LastTSVal))
 		case s.SawSYN && !s.SYNOpt.HasTS:
 			weak = append(weak, fmt.Sprintf("carries a TCP timestamp, which %s's SYN did not offer", f.role))
+		case !s.SawSYN && !s.HasTS && f.ctx.SenderHost.NoTSConns >= 3 && f.ctx.SenderHost.TSConns == 0:
+			weak = append(weak, fmt.Sprintf("carries a TCP timestamp, which %s sent on none of its %d other connections", f.role, f.ctx.SenderHost.NoTSConns))
 		}
 	}
 	if r.Window != 0 && s.HasSeq && f.p.Packets > 0 && r.Window == f.p.Window && r.Window != s.Window {
