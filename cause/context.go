@@ -139,6 +139,39 @@ type Host struct {
 	SYNPorts int
 	// Talked counts the address's finished connections that carried its data.
 	Talked int
+
+	// What the address's packets look like from this capture point, over
+	// its connections finished so far (resets never count): the model a
+	// reset claiming to come from it is held against (cause/model.go).
+	//
+	// TTLs are the distinct TTLs / hop limits seen, the first four (0 ends
+	// the list). Conns counts connection sides merged.
+	TTLs  [4]uint8
+	Conns int
+	// IPv4 only: V4Packets packets, of which ZeroIDs carried IP ID 0 and
+	// DFPackets had DF set; IDSteps pairs of consecutive non-zero IDs within
+	// a connection, of which IDUp went up by 1 to flow.IPIDUpMax.
+	V4Packets, ZeroIDs, DFPackets int
+	IDSteps, IDUp                 int
+	// StartsNear counts connections whose first non-zero IP ID came just
+	// after the address's latest (a counter shared by all its connections,
+	// as Windows and older BSDs keep); StartsFar those whose did not (a
+	// counter per connection from a random start, as Linux keeps, or
+	// random IDs). LastIPID is that latest ID.
+	StartsNear, StartsFar int
+	LastIPID              uint16
+	// ZeroSYNACKs counts its SYN-ACKs with IP ID 0 (Linux answers from
+	// the listener, which has no counter; its sockets count from a random
+	// start once accepted).
+	ZeroSYNACKs int
+	// TSConns and NoTSConns count connections on which the address sent
+	// TCP timestamps and did not.
+	TSConns, NoTSConns int
+	// SYN is the options of the address's first SYN or SYN-ACK (HasSYN);
+	// SYNMixed says a later one differed (another stack behind the
+	// address: NAT, a load balancer's pool).
+	SYN              packet.Options
+	HasSYN, SYNMixed bool
 }
 
 // Verdict is the classifier's answer for one reset.

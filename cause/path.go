@@ -153,6 +153,11 @@ func matchPathDevice(f *facts) (Sender, float64, bool) {
 	challenged := f.challengeACK()
 
 	var strong, weak []func()
+	m := f.model()
+	mStrong, mWeak, mMatch := f.fit(&m)
+	for _, e := range mStrong {
+		strong = append(strong, func() { f.add("%s", e) })
+	}
 	if f.ttl.strong() && f.ttlFrom != ttlFromOtherConns {
 		strong = append(strong, f.ttlEvidence)
 	} else if f.ttl.mismatch() {
@@ -220,11 +225,25 @@ func matchPathDevice(f *facts) (Sender, float64, bool) {
 		f.add("the reset's IP ID %d continues %s's own sequence (last %d): its own stack built it, whatever the TTL says", r.IPID, f.role, f.s.LastIPID)
 		return "", 0, false
 	}
+	if len(strong) == 0 && len(mMatch) > 0 {
+		f.add("%s: its own stack built it, whatever the TTL says", mMatch[0])
+		return "", 0, false
+	}
 	for _, e := range strong {
 		e()
 	}
 	for _, e := range weak {
 		e()
+	}
+	// The model's weak departures (DF, a copied window, an option the
+	// sender never used) add to a case; alone they make none: a stack may
+	// build its socketless resets unlike its other packets.
+	for _, e := range mWeak {
+		f.add("%s", e)
+	}
+	f.hopEvidence(&m)
+	if d := m.describe(f); d != "" {
+		f.add("%s", d)
 	}
 
 	// A reset from farther than the endpoint itself, from the same initial

@@ -70,7 +70,7 @@ var Vocabulary = []Info{
 	{
 		ID: FirewallReject, Title: "Firewall reject",
 		Description: "A packet filter on a host or middlebox rejected the segment with a reset.",
-		Wire:        "A reset that answers a segment and departs from its purported sender: another initial TTL or 2+ hops off its packets (1 hop is weak evidence), a SYN answered with a non-zero sequence, the sender retransmitting after it; netfilter's shape (IP ID 0, DF, window 0, no options) is typical. Another capture nearer the sender that never saw it leave settles it.",
+		Wire:        "A reset that answers a segment and departs from its purported sender: another initial TTL or 2+ hops off its packets (1 hop is weak evidence), an IP ID off the sender's own numbering (ID 0 from a stack that numbers every datagram, an ID off its counter), a SYN answered with a non-zero sequence, the sender retransmitting after it; netfilter's shape (IP ID 0, DF, window 0, no options) is typical. Another capture nearer the sender that never saw it leave settles it.",
 		Advice: []string{
 			"list reject rules: nft list ruleset | grep -n 'reject with tcp reset'; iptables-save | grep tcp-reset",
 			"rstscope check lists the rules that send resets on this host",
@@ -134,7 +134,7 @@ var Vocabulary = []Info{
 	{
 		ID: Injected, Title: "Injected reset",
 		Description: "A device on the path (IPS, DPI, censor) forged the reset in an endpoint's name.",
-		Wire:        "A reset that departs from its purported sender (another initial TTL, 2+ hops off) and races it: the sender carries on with new data after it, a second reset follows with another sequence (a forged pair), both ends are reset at once, or an inexact in-window reset draws a challenge ACK (RFC 5961). Retransmissions after it only say it never reached the sender.",
+		Wire:        "A reset that departs from its purported sender (another initial TTL, 2+ hops off, an IP ID off its counter, a TCP timestamp behind its clock) and races it: the sender carries on with new data after it, a second reset follows with another sequence (a forged pair), both ends are reset at once, or an inexact in-window reset draws a challenge ACK (RFC 5961). Retransmissions after it only say it never reached the sender.",
 		Advice: []string{
 			"find the device: compare the reset's TTL with the endpoint's to count hops, then check IPS/DPI policies on the path",
 			"capture at both ends: a reset one endpoint never sent is forged",

@@ -324,13 +324,7 @@ func (a *Analyzer) connEnded(c *flow.Conn, why flow.EndReason) {
 	}
 	if !a.opts.NoClassify {
 		for d := range c.Ep {
-			// first() recorded each side's first packet; merge again only
-			// what the connection added to it.
-			if e := &c.Ep[d]; e.MinTTL != e.MaxTTL || e.MACChanges > 0 {
-				a.hosts.observe(e)
-			} else if e.Payload > 0 {
-				a.hosts.talked(e.Addr.Addr())
-			}
+			a.hosts.merge(&c.Ep[d])
 		}
 	}
 	if a.opts.OnConn != nil {

@@ -15,9 +15,13 @@ import (
 // memory stays bounded on captures with millions of addresses.
 const maxHosts = 1 << 16
 
-// hostStat is what one address showed across its finished flows (resets excluded).
+// hostStat is what one address showed across its flows (resets excluded):
+// the model of its sender that cause/model.go holds a reset against. It is
+// 96 bytes (TestHostStatSize); with its map entry (a 24-byte address and a
+// pointer) a full table of maxHosts is about 9 MB.
 type hostStat struct {
 	minTTL, maxTTL uint8
+	ttls           [4]uint8 // distinct TTLs, the first four seen
 	mac            [6]byte
 	hasMAC         bool
 	macs           uint8
@@ -26,6 +30,17 @@ type hostStat struct {
 	synPorts uint64
 	// talked counts finished connections on which the address sent data.
 	talked uint32
+	conns  uint32
+	// IPv4 identity habits, summed over finished connections (see cause.Host).
+	v4, zeroID, df   uint32
+	idSteps, idUp    uint32
+	startsNear, far  uint16
+	lastID           uint16
+	hasLastID        bool
+	tsConns, noTS    uint16
+	zeroSynAck       uint16
+	syn              packet.Options
+	hasSYN, synMixed bool
 }
 
 // hostTable holds what each address showed, and the bursts of resets each
@@ -63,10 +78,10 @@ func (h *hostTable) reset(src netip.AddrPort, tsNS int64) *burst {
 	return b
 }
 
-// observe merges what one side of a finished connection showed. Merging
-// per connection rather than per packet keeps the hot path free of a second
-// map lookup; a reset is compared with the sender's own connection first
-// and with its other flows only when that one has nothing to say.
+// observe merges what one side of a connection showed of its identity
+// (TTL, MAC). first calls it with a connection's first packet, merge at the
+// connection's end; a reset is compared with the sender's own connection
+// first and with its other flows only when that one has nothing to say.
 func (h *hostTable) observe(e *flow.Endpoint) *hostStat {
 	if e.Packets == uint64(e.Resets) {
 		return nil // only resets: nothing trustworthy about its identity
@@ -80,11 +95,10 @@ func (h *hostTable) observe(e *flow.Endpoint) *hostStat {
 		st = &hostStat{minTTL: e.MinTTL, maxTTL: e.MaxTTL}
 		h.m[a] = st
 	}
-	if e.Payload > 0 {
-		st.talked++
-	}
 	st.minTTL = min(st.minTTL, e.MinTTL)
 	st.maxTTL = max(st.maxTTL, e.MaxTTL)
+	st.addTTL(e.MinTTL)
+	st.addTTL(e.MaxTTL)
 	if e.HasMAC {
 		switch {
 		case !st.hasMAC:
@@ -96,12 +110,70 @@ func (h *hostTable) observe(e *flow.Endpoint) *hostStat {
 	return st
 }
 
-// talked counts a finished connection on which a carried data.
-func (h *hostTable) talked(a netip.Addr) {
-	if st := h.m[a]; st != nil {
-		st.talked++
+func (st *hostStat) addTTL(ttl uint8) {
+	for i, t := range st.ttls {
+		switch t {
+		case ttl:
+			return
+		case 0:
+			st.ttls[i] = ttl
+			return
+		}
 	}
 }
+
+// merge adds a finished connection's side to its address's model: one map
+// lookup per side and connection, none per packet (the endpoint counted
+// what the model needs as its packets went by).
+func (h *hostTable) merge(e *flow.Endpoint) {
+	st := h.observe(e)
+	if st == nil {
+		return
+	}
+	if e.Payload > 0 {
+		st.talked++
+	}
+	st.conns++
+	if e.Addr.Addr().Is4() {
+		st.v4 += uint32(e.Packets - uint64(e.Resets))
+		st.zeroID += e.IPIDZero
+		st.df += e.DFCount
+		st.idSteps += uint32(e.IPIDSteps)
+		st.idUp += uint32(e.IPIDUp)
+		// A counter shared by all the address's connections is where its
+		// latest connection left it; int16 keeps the later of two IDs.
+		if e.LastIPID != 0 && (!st.hasLastID || int16(e.LastIPID-st.lastID) > 0) {
+			st.lastID, st.hasLastID = e.LastIPID, true
+		}
+	}
+	switch {
+	case e.HasTS:
+		st.tsConns = satAdd(st.tsConns)
+	case e.SawSYN || e.Packets-uint64(e.Resets) > 2:
+		st.noTS = satAdd(st.noTS)
+	}
+	if e.SawSYN {
+		switch o := e.SYNOpt; {
+		case !st.hasSYN:
+			st.syn, st.hasSYN = o, true
+		case o.Len != st.syn.Len || o.HasTS != st.syn.HasTS || o.WScale != st.syn.WScale || o.MSS != st.syn.MSS:
+			st.synMixed = true
+		}
+	}
+}
+
+func satAdd(n uint16) uint16 {
+	if n < 1<<16-1 {
+		n++
+	}
+	return n
+}
+
+// startsNearMax is how far past the address's latest IP ID a new
+// connection's first ID may be and still continue the same counter: a
+// random start lands within it 6 % of the time, so a counter per
+// connection (Linux) is told from one per host after a few connections.
+const startsNearMax = 4096
 
 // first records the first non-reset packet of one side of a connection, so
 // a flow still open tells the others what its sender looks like.
@@ -112,6 +184,21 @@ func (h *hostTable) first(p *packet.Packet) {
 		// Fibonacci hashing spreads neighbouring ports over the buckets.
 		st.synPorts |= 1 << (uint16(p.DstPort*0x9E37) >> 10)
 	}
+	// A SYN-ACK with ID 0 (Linux answers from the listener, without a
+	// counter) says nothing about where the address's counter stands.
+	if p.IPVersion == 4 && p.IPID == 0 && p.Flags.Has(packet.SYN|packet.ACK) {
+		st.zeroSynAck = satAdd(st.zeroSynAck)
+	}
+	if p.IPVersion == 4 && p.IPID != 0 {
+		if st.hasLastID {
+			if d := p.IPID - st.lastID; d >= 1 && d <= startsNearMax {
+				st.startsNear = satAdd(st.startsNear)
+			} else {
+				st.far = satAdd(st.far)
+			}
+		}
+		st.lastID, st.hasLastID = p.IPID, true
+	}
 }
 
 func (h *hostTable) get(a netip.Addr) cause.Host {
@@ -119,5 +206,9 @@ func (h *hostTable) get(a netip.Addr) cause.Host {
 	if st == nil {
 		return cause.Host{}
 	}
-	return cause.Host{Seen: true, MinTTL: st.minTTL, MaxTTL: st.maxTTL, MACs: int(st.macs), SYNPorts: bits.OnesCount64(st.synPorts), Talked: int(st.talked)}
+	return cause.Host{Seen: true, MinTTL: st.minTTL, MaxTTL: st.maxTTL, MACs: int(st.macs), SYNPorts: bits.OnesCount64(st.synPorts), Talked: int(st.talked),
+		TTLs: st.ttls, Conns: int(st.conns),
+		V4Packets: int(st.v4), ZeroIDs: int(st.zeroID), DFPackets: int(st.df), IDSteps: int(st.idSteps), IDUp: int(st.idUp),
+		StartsNear: int(st.startsNear), StartsFar: int(st.far), LastIPID: st.lastID, ZeroSYNACKs: int(st.zeroSynAck),
+		TSConns: int(st.tsConns), NoTSConns: int(st.noTS), SYN: st.syn, HasSYN: st.hasSYN, SYNMixed: st.synMixed}
 }

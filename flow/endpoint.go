@@ -55,11 +55,17 @@ type Endpoint struct {
 	// Identity of the sender as seen on the wire, for attribution.
 	FirstTTL, LastTTL, MinTTL, MaxTTL uint8
 	LastIPID                          uint16
-	IPIDZero                          uint32 // packets with IPv4 ID 0
-	DFCount                           uint32
-	HasMAC                            bool
-	MAC                               [6]byte
-	MACChanges                        uint32
+	// IPIDSteps counts pairs of consecutive IPv4 packets (resets aside)
+	// that both carry a non-zero ID, IPIDUp those whose ID went up by 1 to
+	// IPIDUpMax: a counter (Linux per socket, Windows per host) moves every
+	// step by a little, a random ID almost never. Both stop at 255, which
+	// keeps them in padding the struct had anyway.
+	IPIDSteps, IPIDUp uint8
+	IPIDZero          uint32 // packets with IPv4 ID 0
+	DFCount           uint32
+	HasMAC            bool
+	MAC               [6]byte
+	MACChanges        uint32
 
 	Packets uint64
 	Resets  uint32 // resets among Packets
@@ -92,6 +98,12 @@ type Endpoint struct {
 	DataAfterFIN uint64 // payload bytes this side sent after the peer's FIN
 }
 
+// IPIDUpMax is the largest step between two IPv4 IDs of one sender read
+// as its counter moving on: a random ID lands within it 1.6 % of the time,
+// while a Windows host-wide counter on a host that also talks to others
+// moves by more than one between two packets of one connection.
+const IPIDUpMax = 1024
+
 // observe records the identity and counters of a packet from this side.
 // A reset's TTL, IP ID and MAC are kept out of the identity: a forged reset
 // must not become the yardstick the next one is measured with.
@@ -117,6 +129,12 @@ func (e *Endpoint) observe(p *packet.Packet, ts time.Time, frame uint64, ipBytes
 	e.MinTTL = min(e.MinTTL, p.TTL)
 	e.MaxTTL = max(e.MaxTTL, p.TTL)
 	if p.IPVersion == 4 {
+		if p.IPID != 0 && e.LastIPID != 0 && e.IPIDSteps < 255 {
+			e.IPIDSteps++
+			if d := p.IPID - e.LastIPID; d >= 1 && d <= IPIDUpMax {
+				e.IPIDUp++
+			}
+		}
 		e.LastIPID = p.IPID
 		if p.IPID == 0 {
 			e.IPIDZero++

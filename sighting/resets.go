@@ -11,7 +11,7 @@ import (
 
 // matchResets finds each reset in every capture that holds its connection
 // and records, per sighting, what the others saw.
-func (j *Join) matchResets(members map[int32][]int32) {
+func (j *Join) matchResets(members *members) {
 	byConn := make([]map[int32][]int32, len(j.idx))
 	for f, x := range j.idx {
 		byConn[f] = make(map[int32][]int32)
@@ -48,7 +48,7 @@ func (j *Join) matchResets(members map[int32][]int32) {
 				r    *reset
 			}
 			found := []sighting{{fa, a, r}}
-			for _, b := range members[root] {
+			for _, b := range members.of(root) {
 				fb := int(j.fileOf[b])
 				if fb == fa {
 					continue
@@ -109,10 +109,10 @@ func (j *Join) findReset(a int32, r *reset, b int32, byConn map[int32][]int32) *
 
 // path is what the other captures say about reset r of node a in capture
 // fa; saw is the set of captures that saw it.
-func (j *Join) path(fa int, a int32, r *reset, members map[int32][]int32, saw uint64) cause.Path {
+func (j *Join) path(fa int, a int32, r *reset, members *members, saw uint64) cause.Path {
 	var p cause.Path
 	root, _ := j.c.find(a)
-	others := members[root]
+	others := members.of(root)
 	p.Captures = 1
 	if len(others) == 0 {
 		// The connection is in this capture only. A capture that holds
@@ -124,7 +124,7 @@ func (j *Join) path(fa int, a int32, r *reset, members map[int32][]int32, saw ui
 			return p
 		}
 		rootRef, _ := j.c.find(ref.node)
-		for _, b := range members[rootRef] {
+		for _, b := range members.of(rootRef) {
 			fb := int(j.fileOf[b])
 			if fb == fa || !j.covers(fa, fb, r.ns) {
 				continue
@@ -212,7 +212,7 @@ func (j *Join) near(a int32, s side, b int32) int {
 		return 0
 	}
 	rootRef, _ := j.c.find(ref.node)
-	for _, nb := range j.mem[rootRef] {
+	for _, nb := range j.mem.of(rootRef) {
 		if j.fileOf[nb] == fb {
 			return j.nearOn(ref.node, ref.side, nb)
 		}
