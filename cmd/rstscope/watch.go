@@ -49,6 +49,7 @@ type watchFlags struct {
 	filter      filterFlags
 	export      exportFlags
 	logs        watchLogFlags
+	cpuProfile  string
 }
 
 func newWatchCmd() *cobra.Command {
@@ -85,6 +86,8 @@ moment the watch starts.`,
 	fs.IntVar(&wf.ringMiB, "ring-mib", 8, "eBPF ring buffer size in MiB (a power of two)")
 	fs.BoolVar(&wf.noForeign, "no-foreign", false, "do not look for RSTs the TCP stack did not send (netfilter rejects); saves a check per transmitted packet")
 	fs.DurationVar(&wf.window, "foreign-window", 250*time.Millisecond, "how long a RST on the wire waits for the TCP stack to claim it before it is called foreign")
+	fs.StringVar(&wf.cpuProfile, "cpuprofile", "", "write a CPU profile of the watch to `FILE` until it ends, for go tool pprof")
+	c.MarkFlagFilename("cpuprofile")
 	wf.filter.add(c, "the watch's start")
 	wf.export.add(fs)
 	wf.logs.add(fs)
@@ -107,6 +110,13 @@ func runWatch(ctx context.Context, wf *watchFlags, stdout, stderr io.Writer) (er
 	}
 	if wf.format != "text" && wf.format != "ndjson" {
 		return fmt.Errorf("unknown format %q (want text or ndjson)", wf.format)
+	}
+	if wf.cpuProfile != "" {
+		stop, err := startCPUProfile(wf.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("watch: %w", err)
+		}
+		defer stop()
 	}
 	if wf.iface != "" {
 		if watchPackets == nil {
