@@ -166,11 +166,14 @@ func newReader(ctx context.Context, name string, in io.Reader) (*Reader, error) 
 		}
 		r.src, r.ng = ng, ng
 	case 0xA1B2C3D4, 0xD4C3B2A1, 0xA1B23C4D, 0x4D3CB2A1:
+		m := binary.LittleEndian.Uint32(magic) // before reading moves the buffer under it
 		pr, err := pcapgo.NewReader(body)
 		if err != nil {
 			return nil, headerError(name, "pcap", err)
 		}
-		r.src, r.link = pr, packet.LinkType(pr.LinkType())
+		// pcapgo read and checked the header from body (a bufio.Reader
+		// it uses as is); the records are read from there without it.
+		r.src, r.link = newPcapRecords(body, m, pr.Snaplen()), packet.LinkType(pr.LinkType())
 	default:
 		return nil, fmt.Errorf("%s: %w (magic %08x)", name, ErrNotCapture, binary.BigEndian.Uint32(magic))
 	}

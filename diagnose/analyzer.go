@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"runtime"
 	"time"
 
@@ -75,6 +74,14 @@ func New(file string, opts Options) *Analyzer {
 
 // Packet feeds one captured frame. data is only read during the call.
 func (a *Analyzer) Packet(data []byte, info capture.Info) {
+	err := a.pkt.Decode(data, info.Link)
+	a.decoded(&a.pkt, err, info)
+}
+
+// decoded feeds one frame already decoded into p, err being what Decode
+// returned: the read-ahead decodes on its own goroutine (see readAhead).
+// p and what it aliases are only read during the call.
+func (a *Analyzer) decoded(p *packet.Packet, err error, info capture.Info) {
 	a.stats.Packets++
 	if info.BadTime {
 		if a.stats.BadTimes == 0 {
@@ -82,8 +89,7 @@ func (a *Analyzer) Packet(data []byte, info capture.Info) {
 		}
 		a.stats.BadTimes++
 	}
-	p := &a.pkt
-	if err := p.Decode(data, info.Link); err != nil {
+	if err != nil {
 		switch {
 		case errors.Is(err, packet.ErrNotTCP):
 		case errors.Is(err, packet.ErrFragment):
@@ -166,12 +172,13 @@ func ReadFileContext(ctx context.Context, name string, opts Options) (report.Fil
 	defer r.Close()
 	a := New(name, opts)
 	var readErr error
+	var st report.FileStats
 	if runtime.GOMAXPROCS(0) > max(opts.Concurrent, 1) {
-		readErr = readAhead(ctx, r, opts, a.Packet)
+		st, readErr = a.pipelined(ctx, r)
 	} else {
 		readErr = readInline(r, opts, a.Packet)
+		st = a.Finish()
 	}
-	st := a.Finish()
 	if ctx.Err() != nil && (readErr == nil || errors.Is(readErr, ctx.Err())) {
 		// Said from here: the read-ahead may have read past the last frame
 		// analysed.
@@ -186,134 +193,6 @@ func ReadFileContext(ctx context.Context, name string, opts Options) (report.Fil
 		return st, readErr
 	}
 	return st, nil
-}
-
-// readInline hands every frame of r to handle, on this goroutine.
-func readInline(r *capture.Reader, opts Options, handle func([]byte, capture.Info)) error {
-	for {
-		data, info, err := r.Next()
-		if err != nil {
-			if err == io.EOF {
-				return nil
-			}
-			return err
-		}
-		handle(data, info)
-		if opts.Progress != nil && info.Frame&0xFFFF == 0 {
-			read, size := r.Progress()
-			opts.Progress(r.Name(), read, size)
-		}
-	}
-}
-
-// frameBatch is a run of frames copied out of the reader's buffer.
-type frameBatch struct {
-	data  []byte
-	ends  []int // end offset of each frame in data
-	infos []capture.Info
-	err   error // the read error after the last frame, io.EOF at the end
-}
-
-// batchFrames and batchBytes bound a batch (variables so a test can make
-// small files span many batches); batchesLive bounds the memory read ahead
-// (about 1.8 MB). Each batch handed over costs a goroutine wake-up: 2048
-// frames instead of 512 cut the CPU time of reading bench/out/traffic.pcap
-// through the read-ahead from 0.50 to 0.36 s (BenchmarkReadAheadBenchCapture,
-// 2.3 M frames of at most 128 bytes, which fill 256 KiB at about 2300;
-// medians of five interleaved runs, CPU time on a machine shared at load 18).
-var batchFrames, batchBytes = 2048, 256 << 10
-
-const batchesLive = 4
-
-// readAhead reads r on its own goroutine into a few recycled batches while
-// the caller's goroutine handles the frames in order. Reading and parsing
-// the file were a quarter of the work on bench/out/traffic.pcap; this moves
-// them to the second core.
-//
-// Once ctx is done it hands on no further batch: the reader stops at its
-// next buffer fill, but frames it read ahead need not be analysed.
-func readAhead(ctx context.Context, r *capture.Reader, opts Options, handle func([]byte, capture.Info)) error {
-	full := make(chan *frameBatch, batchesLive)
-	free := make(chan *frameBatch, batchesLive)
-	for range batchesLive {
-		free <- &frameBatch{data: make([]byte, 0, batchBytes+64<<10), ends: make([]int, 0, batchFrames), infos: make([]capture.Info, 0, batchFrames)}
-	}
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		var b *frameBatch
-		next := func() bool { // takes a free batch; false once the caller has gone
-			select {
-			case b = <-free:
-				b.data, b.ends, b.infos, b.err = b.data[:0], b.ends[:0], b.infos[:0], nil
-				return true
-			case <-stop:
-				return false
-			}
-		}
-		// Before the reader may wait for input, the frames at hand go out:
-		// from a pipe (tcpdump -w - | rstscope analyze -) a batch fills only
-		// when traffic does, and a finding waited for 512 more frames or the
-		// end of input. A file, whose reads do not wait, is read in full
-		// batches: a short one per 256 KiB buffer fill doubled the hand-overs.
-		gone := false
-		if _, size := r.Progress(); size == 0 { // a pipe, not a file
-			r.BeforeRead(func() {
-				if gone || len(b.infos) == 0 {
-					return
-				}
-				full <- b
-				gone = !next()
-			})
-		}
-		if !next() {
-			return
-		}
-		for {
-			data, info, err := r.Next()
-			if gone {
-				return
-			}
-			if err != nil {
-				b.err = err
-				full <- b
-				return
-			}
-			b.data = append(b.data, data...)
-			b.ends = append(b.ends, len(b.data))
-			b.infos = append(b.infos, info)
-			if opts.Progress != nil && info.Frame&0xFFFF == 0 {
-				read, size := r.Progress()
-				opts.Progress(r.Name(), read, size)
-			}
-			if len(b.infos) >= batchFrames || len(b.data) >= batchBytes {
-				full <- b
-				if !next() {
-					return
-				}
-			}
-		}
-	}()
-	for {
-		var b *frameBatch
-		select {
-		case b = <-full:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		start := 0
-		for i, end := range b.ends {
-			handle(b.data[start:end], b.infos[i])
-			start = end
-		}
-		if b.err != nil {
-			if b.err == io.EOF {
-				return nil
-			}
-			return b.err
-		}
-		free <- b
-	}
 }
 
 // connEnded is the table's OnEnd hook: pending resets close, the

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rstscope/rstscope/capture"
 	"github.com/rstscope/rstscope/internal/testutil"
+	"github.com/rstscope/rstscope/packet"
 	"github.com/rstscope/rstscope/report"
 )
 
@@ -58,7 +59,7 @@ func BenchmarkReadAheadBenchCapture(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := readAhead(context.Background(), r, Options{}, func(data []byte, _ capture.Info) { n += len(data) }); err != nil {
+		if err := readAhead(context.Background(), r, Options{}, func(data []byte, _ capture.Info, _ *packet.Packet, _ error) { n += len(data) }, nil); err != nil {
 			b.Fatal(err)
 		}
 		r.Close()

@@ -8,12 +8,14 @@ import (
 
 	"github.com/rstscope/rstscope/capture"
 	"github.com/rstscope/rstscope/internal/testutil"
+	"github.com/rstscope/rstscope/packet"
 )
 
 // TestReadAheadSameAsInline: reading on a second goroutine hands on the
-// same frames, in the same order, with the same final error, as reading
-// inline — for a whole file and for one cut short, each spread over many
-// small batches so batch boundaries and recycling are exercised.
+// same frames, decoded the same (payloads still in place), in the same
+// order, with the same final error, as reading and decoding inline — for
+// a whole file and for one cut short, each spread over many small batches
+// so batch boundaries and recycling are exercised.
 func TestReadAheadSameAsInline(t *testing.T) {
 	root := testutil.ModuleRoot(t)
 	defer func(f, b int) { batchFrames, batchBytes = f, b }(batchFrames, batchBytes)
@@ -27,13 +29,19 @@ func TestReadAheadSameAsInline(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer r.Close()
-				handle := func(data []byte, info capture.Info) {
-					frames = append(frames, fmt.Sprintf("%d %d %x", info.Frame, info.CaptureLen, data))
+				// Each frame with its decoding, payload bytes included:
+				// inline, decoded here; read ahead, decoded there.
+				handle := func(data []byte, info capture.Info, p *packet.Packet, err error) {
+					frames = append(frames, fmt.Sprintf("%d %d %x %v %+v %x", info.Frame, info.CaptureLen, data, err, *p, p.Payload))
 				}
 				if ahead {
-					err = readAhead(context.Background(), r, Options{}, handle)
+					err = readAhead(context.Background(), r, Options{}, handle, nil)
 				} else {
-					err = readInline(r, Options{}, handle)
+					var p packet.Packet
+					err = readInline(r, Options{}, func(data []byte, info capture.Info) {
+						err := p.Decode(data, info.Link)
+						handle(data, info, &p, err)
+					})
 				}
 				return frames, err
 			}

@@ -12,7 +12,8 @@ import (
 )
 
 // TestReadAheadStreams: from a pipe that goes quiet, a finding whose
-// look-ahead has closed goes out while the pipe is still quiet. The
+// look-ahead has closed goes out while the pipe is still quiet, through
+// the reading, analysing and writing goroutines. The
 // read-ahead handed over only full batches (512 frames), so
 // "(cat resets.pcap; sleep 4) | rstscope analyze -" printed its first
 // finding after 4 s on two cores.
@@ -41,7 +42,7 @@ func TestReadAheadStreams(t *testing.T) {
 	opts := DefaultOptions
 	opts.OnFinding = func(f report.Finding) { found <- f }
 	a := New("pipe", opts)
-	go readAhead(context.Background(), r, opts, a.Packet)
+	go a.pipelined(context.Background(), r)
 	select {
 	case f := <-found:
 		took := time.Since(<-wrote)
