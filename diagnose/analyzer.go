@@ -74,14 +74,20 @@ func New(file string, opts Options) *Analyzer {
 
 // Packet feeds one captured frame. data is only read during the call.
 func (a *Analyzer) Packet(data []byte, info capture.Info) {
-	err := a.pkt.Decode(data, info.Link)
-	a.decoded(&a.pkt, err, info)
+	p := &a.pkt
+	err := p.Decode(data, info.Link)
+	var k flow.Key
+	if err == nil {
+		k, _ = flow.MakeKey(p.SrcAddrPort(), p.DstAddrPort())
+	}
+	a.decoded(p, k, err, info)
 }
 
 // decoded feeds one frame already decoded into p, err being what Decode
-// returned: the read-ahead decodes on its own goroutine (see readAhead).
-// p and what it aliases are only read during the call.
-func (a *Analyzer) decoded(p *packet.Packet, err error, info capture.Info) {
+// returned, and k its flow key when err is nil: the read-ahead decodes on
+// its own goroutine (see readAhead). p and what it aliases are only read
+// during the call.
+func (a *Analyzer) decoded(p *packet.Packet, k flow.Key, err error, info capture.Info) {
 	a.stats.Packets++
 	if info.BadTime {
 		if a.stats.BadTimes == 0 {
@@ -123,7 +129,7 @@ func (a *Analyzer) decoded(p *packet.Packet, err error, info capture.Info) {
 		}
 		return
 	}
-	c, d := a.table.Lookup(p, ts)
+	c, d := a.table.LookupKey(p, k, ts)
 	if !a.opts.NoClassify {
 		if c.Pending > 0 {
 			a.pending.observe(c, p, d, ts)

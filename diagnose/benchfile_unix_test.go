@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rstscope/rstscope/capture"
+	"github.com/rstscope/rstscope/flow"
 	"github.com/rstscope/rstscope/internal/testutil"
 	"github.com/rstscope/rstscope/packet"
 	"github.com/rstscope/rstscope/report"
@@ -59,7 +60,7 @@ func BenchmarkReadAheadBenchCapture(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := readAhead(context.Background(), r, Options{}, func(data []byte, _ capture.Info, _ *packet.Packet, _ error) { n += len(data) }, nil); err != nil {
+		if err := readAhead(context.Background(), r, Options{}, func(data []byte, _ capture.Info, _ *packet.Packet, _ *flow.Key, _ error) { n += len(data) }, nil); err != nil {
 			b.Fatal(err)
 		}
 		r.Close()

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/rstscope/rstscope/capture"
+	"github.com/rstscope/rstscope/flow"
 	"github.com/rstscope/rstscope/packet"
 	"github.com/rstscope/rstscope/report"
 )
@@ -44,13 +45,13 @@ func (a *Analyzer) pipelined(ctx context.Context, r *capture.Reader) (report.Fil
 }
 
 // frameHandler takes one frame read ahead: its bytes, what the reader said
-// of it, and the frame decoded (err is what packet.Decode returned). All of
-// it is valid only during the call.
-type frameHandler func(data []byte, info capture.Info, p *packet.Packet, err error)
+// of it, the frame decoded (err is what packet.Decode returned) and, when
+// it decoded, its flow key. All of it is valid only during the call.
+type frameHandler func(data []byte, info capture.Info, p *packet.Packet, k *flow.Key, err error)
 
 // decodedFrame is the Analyzer's frameHandler.
-func (a *Analyzer) decodedFrame(_ []byte, info capture.Info, p *packet.Packet, err error) {
-	a.decoded(p, err, info)
+func (a *Analyzer) decodedFrame(_ []byte, info capture.Info, p *packet.Packet, k *flow.Key, err error) {
+	a.decoded(p, *k, err, info)
 }
 
 // frameBatch is a run of frames copied out of the reader's buffer and
@@ -60,21 +61,28 @@ type frameBatch struct {
 	ends  []int // end offset of each frame in data
 	infos []capture.Info
 	pkts  []packet.Packet
+	keys  []flow.Key // each decoded packet's flow key
 	errs  []error
 	err   error // the read error after the last frame, io.EOF at the end
 }
 
-// decode decodes every frame of the batch. It runs once the batch is full,
-// so that data no longer moves as frames are appended.
+// decode decodes every frame of the batch and makes the flow keys. It
+// runs once the batch is full, so that data no longer moves as frames are
+// appended.
 func (b *frameBatch) decode() {
 	n := len(b.infos)
 	if cap(b.pkts) < n {
-		b.pkts, b.errs = make([]packet.Packet, n, batchFrames), make([]error, n, batchFrames)
+		b.pkts, b.keys, b.errs = make([]packet.Packet, n, batchFrames), make([]flow.Key, n, batchFrames), make([]error, n, batchFrames)
 	}
-	b.pkts, b.errs = b.pkts[:n], b.errs[:n]
+	b.pkts, b.keys, b.errs = b.pkts[:n], b.keys[:n], b.errs[:n]
 	start := 0
 	for i, end := range b.ends {
-		b.errs[i] = b.pkts[i].Decode(b.data[start:end], b.infos[i].Link)
+		p := &b.pkts[i]
+		b.errs[i] = p.Decode(b.data[start:end], b.infos[i].Link)
+		b.keys[i] = flow.Key{}
+		if b.errs[i] == nil {
+			b.keys[i], _ = flow.MakeKey(p.SrcAddrPort(), p.DstAddrPort())
+		}
 		start = end
 	}
 }
@@ -174,7 +182,7 @@ func readAhead(ctx context.Context, r *capture.Reader, opts Options, handle fram
 		}
 		start := 0
 		for i, end := range b.ends {
-			handle(b.data[start:end], b.infos[i], &b.pkts[i], b.errs[i])
+			handle(b.data[start:end], b.infos[i], &b.pkts[i], &b.keys[i], b.errs[i])
 			start = end
 		}
 		if handedOver != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/rstscope/rstscope/capture"
+	"github.com/rstscope/rstscope/flow"
 	"github.com/rstscope/rstscope/internal/testutil"
 	"github.com/rstscope/rstscope/packet"
 )
@@ -31,16 +32,20 @@ func TestReadAheadSameAsInline(t *testing.T) {
 				defer r.Close()
 				// Each frame with its decoding, payload bytes included:
 				// inline, decoded here; read ahead, decoded there.
-				handle := func(data []byte, info capture.Info, p *packet.Packet, err error) {
-					frames = append(frames, fmt.Sprintf("%d %d %x %v %+v %x", info.Frame, info.CaptureLen, data, err, *p, p.Payload))
+				handle := func(data []byte, info capture.Info, p *packet.Packet, k *flow.Key, err error) {
+					frames = append(frames, fmt.Sprintf("%d %d %x %v %+v %x %v", info.Frame, info.CaptureLen, data, err, *p, p.Payload, *k))
 				}
 				if ahead {
 					err = readAhead(context.Background(), r, Options{}, handle, nil)
 				} else {
 					var p packet.Packet
 					err = readInline(r, Options{}, func(data []byte, info capture.Info) {
+						var k flow.Key
 						err := p.Decode(data, info.Link)
-						handle(data, info, &p, err)
+						if err == nil {
+							k, _ = flow.MakeKey(p.SrcAddrPort(), p.DstAddrPort())
+						}
+						handle(data, info, &p, &k, err)
 					})
 				}
 				return frames, err
