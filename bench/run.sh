@@ -18,8 +18,14 @@
 # Figures: wall s, CPU s (user+sys), packets/s (packets ÷ median wall; packet count from
 # capinfos -c, cached in FILE.count), packets per CPU second (less sensitive to other load
 # on the machine than wall time), peak RSS (MB, 10^6 bytes). Then the ratios
-# rstscope/tcpdump and rstscope/tshark in packets/s and the targets: ≥ 2 M packets/s and
-# peak RSS ≤ 100 MB. Results are also written to bench/out/results.txt.
+# rstscope/tcpdump and rstscope/tshark in packets/s and the targets: ≥ 2 M packets/s on
+# one core (issue 2), and on two cores the full product at least as fast as tcpdump
+# (ratio ≥ 1.0, stretch 1.3) in ≤ 64 MB peak RSS (issue 14). Results are also written to
+# bench/out/results.txt.
+#
+# The commands run interleaved: round 1 runs each once, then round 2, ... so that load
+# from others on a shared machine falls on every row alike. RSTSCOPE_OLD=/path/to/binary
+# adds rows old-ndjson and old-ndjson-1cpu timed in the same rounds (before and after).
 #
 # Needs: Go, tcpdump (apt: tcpdump), tshark (apt: tshark), capinfos (apt: wireshark-common),
 # GNU time at /usr/bin/time (apt: time — the shell's `time` keyword has no peak RSS).
@@ -83,34 +89,21 @@ fi
 echo "warming the page cache..."
 cat "$F" > /dev/null
 
-# measure NAME CMD...: runs CMD RUNS times (stdout to /dev/null) and appends
-# "NAME wall cpu rss_kb status" to $ROWS. Status is ok or the failing exit code.
+# Commands are queued with add NAME CMD... and run by rounds: every round runs each
+# queued command once (stdout to /dev/null), so other load on the machine spreads over
+# all rows. Each row's figures are the medians over its runs; a row that fails once
+# stops there and is marked FAILED.
 ROWS=$(mktemp)
-trap 'rm -f "$ROWS"' EXIT
-measure() {
+CMDS=$(mktemp -d)
+trap 'rm -rf "$ROWS" "$CMDS"' EXIT
+NAMES=()
+declare -A STATUS WALLS CPUS RSSS
+add() {
 	local name=$1; shift
-	local walls=() cpus=() rsss=() status=ok tf i rc
 	if [[ " ${SKIP:-} " == *" $name "* ]]; then echo "$name - - - skipped" >> "$ROWS"; return; fi
-	tf=$(mktemp)
-	for ((i = 0; i < RUNS; i++)); do
-		/usr/bin/time -f '%e %U %S %M' -o "$tf" timeout -k 5 "${TIMEOUT:-600}" "$@" >/dev/null 2>"$OUTDIR/run.$name.stderr"
-		rc=$?
-		if ((rc != 0)); then
-			status="FAILED,exit=$rc"
-			((rc == 124)) && status="FAILED,timeout=${TIMEOUT:-600}s"
-			echo "  $name: FAILED: $(grep -v '^Command exited' "$OUTDIR/run.$name.stderr" | head -2 | tr '\n' ' ')" >&2
-			break
-		fi
-		read -r w u s m < <(tail -1 "$tf")
-		walls+=("$w"); cpus+=("$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')"); rsss+=("$m")
-		echo "  $name run $((i + 1)): wall ${w}s user ${u}s sys ${s}s rss ${m}KB" >&2
-	done
-	rm -f "$tf"
-	if [[ $status == ok ]]; then
-		echo "$name $(median "${walls[@]}") $(median "${cpus[@]}") $(median "${rsss[@]}") ok" >> "$ROWS"
-	else
-		echo "$name - - - $status" >> "$ROWS"
-	fi
+	NAMES+=("$name")
+	printf '%q ' "$@" > "$CMDS/$name"
+	STATUS[$name]=ok WALLS[$name]= CPUS[$name]= RSSS[$name]=
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
@@ -121,20 +114,52 @@ if [[ $RST_STATUS == ok ]]; then
 	echo "check: rstscope analyze --format ndjson wrote $FINDINGS findings; the file has $RSTS RST packets" \
 		"($([[ $FINDINGS == "$RSTS" ]] && echo match || echo MISMATCH))" > "$OUTDIR/check.txt"
 	cat "$OUTDIR/check.txt" >&2
-	measure rstscope-ndjson "$RST" analyze --format ndjson "$F"
-	measure rstscope-conn "$RST" analyze --format conn $NOCLASSIFY "$F"
-	measure rstscope-ndjson-1cpu env GOMAXPROCS=1 "$RST" analyze --format ndjson "$F"
-	measure rstscope-conn-1cpu env GOMAXPROCS=1 "$RST" analyze --format conn $NOCLASSIFY "$F"
+	add rstscope-ndjson "$RST" analyze --format ndjson "$F"
+	add rstscope-conn "$RST" analyze --format conn $NOCLASSIFY "$F"
+	add rstscope-ndjson-1cpu env GOMAXPROCS=1 "$RST" analyze --format ndjson "$F"
+	add rstscope-conn-1cpu env GOMAXPROCS=1 "$RST" analyze --format conn $NOCLASSIFY "$F"
 	# Decode and flow tracking alone: nothing classified, nothing written.
-	[[ -n $NOCLASSIFY ]] && measure rstscope-track-1cpu env GOMAXPROCS=1 "$RST" analyze --format ndjson $NOCLASSIFY "$F"
+	[[ -n $NOCLASSIFY ]] && add rstscope-track-1cpu env GOMAXPROCS=1 "$RST" analyze --format ndjson $NOCLASSIFY "$F"
 else
 	echo "run.sh: NOT TIMING rstscope: $RST_STATUS" >&2
 	for n in rstscope-ndjson rstscope-conn rstscope-ndjson-1cpu rstscope-conn-1cpu; do
 		echo "$n - - - not-built" >> "$ROWS"
 	done
 fi
-measure tcpdump tcpdump -nn -r "$F" 'tcp[tcpflags] & tcp-rst != 0'
-measure tshark tshark -n -r "$F" -Y 'tcp.flags.reset==1'
+if [[ -n ${RSTSCOPE_OLD:-} ]]; then
+	add old-ndjson "$RSTSCOPE_OLD" analyze --format ndjson "$F"
+	add old-ndjson-1cpu env GOMAXPROCS=1 "$RSTSCOPE_OLD" analyze --format ndjson "$F"
+fi
+add tcpdump tcpdump -nn -r "$F" 'tcp[tcpflags] & tcp-rst != 0'
+add tshark tshark -n -r "$F" -Y 'tcp.flags.reset==1'
+
+tf=$(mktemp)
+for ((i = 0; i < RUNS; i++)); do
+	for name in "${NAMES[@]}"; do
+		[[ ${STATUS[$name]} == ok ]] || continue
+		eval "set -- $(cat "$CMDS/$name")"
+		/usr/bin/time -f '%e %U %S %M' -o "$tf" timeout -k 5 "${TIMEOUT:-600}" "$@" >/dev/null 2>"$OUTDIR/run.$name.stderr"
+		rc=$?
+		if ((rc != 0)); then
+			STATUS[$name]="FAILED,exit=$rc"
+			((rc == 124)) && STATUS[$name]="FAILED,timeout=${TIMEOUT:-600}s"
+			echo "  $name: FAILED: $(grep -v '^Command exited' "$OUTDIR/run.$name.stderr" | head -2 | tr '\n' ' ')" >&2
+			continue
+		fi
+		read -r w u s m < <(tail -1 "$tf")
+		WALLS[$name]+=" $w" CPUS[$name]+=" $(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')" RSSS[$name]+=" $m"
+		echo "  $name run $((i + 1)): wall ${w}s user ${u}s sys ${s}s rss ${m}KB" >&2
+	done
+done
+rm -f "$tf"
+for name in "${NAMES[@]}"; do
+	if [[ ${STATUS[$name]} == ok ]]; then
+		echo "$name $(median ${WALLS[$name]}) $(median ${CPUS[$name]}) $(median ${RSSS[$name]}) ok" >> "$ROWS"
+	else
+		echo "$name - - - ${STATUS[$name]}" >> "$ROWS"
+	fi
+done
+LOADAFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 {
 	echo
@@ -147,6 +172,8 @@ measure tshark tshark -n -r "$F" -Y 'tcp.flags.reset==1'
 	echo "  rstscope-track-1cpu   GOMAXPROCS=1 $RST analyze --format ndjson --no-classify F (decode + tracking only)"
 	echo "  tcpdump               tcpdump -nn -r F 'tcp[tcpflags] & tcp-rst != 0'"
 	echo "  tshark                tshark -n -r F -Y tcp.flags.reset==1"
+	[[ -n ${RSTSCOPE_OLD:-} ]] && echo "  old-ndjson[-1cpu]     $RSTSCOPE_OLD analyze --format ndjson F (the build before)"
+	echo "interleaved, $RUNS rounds; load average after: $LOADAFTER"
 	echo
 	awk -v pkts="$PKTS" '
 	BEGIN { printf "%-22s %8s %8s %12s %14s %8s  %s\n", "command", "wall s", "CPU s", "packets/s", "pkts/CPU-s", "RSS MB", "status" }
@@ -163,17 +190,19 @@ measure tshark tshark -n -r "$F" -Y 'tcp.flags.reset==1'
 	}
 	END {
 		print ""
-		n = split("rstscope-ndjson rstscope-conn rstscope-ndjson-1cpu rstscope-conn-1cpu rstscope-track-1cpu", rs, " ")
+		n = split("rstscope-ndjson rstscope-conn rstscope-ndjson-1cpu rstscope-conn-1cpu rstscope-track-1cpu old-ndjson old-ndjson-1cpu", rs, " ")
 		print "packets/s ratios (by wall time; by CPU time in brackets) and targets:"
 		for (i = 1; i <= n; i++) {
 			r = rs[i]
-			if (!(r in pps)) { printf "%-22s not measured (%s)\n", r, why[r]; continue }
+			if (!(r in pps)) { if (r in why) printf "%-22s not measured (%s)\n", r, why[r]; continue }
 			line = sprintf("%-22s", r)
 			if ("tcpdump" in pps) line = line sprintf(" %5.2fx tcpdump (%5.2fx)", pps[r] / pps["tcpdump"], ppc[r] / ppc["tcpdump"])
 			if ("tshark" in pps) line = line sprintf(" %6.1fx tshark (%6.1fx)", pps[r] / pps["tshark"], ppc[r] / ppc["tshark"])
 			line = line sprintf("  >= 2 M pkt/s: %-3s (%-3s)  RSS <= 100 MB: %s", pps[r] >= 2e6 ? "yes" : "NO", ppc[r] >= 2e6 ? "yes" : "NO", rss[r] <= 100 ? "yes" : "NO")
 			print line
 		}
+		if (("rstscope-ndjson" in pps) && ("tcpdump" in pps))
+			printf "issue 14, two cores: rstscope-ndjson %.2fx tcpdump by wall time (target >= 1.0, stretch 1.3): %s; peak RSS %.1f MB (target <= 64): %s\n", pps["rstscope-ndjson"] / pps["tcpdump"], (pps["rstscope-ndjson"] >= pps["tcpdump"] ? "met" : "NOT met"), rss["rstscope-ndjson"], (rss["rstscope-ndjson"] <= 64 ? "met" : "NOT met")
 		if (("rstscope-ndjson-1cpu" in ppc) && ("rstscope-track-1cpu" in ppc))
 			printf "classification and its output cost %.0f%% over decode + tracking alone (CPU time, one core)\n", 100 * (ppc["rstscope-track-1cpu"] / ppc["rstscope-ndjson-1cpu"] - 1)
 	}' "$ROWS"
