@@ -2,6 +2,7 @@ package capture
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -22,7 +23,7 @@ type pcapRecords struct {
 	order   binary.ByteOrder
 	factor  uint32 // nanoseconds per timestamp unit: 1000 for µs files, 1 for ns
 	snaplen uint32
-	big     []byte // a record longer than br's buffer is copied here
+	big     []byte // a record longer than br's buffer (and at most maxRecord) is copied here
 }
 
 // maxRecord is pcapgo's eagerReadMax, libpcap's MAXIMUM_SNAPLEN: the longest
@@ -68,6 +69,19 @@ func (r *pcapRecords) ZeroCopyReadPacketData() (data []byte, ci gopacket.Capture
 		return nil, ci, fmt.Errorf("capture length exceeds original packet length: %d > %d", ci.CaptureLength, ci.Length)
 	}
 	n := 16 + ci.CaptureLength
+	if ci.CaptureLength > maxRecord {
+		// Only a header declaring a snap length past libpcap's maximum
+		// lets a record be this long: the buffer grows with the bytes
+		// that are really there, so a 40-byte file cannot make the reader
+		// allocate 4 GiB (pcapgo's readFull does the same).
+		r.br.Discard(16)
+		var buf bytes.Buffer
+		m, err := io.CopyN(&buf, r.br, int64(ci.CaptureLength))
+		if err == io.EOF && m > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		return buf.Bytes(), ci, err
+	}
 	if n > r.br.Size() {
 		r.br.Discard(16)
 		if cap(r.big) < ci.CaptureLength {

@@ -99,3 +99,31 @@ func TestPcapRecordsAsPcapgo(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPcapRecordsAsPcapgo: for any bytes that pcapgo takes as a pcap file,
+// pcapRecords returns what pcapgo returns, record by record, error
+// included, through a small buffer and a large one.
+func FuzzPcapRecordsAsPcapgo(f *testing.F) {
+	le, be := binary.LittleEndian, binary.BigEndian
+	recs := []rec{{t0, frameEth, 0}, {t0, frameRaw, 60}}
+	f.Add(pcapFile(le, false, 1, 65535, recs))
+	f.Add(pcapFile(be, true, 101, 65535, recs))
+	f.Add(pcapFile(le, false, 147, 96, recs))
+	if b, err := os.ReadFile(filepath.Join(testutil.ModuleRoot(f), "testdata", "capture", "lo-resets-truncated.pcap")); err == nil {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, file []byte) {
+		if len(file) < 24 {
+			return
+		}
+		for _, size := range []int{16, 4096} {
+			got, want, ok := recordsBoth(t, file, size)
+			if !ok {
+				return
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("buffer %d:\ngot  %.300q\nwant %.300q", size, got, want)
+			}
+		}
+	})
+}
