@@ -118,10 +118,12 @@ func runAnalyze(ctx context.Context, af *analyzeFlags, colour string, files []st
 	if os.Getenv("GOGC") == "" {
 		// The connection table is most of the heap and lives to the end;
 		// the collector's default of letting the heap grow to twice what
-		// is live put peak RSS at 65-71 MB on bench/out/traffic.pcap
-		// (2.3 M packets, 21 k connections at the peak); at 50 % it was
-		// 54-58 MB for the same CPU time (three runs of each, one and two
-		// cores, interleaved on a loaded machine).
+		// is live put peak RSS at 67-78 MB on bench/out/traffic.pcap
+		// with two cores (2.3 M packets, 21 k connections at the peak),
+		// over issue 14's 64 MB; at 50 % it was 62-66 MB (median 64),
+		// for 6 % more CPU time (1.65 s against 1.55; on one core 59
+		// against 66 MB, 1.60 s against 1.50; medians of seven
+		// alternating runs; 70 % still gave 64-68 MB on two cores).
 		defer debug.SetGCPercent(debug.SetGCPercent(50))
 	}
 	if af.cpuProfile != "" {
