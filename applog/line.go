@@ -81,7 +81,7 @@ func parseLine(raw []byte, cut int, o *TimeOptions, prev time.Time) Line {
 
 func (l *Line) addresses() {
 	l.Ports, l.IPs = Addresses(l.Text)
-	if len(l.Ports) >= 2 && strings.Contains(l.Text, "->") {
+	if len(l.Ports) >= 2 && (strings.Contains(l.Text, "->") || strings.Contains(l.Text, " laddr=")) {
 		l.Conns = Tuples(l.Text)
 	}
 }
@@ -242,10 +242,14 @@ func isAddrChar(c byte) bool {
 }
 
 // Tuples returns the connections a line names as "a->b" (Go's net errors:
-// "read tcp 10.0.0.3:8080->10.0.0.1:54321: …"): such a line is about that
-// connection and no other.
+// "read tcp 10.0.0.3:8080->10.0.0.1:54321: …") or as redis's client
+// fields "addr=a laddr=b" ("Client closed connection id=3 addr=… laddr=…"):
+// such a line is about that connection and no other.
 func Tuples(text string) [][2]netip.AddrPort {
 	var out [][2]netip.AddrPort
+	if t, ok := redisTuple(text); ok {
+		out = append(out, t)
+	}
 	for i := 0; ; {
 		k := indexByte(text[i:], '>')
 		if k < 0 {
@@ -262,6 +266,23 @@ func Tuples(text string) [][2]netip.AddrPort {
 			out = append(out, [2]netip.AddrPort{left[len(left)-1], right[0]})
 		}
 	}
+}
+
+// redisTuple reads redis's " addr=PEER laddr=LOCAL" (CLIENT LIST's
+// fields, which its verbose log lines about a client repeat).
+func redisTuple(text string) ([2]netip.AddrPort, bool) {
+	i := strings.Index(text, " addr=")
+	j := strings.Index(text, " laddr=")
+	if i < 0 || j < 0 {
+		return [2]netip.AddrPort{}, false
+	}
+	field := func(s string) (netip.AddrPort, bool) {
+		a, err := netip.ParseAddrPort(s[:nextEnd(s)])
+		return a, err == nil
+	}
+	peer, ok1 := field(text[i+len(" addr="):])
+	local, ok2 := field(text[j+len(" laddr="):])
+	return [2]netip.AddrPort{peer, local}, ok1 && ok2
 }
 
 func lastSpace(s string) int {

@@ -99,4 +99,9 @@ func TestTuples(t *testing.T) {
 	if s := fmt.Sprint(got); s != want {
 		t.Errorf("got %s, want %s", s, want)
 	}
+	// redis 7.0's verbose log, as TestAnalyzeLogsRedis's server wrote it.
+	got = Tuples(`13794:M 30 Nov 2026 09:10:10.370 - Client closed connection id=3 addr=10.77.0.2:43206 laddr=10.77.0.2:6379 fd=7 name= age=0`)
+	if s, want := fmt.Sprint(got), "[[10.77.0.2:43206 10.77.0.2:6379]]"; s != want {
+		t.Errorf("redis: got %s, want %s", s, want)
+	}
 }

@@ -96,6 +96,9 @@ var Signatures = []Signature{
 	{ID: "haproxy-resource", Program: "haproxy", Kind: HAProxyState, Match: "R", Meaning: "haproxy ran out of a resource (memory, sockets, source ports)", Confirms: []ID{ResourceExhaustion}},
 	// redis
 	{ID: "redis-client-closed", Program: "redis", Match: "Client closed connection", Meaning: "the client closed its connection", Confirms: []ID{ApplicationAbort, UnreadDataClose, HalfOpen}},
+	// clientsCronHandleTimeout at loglevel verbose, then a plain close
+	// (FIN): the client's next command meets a closed socket.
+	{ID: "redis-idle-timeout", Program: "redis", Match: "Closing idle client", Meaning: "redis closed a client idle past its timeout setting", Confirms: []ID{DataAfterClose, IdleTimeout}},
 	{ID: "redis-maxclients", Program: "redis", Match: "max number of clients reached", Meaning: "redis refused a client over maxclients and closed it", Confirms: []ID{ApplicationAbort, UnreadDataClose, ResourceExhaustion}},
 	// Go, Python, Java: an application that met the reset.
 	{ID: "go-reset", Program: "go", Match: "connection reset by peer", Meaning: "the application read a reset from its peer"},

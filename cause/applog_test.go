@@ -36,6 +36,7 @@ func TestMatchLog(t *testing.T) {
 		{"haproxy RC", LogFacts{HAProxyState: "RC--"}, []string{"haproxy-resource"}},
 		{"haproxy normal", LogFacts{HAProxyState: "----"}, nil},
 		{"redis client closed", LogFacts{Text: `4242:M 30 Nov 2026 05:00:01.234 - Client closed connection id=5 addr=10.0.0.1:50000`}, []string{"redis-client-closed"}},
+		{"redis idle timeout", LogFacts{Text: `4242:M 30 Nov 2026 05:00:01.234 - Closing idle client`}, []string{"redis-idle-timeout"}},
 		{"redis maxclients", LogFacts{Text: `4242:M 30 Nov 2026 05:00:01.234 # max number of clients reached`}, []string{"redis-maxclients"}},
 		{"go reset", LogFacts{Text: `2026/11/30 05:00:01 read tcp 10.0.0.3:8080->10.0.0.1:54321: read: connection reset by peer`}, []string{"go-reset"}},
 		{"go broken pipe", LogFacts{Text: `2026/11/30 05:00:01 write tcp 10.0.0.3:8080->10.0.0.1:54321: write: broken pipe`}, []string{"go-broken-pipe"}},
