@@ -174,8 +174,13 @@ type LogMatch struct {
 }
 
 // logConfirm is how much a line that agrees with the verdict adds: a
-// nudge, since a program's line says what it saw, not what the wire did.
-const logConfirm = 0.05
+// nudge, since a program's line says what it saw, not what the wire did;
+// never up to certainty (TestAnalyzeLogsRedis's data-after-close at 0.95
+// read 1.00 with redis's agreeing line).
+const (
+	logConfirm    = 0.05
+	logConfirmMax = 0.99
+)
 
 // logDecided is the confidence of a verdict a decisive signature set on a
 // line that names the connection: the program's own statement of why it
@@ -230,7 +235,7 @@ func ApplyLogs(v Verdict, ms []LogMatch) Verdict {
 			v.Evidence = append(v.Evidence, said+" — on the session's server side, not this connection")
 		case s.Decides == v.Cause || slices.Contains(s.Confirms, v.Cause):
 			if !confirmed {
-				v.Confidence = min(v.Confidence+logConfirm, 1-altSum(v.Alternatives))
+				v.Confidence = min(v.Confidence+logConfirm, 1-altSum(v.Alternatives), max(v.Confidence, logConfirmMax))
 				confirmed = true
 			}
 			v.Evidence = append(v.Evidence, said+": agrees with "+string(v.Cause))
