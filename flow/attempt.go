@@ -16,6 +16,7 @@ import (
 // flood (bench/synflood) a table full of Conns peaked at 1.65 GB RSS.
 type attempt struct {
 	key        Key
+	more       uint32 // the first reply (reply slab index), 0 for an attempt nobody answered yet
 	id         uint64
 	ns         int64 // capture time, Unix nanoseconds
 	frame      uint64
@@ -34,44 +35,55 @@ type attempt struct {
 	prev, next uint32 // the attempt list, oldest first; slab index + 1, 0 for none
 }
 
-// attemptChunk is how many attempts one slab chunk holds (512 KiB): chunks
-// instead of one growing slice spare the copy (and the old slice as
-// garbage) on growth.
-const attemptChunk = 4096
+// attemptChunk is how many attempts one slab chunk holds (512 KiB), and
+// replyChunk how many replies (256 KiB): chunks instead of one growing
+// slice spare the copy (and the old slice as garbage) on growth.
+const (
+	attemptChunk = 4096
+	replyChunk   = 4096
+)
 
-// attemptSlab holds a table's attempts. Chunks mapped outside the Go heap
-// (see mapAttemptChunk) are unmapped by a cleanup once the table is
-// unreachable; the slab is an object of its own so the cleanup need not
-// keep the table alive.
-type attemptSlab struct {
-	chunks [][]attempt
+// slab holds pointer-free values in chunks, indexed from 1. Chunks mapped
+// outside the Go heap (see mapChunk) are unmapped by a cleanup once the
+// table is unreachable; the slab is an object of its own so the cleanup
+// need not keep the table alive.
+type slab[T any] struct {
+	chunks [][]T
 	mapped int // chunks[:mapped] are mapped, the rest from the heap
+	used   uint32
+	free   uint32 // a free slot, 0 for none; the caller links free slots
 }
 
-func (s *attemptSlab) release() {
+func (s *slab[T]) release() {
 	for _, c := range s.chunks[:s.mapped] {
-		unmapAttemptChunk(c)
+		unmapChunk(c)
 	}
 	s.chunks, s.mapped = nil, 0
 }
 
-// grow adds a chunk to t's slab.
-func (t *Table) growSlab() {
-	s := t.slab
-	if s == nil {
-		s = new(attemptSlab)
-		t.slab = s
-		runtime.AddCleanup(t, (*attemptSlab).release, s)
-	}
-	if c, ok := mapAttemptChunk(); ok && s.mapped == len(s.chunks) {
+// at returns the value at index i (1-based).
+func (s *slab[T]) at(i uint32, chunk uint32) *T {
+	return &s.chunks[(i-1)/chunk][(i-1)%chunk]
+}
+
+// grow adds a chunk of n values.
+func (s *slab[T]) grow(n int) {
+	if c, ok := mapChunk[T](n); ok && s.mapped == len(s.chunks) {
 		s.chunks = append(s.chunks, c)
 		s.mapped++
 	} else {
 		if ok {
-			unmapAttemptChunk(c)
+			unmapChunk(c)
 		}
-		s.chunks = append(s.chunks, make([]attempt, attemptChunk))
+		s.chunks = append(s.chunks, make([]T, n))
 	}
+}
+
+// newSlab returns an empty slab released when owner becomes unreachable.
+func newSlab[T any, O any](owner *O) *slab[T] {
+	s := new(slab[T])
+	runtime.AddCleanup(owner, (*slab[T]).release, s)
+	return s
 }
 
 // attemptSYN reports whether p may start an attempt: a SYN without ACK,
@@ -126,61 +138,158 @@ func (t *Table) Offer(p *packet.Packet, ts time.Time, frame uint64, ipBytes int)
 }
 
 // attempt returns the attempt at slab index i (1-based).
-func (t *Table) attempt(i uint32) *attempt {
-	return &t.slab.chunks[(i-1)/attemptChunk][(i-1)%attemptChunk]
-}
+func (t *Table) attempt(i uint32) *attempt { return t.slab.at(i, attemptChunk) }
 
 func (t *Table) allocAttempt() uint32 {
-	if i := t.attemptFree; i != 0 {
-		t.attemptFree = t.attempt(i).next
+	if t.slab == nil {
+		t.slab = newSlab[attempt](t)
+	}
+	s := t.slab
+	if i := s.free; i != 0 {
+		s.free = t.attempt(i).next
 		return i
 	}
-	if t.slab == nil || t.slabUsed == uint32(len(t.slab.chunks))*attemptChunk {
-		t.growSlab()
+	if s.used == uint32(len(s.chunks))*attemptChunk {
+		s.grow(attemptChunk)
 	}
-	t.slabUsed++
-	return t.slabUsed
+	s.used++
+	return s.used
 }
 
-func (t *Table) pushAttempt(i uint32) {
+// slotList is a list of slab indices, least recently active first, linked
+// through the attempts' prev and next.
+type slotList struct{ head, tail uint32 }
+
+// slotListOf is the list attempt i belongs on: unanswered attempts, or,
+// once answered (see Answer), open or closed records.
+func (t *Table) slotListOf(i uint32) *slotList {
 	a := t.attempt(i)
-	a.prev, a.next = t.attemptTail, 0
-	if t.attemptTail != 0 {
-		t.attempt(t.attemptTail).next = i
-	} else {
-		t.attemptHead = i
+	switch {
+	case a.more == 0:
+		return &t.attempts
+	case t.reply(a.more).bits&replyClosed != 0:
+		return &t.rClosed
 	}
-	t.attemptTail = i
+	return &t.rOpen
 }
 
-// dropAttempt unlinks attempt i, forgets its key and frees its slot.
-func (t *Table) dropAttempt(i uint32) {
+// pushAttempt puts attempt i at the back of its list.
+func (t *Table) pushAttempt(i uint32) {
+	l := t.slotListOf(i)
+	a := t.attempt(i)
+	if a.more != 0 {
+		t.tick++
+		t.reply(a.more).tick = t.tick
+	}
+	a.prev, a.next = l.tail, 0
+	if l.tail != 0 {
+		t.attempt(l.tail).next = i
+	} else {
+		l.head = i
+	}
+	l.tail = i
+}
+
+// unlinkAttempt takes attempt i off its list.
+func (t *Table) unlinkAttempt(i uint32) {
+	l := t.slotListOf(i)
 	a := t.attempt(i)
 	if a.prev != 0 {
 		t.attempt(a.prev).next = a.next
 	} else {
-		t.attemptHead = a.next
+		l.head = a.next
 	}
 	if a.next != 0 {
 		t.attempt(a.next).prev = a.prev
 	} else {
-		t.attemptTail = a.prev
+		l.tail = a.prev
 	}
+	a.prev, a.next = 0, 0
+}
+
+// dropAttempt unlinks attempt i, forgets its key and frees its slot and
+// its replies.
+func (t *Table) dropAttempt(i uint32) {
+	t.unlinkAttempt(i)
 	t.unindexAttempt(i)
-	a.prev, a.next = 0, t.attemptFree
-	t.attemptFree = i
+	a := t.attempt(i)
+	for j := a.more; j != 0; {
+		r := t.reply(j)
+		next := r.next
+		r.next, t.replies.free = t.replies.free, j
+		j = next
+	}
+	if t.bigNotes != nil {
+		delete(t.bigNotes, a.id)
+	}
+	a.more, a.id = 0, 0
+	a.next = t.slab.free
+	t.slab.free = i
 }
 
-// attemptGone reports whether Zeek would have deleted attempt a by now:
-// its attempt timer (tcp_attempt_delay) or idle timeout passed.
-func (t *Table) attemptGone(a *attempt) bool {
-	return time.Duration(t.nowNS-a.ns) >= min(t.cfg.AttemptTimeout, t.cfg.IdleTimeout)
+// attemptGone reports whether Zeek would have deleted attempt i by now, as
+// gone does for a Conn: an unanswered attempt after its attempt timer
+// (tcp_attempt_delay) or idle timeout, an answered one after its close
+// delay or idle timeout.
+func (t *Table) attemptGone(i uint32) bool {
+	a := t.attempt(i)
+	if a.more == 0 {
+		return time.Duration(t.nowNS-a.ns) >= min(t.cfg.AttemptTimeout, t.cfg.IdleTimeout)
+	}
+	last := t.recordLastNS(a)
+	if t.reply(a.more).bits&replyClosed != 0 && time.Duration(t.nowNS-last) >= t.cfg.CloseDelay {
+		return true
+	}
+	return time.Duration(t.nowNS-last) >= t.cfg.IdleTimeout
 }
 
-// build makes c the connection attempt a stands for, by applying its SYN.
-func (t *Table) build(c *Conn, a *attempt) {
-	*c = Conn{}
+// recordLastNS is Conn.lastNS of an answered attempt: its latest packet.
+func (t *Table) recordLastNS(a *attempt) int64 {
+	ns := a.ns
+	for j := a.more; j != 0; j = t.reply(j).next {
+		ns = max(ns, t.reply(j).ns)
+	}
+	return ns
+}
+
+// build makes c the connection attempt i stands for, by applying its SYN
+// and its replies.
+func (t *Table) build(c *Conn, i uint32) {
+	a := t.attempt(i)
+	var rs [maxReplies]reply
+	n := 0
+	for j := a.more; j != 0; j = t.reply(j).next {
+		rs[n] = *t.reply(j)
+		n++
+	}
+	t.buildFrom(c, a, rs[:n])
+}
+
+// buildFrom makes c the connection of attempt a and replies rs, as the
+// table holds them (pending and noted resets included).
+func (t *Table) buildFrom(c *Conn, a *attempt, rs []reply) {
 	p := &t.replay
+	replay(c, p, a, rs)
+	for k := range rs {
+		r := &rs[k]
+		d := r.dir()
+		if r.bits&replyPending != 0 {
+			c.Pending++
+		}
+		if r.bits&replyNoted != 0 {
+			if r.cause == 0 {
+				c.LastReset[d] = t.bigNotes[a.id]
+			} else {
+				c.LastReset[d] = ResetNote{Frame: a.frame + uint64(r.dframe), Cause: t.notes[r.cause-1], Sender: t.notes[r.sender-1]}
+			}
+		}
+	}
+}
+
+// replay makes c the connection of attempt a and replies rs by applying
+// their packets in order, p being scratch space.
+func replay(c *Conn, p *packet.Packet, a *attempt, rs []reply) {
+	*c = Conn{}
 	*p = packet.Packet{
 		HasMAC: a.hasMAC, SrcMAC: a.mac, VLAN: a.vlan, Tunnels: a.tunnels, IPVersion: a.ipVersion,
 		IPLen: int(a.ipLen), TTL: a.ttl, IPID: a.ipID, DF: a.df,
@@ -197,6 +306,21 @@ func (t *Table) build(c *Conn, a *attempt) {
 	c.Ep[FromOrig].Addr, c.Ep[FromResp].Addr = src, dst
 	c.SYNSeen = true
 	c.Update(p, FromOrig, time.Unix(0, a.ns), a.frame, int(a.ipLen))
+	for k := range rs {
+		r := &rs[k]
+		d := r.dir()
+		from, to := src, dst
+		if d == FromResp {
+			from, to = dst, src
+		}
+		*p = packet.Packet{
+			HasMAC: r.bits&replyHasMAC != 0, SrcMAC: r.mac, VLAN: a.vlan, Tunnels: a.tunnels, IPVersion: a.ipVersion,
+			IPLen: int(r.ipLen), TTL: r.ttl, IPID: r.ipID, DF: r.bits&replyDF != 0,
+			Src: from.Addr(), SrcPort: from.Port(), Dst: to.Addr(), DstPort: to.Port(),
+			Seq: r.seq, Ack: r.ack, Flags: r.flags, Window: r.window, Opt: r.options(),
+		}
+		c.Update(p, d, time.Unix(0, r.ns), a.frame+uint64(r.dframe), int(r.ipLen))
+	}
 }
 
 // keyAddr is the address a key holds, as the decoder gave it: IPv4 packets
@@ -218,7 +342,7 @@ func (t *Table) promote(i uint32) *Conn {
 	} else {
 		c = new(Conn)
 	}
-	t.build(c, t.attempt(i))
+	t.build(c, i)
 	t.dropAttempt(i)
 	t.conns[c.Key] = c
 	t.pushBack(c)
@@ -231,7 +355,7 @@ func (t *Table) endAttempt(i uint32, why EndReason) {
 		if t.scratch == nil {
 			t.scratch = new(Conn)
 		}
-		t.build(t.scratch, t.attempt(i))
+		t.build(t.scratch, i)
 		t.OnEnd(t.scratch, why)
 	}
 	t.dropAttempt(i)

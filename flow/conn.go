@@ -53,6 +53,7 @@ type Conn struct {
 
 	prev, next *Conn     // the table's list, least recently active first
 	list       *connList // which of the table's lists holds it
+	tick       uint64    // when it last moved to the back of its list (Table.tick)
 }
 
 // Start is the time of the first packet.

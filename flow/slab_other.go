@@ -2,7 +2,7 @@
 
 package flow
 
-// mapAttemptChunk has no memory outside the Go heap to offer here.
-func mapAttemptChunk() ([]attempt, bool) { return nil, false }
+// mapChunk has no memory outside the Go heap to offer here.
+func mapChunk[T any](int) ([]T, bool) { return nil, false }
 
-func unmapAttemptChunk([]attempt) {}
+func unmapChunk[T any]([]T) {}

@@ -72,14 +72,23 @@ type Table struct {
 	free  *Conn // ended connections kept for reuse
 
 	// Connection attempts that are one SYN so far (see Offer), in a slab
-	// of pointer-free chunks indexed from 1, on a list oldest first.
-	attemptIdx               attemptIndex
-	slab                     *attemptSlab
-	slabUsed                 uint32
-	attemptFree              uint32 // free slots, linked through next
-	attemptHead, attemptTail uint32
-	replay                   packet.Packet // an attempt's SYN, rebuilt
-	scratch                  *Conn         // an ending attempt, as OnEnd sees it
+	// of pointer-free chunks indexed from 1, on a list oldest first; and
+	// records, attempts with a few replies (see Answer), on lists of their
+	// own: open ones beside t.open, closed ones beside t.closed.
+	attemptIdx     attemptIndex
+	slab           *slab[attempt]
+	replies        *slab[reply]
+	attempts       slotList
+	rOpen, rClosed slotList
+	replay         packet.Packet // an attempt's packets, rebuilt
+	scratch        *Conn         // an ending attempt, as OnEnd sees it
+	notes          []string      // noted verdicts of records' resets, interned
+	bigNotes       map[uint64]ResetNote
+	// tick orders a Conn list and the record list beside it as one list
+	// would: each connection or record takes the next tick when it moves to
+	// the back of its list, so the least recently active of the two heads
+	// is the one with the lower tick.
+	tick uint64
 }
 
 // NewTable returns an empty table.
@@ -137,7 +146,7 @@ func (t *Table) LookupKey(p *packet.Packet, k Key, ts time.Time) (*Conn, Dir) {
 		c = t.conns[k]
 		if c == nil && t.attemptIdx.n > 0 {
 			if i := t.findAttempt(k); i != 0 {
-				if t.attemptGone(t.attempt(i)) {
+				if t.attemptGone(i) {
 					t.stats.Expired++
 					t.endAttempt(i, EndIdle)
 				} else {
@@ -263,18 +272,55 @@ func (t *Table) newConn(k Key, p *packet.Packet, src, dst netip.AddrPort) *Conn 
 // connList is a doubly linked list of connections, least recently active first.
 type connList struct{ head, tail *Conn }
 
+// entry is a tracked connection in either form: a Conn, or a record (slab
+// index, see Answer); the zero entry is none.
+type entry struct {
+	c *Conn
+	i uint32
+}
+
+// first returns the least recently active of a Conn list and its record
+// list, as if they were one list.
+func (t *Table) first(l *connList, r *slotList) entry {
+	c, i := l.head, r.head
+	switch {
+	case i == 0:
+		return entry{c: c}
+	case c == nil || t.reply(t.attempt(i).more).tick < c.tick:
+		return entry{i: i}
+	}
+	return entry{c: c}
+}
+
+func (e entry) none() bool { return e.c == nil && e.i == 0 }
+
+func (t *Table) lastNS(e entry) int64 {
+	if e.c != nil {
+		return e.c.lastNS
+	}
+	return t.recordLastNS(t.attempt(e.i))
+}
+
+func (t *Table) endEntry(e entry, why EndReason) {
+	if e.c != nil {
+		t.end(e.c, why)
+	} else {
+		t.endAttempt(e.i, why)
+	}
+}
+
 // expire ends open connections idle past the timeout and closed ones past
 // the close delay, oldest first; each step is O(1).
 func (t *Table) expire() {
-	for c := t.open.head; c != nil && time.Duration(t.nowNS-c.lastNS) >= t.cfg.IdleTimeout; c = t.open.head {
+	for e := t.first(&t.open, &t.rOpen); !e.none() && time.Duration(t.nowNS-t.lastNS(e)) >= t.cfg.IdleTimeout; e = t.first(&t.open, &t.rOpen) {
 		t.stats.Expired++
-		t.end(c, EndIdle)
+		t.endEntry(e, EndIdle)
 	}
-	for c := t.closed.head; c != nil && t.gone(c); c = t.closed.head {
+	for e := t.first(&t.closed, &t.rClosed); !e.none() && (e.c == nil && t.attemptGone(e.i) || e.c != nil && t.gone(e.c)); e = t.first(&t.closed, &t.rClosed) {
 		t.stats.Expired++
-		t.end(c, EndIdle)
+		t.endEntry(e, EndIdle)
 	}
-	for i := t.attemptHead; i != 0 && t.attemptGone(t.attempt(i)); i = t.attemptHead {
+	for i := t.attempts.head; i != 0 && t.attemptGone(i); i = t.attempts.head {
 		t.stats.Expired++
 		t.endAttempt(i, EndIdle)
 	}
@@ -285,13 +331,12 @@ func (t *Table) expire() {
 // a SYN flood pushes out its own SYNs rather than the connections that
 // carry traffic.
 func (t *Table) evictOne() {
-	switch {
-	case t.closed.head != nil:
-		t.end(t.closed.head, EndEvicted)
-	case t.attemptHead != 0:
-		t.endAttempt(t.attemptHead, EndEvicted)
-	default:
-		t.end(t.open.head, EndEvicted)
+	if e := t.first(&t.closed, &t.rClosed); !e.none() {
+		t.endEntry(e, EndEvicted)
+	} else if t.attempts.head != 0 {
+		t.endAttempt(t.attempts.head, EndEvicted)
+	} else {
+		t.endEntry(t.first(&t.open, &t.rOpen), EndEvicted)
 	}
 }
 
@@ -299,24 +344,24 @@ func (t *Table) evictOne() {
 // last activity, so the output reads in time order.
 func (t *Table) Flush() {
 	for {
-		o, c := t.open.head, t.closed.head
-		var next *Conn
+		o, c := t.first(&t.open, &t.rOpen), t.first(&t.closed, &t.rClosed)
+		var next entry
 		switch {
-		case o == nil:
+		case o.none():
 			next = c
-		case c == nil || o.lastNS <= c.lastNS:
+		case c.none() || t.lastNS(o) <= t.lastNS(c):
 			next = o
 		default:
 			next = c
 		}
-		if a := t.attemptHead; a != 0 && (next == nil || t.attempt(a).ns < next.lastNS) {
+		if a := t.attempts.head; a != 0 && (next.none() || t.attempt(a).ns < t.lastNS(next)) {
 			t.endAttempt(a, EndFlush)
 			continue
 		}
-		if next == nil {
+		if next.none() {
 			return
 		}
-		t.end(next, EndFlush)
+		t.endEntry(next, EndFlush)
 	}
 }
 
@@ -343,6 +388,8 @@ func (t *Table) listOf(c *Conn) *connList {
 func (t *Table) pushBack(c *Conn) {
 	l := t.listOf(c)
 	c.list = l
+	t.tick++
+	c.tick = t.tick
 	c.prev, c.next = l.tail, nil
 	if l.tail != nil {
 		l.tail.next = c
@@ -370,6 +417,8 @@ func (t *Table) unlink(c *Conn) {
 // touch moves c to the back of the list it belongs on.
 func (t *Table) touch(c *Conn) {
 	if c.list == t.listOf(c) && c.list.tail == c {
+		t.tick++
+		c.tick = t.tick // past the records moved to the back since
 		return
 	}
 	t.unlink(c)
