@@ -129,6 +129,11 @@ func (a *Analyzer) decoded(p *packet.Packet, k flow.Key, err error, info capture
 		}
 		return
 	}
+	if p.Flags.Has(packet.RST) || p.Flags.Has(packet.SYN|packet.ACK) {
+		if a.answer(p, ts, info.Frame) {
+			return
+		}
+	}
 	c, d := a.table.LookupKey(p, k, ts)
 	if !a.opts.NoClassify {
 		if c.Pending > 0 {

@@ -14,7 +14,8 @@ import (
 
 // explain classifies a reset whose look-ahead is over and builds its finding.
 func (a *Analyzer) explain(pr *pendingReset) report.Finding {
-	ctx := &pr.ctx
+	ctx := a.pending.context(pr)
+	ctx.LookAheadDone = pr.lookDone
 	switch note := ctx.Conn.LastReset[ctx.Dir]; {
 	case pr.prev != nil && pr.prev.set:
 		ctx.Earlier = &pr.prev.v
@@ -28,8 +29,10 @@ func (a *Analyzer) explain(pr *pendingReset) report.Finding {
 	sightings := a.opts.captures.lookup(a.file, pr.frame, ctx)
 	v := cause.Classify(ctx)
 	pr.verdict.v, pr.verdict.set = cause.Earlier{Frame: pr.frame, Cause: v.Cause, Sender: v.Sender}, true
-	if pr.conn != nil {
-		pr.conn.LastReset[ctx.Dir] = flow.ResetNote{Frame: pr.frame, Cause: string(v.Cause), Sender: string(v.Sender)}
+	if note := (flow.ResetNote{Frame: pr.frame, Cause: string(v.Cause), Sender: string(v.Sender)}); pr.conn != nil {
+		pr.conn.LastReset[ctx.Dir] = note
+	} else if pr.live {
+		a.table.Explained(pr.ref, note)
 	}
 	c := &ctx.Conn
 	cd := v.ClientDir

@@ -8,15 +8,25 @@ import (
 	"github.com/rstscope/rstscope/packet"
 )
 
-// pendingReset is a reset whose verdict waits for look-ahead.
+// pendingReset is a reset whose verdict waits for look-ahead. A reset on
+// a Conn carries its context (cx) from the start; a reset the table took
+// compactly (flow.Table.Answer: a closed port's RST+ACK, a spoofed
+// source's reset to SYN cookies) carries only what builds it (lite), a
+// quarter of the bytes, until its connection is seen again or its verdict
+// is made. In a closed-port flood nearly every reset is of that kind:
+// 10 M SYNs, 10 % answered by RST+ACK, held 40 k resets of about 2 KB each
+// in their 2 s of look-ahead.
 type pendingReset struct {
-	ctx   cause.Context
+	id    uint64 // the connection's ID
 	frame uint64
-	conn  *flow.Conn // nil once the connection has left the table
-	// payload keeps the first bytes of the reset's payload (some devices
-	// write the reason there, e.g. F5 BIG-IP); ctx.RST.Payload points here.
-	payload [64]byte
-	done    bool
+	dir   flow.Dir
+	conn  *flow.Conn // nil while the connection is compact, and once it left the table
+	ref   flow.Ref   // the compact connection, while live
+	live  bool
+	done  bool
+	// lookDone says the look-ahead ran its full course (cause.Context's
+	// LookAheadDone).
+	lookDone bool
 	// verdict is filled in once this reset is explained; prev is the
 	// verdict of the connection's previous reset from the same side, when
 	// that one was still pending as this one arrived. They are boxes of
@@ -27,6 +37,24 @@ type pendingReset struct {
 	deadline int64
 	// burst is the run of resets from the same address:port this one is in.
 	burst *burst
+	cx    *resetContext
+	lite  *liteReset
+}
+
+// resetContext is a reset's classifier input while it waits.
+type resetContext struct {
+	ctx cause.Context
+	// payload keeps the first bytes of the reset's payload (some devices
+	// write the reason there, e.g. F5 BIG-IP); ctx.RST.Payload points here.
+	payload [64]byte
+}
+
+// liteReset is what builds the context of a reset on a compact connection.
+type liteReset struct {
+	before flow.Brief    // the connection just before the reset
+	rst    packet.Packet // without payload: the table takes none with one
+	time   time.Time
+	host   cause.Host
 }
 
 type verdictBox struct {
@@ -36,63 +64,152 @@ type verdictBox struct {
 
 // pendingSet holds resets in arrival order and by connection.
 type pendingSet struct {
-	// free holds emitted resets for reuse: each carries a copy of its
-	// connection (over a kilobyte), and allocating one per reset was a
-	// tenth of classification's cost on bench/out/traffic.pcap.
-	free   []*pendingReset
-	queue  []*pendingReset
-	head   int
-	byConn map[uint64][]*pendingReset
-	max    int // look-ahead packets
+	// free, freeCx and freeLite hold emitted resets' parts for reuse: a
+	// context carries a copy of its connection (over a kilobyte), and
+	// allocating one per reset was a tenth of classification's cost on
+	// bench/out/traffic.pcap.
+	free     []*pendingReset
+	freeCx   []*resetContext
+	freeLite []*liteReset
+	scratch  *resetContext // the context of a compact reset being explained
+	queue    []*pendingReset
+	head     int
+	byConn   map[uint64][]*pendingReset
+	max      int // look-ahead packets
+}
+
+// keepFree bounds each free list.
+const keepFree = 1024
+
+func (s *pendingSet) get() *pendingReset {
+	if n := len(s.free); n > 0 {
+		pr := s.free[n-1]
+		s.free = s.free[:n-1]
+		return pr
+	}
+	return new(pendingReset)
+}
+
+func (s *pendingSet) getCx() *resetContext {
+	if n := len(s.freeCx); n > 0 {
+		cx := s.freeCx[n-1]
+		s.freeCx = s.freeCx[:n-1]
+		return cx
+	}
+	cx := new(resetContext)
+	cx.ctx.After = make([]cause.Later, 0, s.max)
+	return cx
+}
+
+func (s *pendingSet) getLite() *liteReset {
+	if n := len(s.freeLite); n > 0 {
+		l := s.freeLite[n-1]
+		s.freeLite = s.freeLite[:n-1]
+		return l
+	}
+	return new(liteReset)
+}
+
+func (s *pendingSet) putLite(l *liteReset) {
+	if len(s.freeLite) < keepFree {
+		s.freeLite = append(s.freeLite, l)
+	}
+}
+
+// reset clears cx for a new reset, keeping its look-ahead's memory.
+func (cx *resetContext) reset() {
+	after := cx.ctx.After[:0]
+	cx.ctx = cause.Context{}
+	cx.ctx.After = after
 }
 
 func (a *Analyzer) newPending(c *flow.Conn, d flow.Dir, p *packet.Packet, ts time.Time, frame uint64) *pendingReset {
-	var pr *pendingReset
-	if n := len(a.pending.free); n > 0 {
-		pr = a.pending.free[n-1]
-		a.pending.free = a.pending.free[:n-1]
-		after := pr.ctx.After[:0]
-		*pr = pendingReset{}
-		pr.ctx.After = after
-	} else {
-		pr = &pendingReset{}
-		pr.ctx.After = make([]cause.Later, 0, a.opts.LookAheadPackets)
-	}
-	pr.frame, pr.conn, pr.verdict = frame, c, new(verdictBox)
-	pr.ctx.Conn = *c
-	pr.ctx.Dir = d
-	pr.ctx.RST = *p
-	n := copy(pr.payload[:], p.Payload)
-	pr.ctx.RST.Payload = pr.payload[:n]
-	pr.ctx.Time = ts
+	pr := a.pending.get()
+	cx := a.pending.getCx()
+	cx.reset()
+	*pr = pendingReset{id: c.ID, frame: frame, dir: d, conn: c, verdict: new(verdictBox), cx: cx}
+	cx.ctx.Conn = *c
+	cx.ctx.Dir = d
+	cx.ctx.RST = *p
+	n := copy(cx.payload[:], p.Payload)
+	cx.ctx.RST.Payload = cx.payload[:n]
+	cx.ctx.Time = ts
 	pr.deadline = ts.UnixNano() + int64(a.opts.LookAheadTime)
-	pr.ctx.SenderHost = a.hosts.get(p.Src)
+	cx.ctx.SenderHost = a.hosts.get(p.Src)
 	pr.burst = a.hosts.reset(p.SrcAddrPort(), ts.UnixNano())
 	return pr
 }
 
+// newLitePending is newPending for a reset the table took compactly, l
+// holding the connection before it.
+func (a *Analyzer) newLitePending(ref flow.Ref, l *liteReset, d flow.Dir, p *packet.Packet, ts time.Time, frame uint64) *pendingReset {
+	pr := a.pending.get()
+	*pr = pendingReset{id: ref.ID(), frame: frame, dir: d, ref: ref, live: true, verdict: new(verdictBox), lite: l}
+	l.rst = *p
+	l.rst.Payload = nil
+	l.time = ts
+	pr.deadline = ts.UnixNano() + int64(a.opts.LookAheadTime)
+	l.host = a.hosts.get(p.Src)
+	pr.burst = a.hosts.reset(p.SrcAddrPort(), ts.UnixNano())
+	return pr
+}
+
+// build fills cx with the context of pr, a reset on a compact connection,
+// as newPending would have made it.
+func (pr *pendingReset) build(cx *resetContext) {
+	l := pr.lite
+	cx.reset()
+	l.before.Build(&cx.ctx.Conn)
+	cx.ctx.Dir = pr.dir
+	cx.ctx.RST = l.rst
+	cx.ctx.RST.Payload = cx.payload[:0]
+	cx.ctx.Time = l.time
+	cx.ctx.SenderHost = l.host
+}
+
+// context returns pr's context, built in the scratch one when pr is compact.
+func (s *pendingSet) context(pr *pendingReset) *cause.Context {
+	if pr.cx != nil {
+		return &pr.cx.ctx
+	}
+	if s.scratch == nil {
+		s.scratch = &resetContext{ctx: cause.Context{After: make([]cause.Later, 0, s.max)}}
+	}
+	pr.build(s.scratch)
+	return &s.scratch.ctx
+}
+
 func (s *pendingSet) add(pr *pendingReset) {
-	list := s.byConn[pr.conn.ID]
+	list := s.byConn[pr.id]
 	for i := len(list) - 1; i >= 0; i-- {
-		if list[i].ctx.Dir == pr.ctx.Dir {
+		if list[i].dir == pr.dir {
 			pr.prev = list[i].verdict
 			break
 		}
 	}
 	s.queue = append(s.queue, pr)
-	s.byConn[pr.conn.ID] = append(s.byConn[pr.conn.ID], pr)
+	s.byConn[pr.id] = append(s.byConn[pr.id], pr)
 }
 
-// observe records a packet of a connection with resets pending.
+// observe records a packet of a connection with resets pending. A reset
+// that waited compactly gets its context now: its connection is a Conn
+// again.
 func (s *pendingSet) observe(c *flow.Conn, p *packet.Packet, d flow.Dir, ts time.Time) {
 	for _, pr := range s.byConn[c.ID] {
 		if pr.done {
 			continue
 		}
-		pr.ctx.After = append(pr.ctx.After, cause.LaterOf(p, d, ts))
-		if len(pr.ctx.After) >= s.max {
+		if pr.cx == nil {
+			cx := s.getCx()
+			pr.build(cx)
+			s.putLite(pr.lite)
+			pr.cx, pr.lite = cx, nil
+			pr.conn, pr.live = c, false
+		}
+		pr.cx.ctx.After = append(pr.cx.ctx.After, cause.LaterOf(p, d, ts))
+		if len(pr.cx.ctx.After) >= s.max {
 			pr.done = true
-			pr.ctx.LookAheadDone = true
+			pr.lookDone = true
 		}
 	}
 }
@@ -101,8 +218,8 @@ func (s *pendingSet) observe(c *flow.Conn, p *packet.Packet, d flow.Dir, ts time
 func (s *pendingSet) closeConn(c *flow.Conn, emit func(*pendingReset)) {
 	for _, pr := range s.byConn[c.ID] {
 		pr.done = true
-		pr.ctx.LookAheadDone = true
-		pr.conn = nil
+		pr.lookDone = true
+		pr.conn, pr.live = nil, false
 	}
 	delete(s.byConn, c.ID)
 	c.Pending = 0
@@ -121,17 +238,15 @@ func (s *pendingSet) due(now time.Time, emit func(*pendingReset)) {
 			if nowNS < pr.deadline {
 				return
 			}
-			pr.ctx.LookAheadDone = true
+			pr.lookDone = true
 		}
 		s.queue[s.head] = nil
 		s.head++
 		emit(pr)
-		if pr.conn != nil {
+		if pr.conn != nil || pr.live {
 			s.forget(pr)
 		}
-		if len(s.free) < 1024 {
-			s.free = append(s.free, pr)
-		}
+		s.recycle(pr)
 	}
 	// Reuse the queue's memory once it has drained.
 	if s.head == len(s.queue) {
@@ -139,8 +254,21 @@ func (s *pendingSet) due(now time.Time, emit func(*pendingReset)) {
 	}
 }
 
+func (s *pendingSet) recycle(pr *pendingReset) {
+	if pr.cx != nil && len(s.freeCx) < keepFree {
+		s.freeCx = append(s.freeCx, pr.cx)
+	}
+	if pr.lite != nil {
+		s.putLite(pr.lite)
+	}
+	*pr = pendingReset{}
+	if len(s.free) < keepFree {
+		s.free = append(s.free, pr)
+	}
+}
+
 func (s *pendingSet) forget(pr *pendingReset) {
-	id := pr.conn.ID
+	id := pr.id
 	list := s.byConn[id]
 	for i, x := range list {
 		if x == pr {
@@ -153,8 +281,41 @@ func (s *pendingSet) forget(pr *pendingReset) {
 	} else {
 		s.byConn[id] = list
 	}
-	if pr.conn.Pending > 0 {
+	if pr.conn != nil && pr.conn.Pending > 0 {
 		pr.conn.Pending--
 	}
-	pr.conn = nil
+	pr.conn, pr.live = nil, false
+}
+
+// answer gives p, a reset or a SYN-ACK, to the table to keep compactly
+// (flow.Table.Answer) and does for it what Packet does for a packet on a
+// Conn; it reports whether the table took it.
+func (a *Analyzer) answer(p *packet.Packet, ts time.Time, frame uint64) bool {
+	classify := !a.opts.NoClassify
+	rst := p.Flags.Has(packet.RST)
+	var l *liteReset
+	var before *flow.Brief
+	if classify && rst {
+		l = a.pending.getLite()
+		before = &l.before
+	}
+	ref, d, ok := a.table.Answer(p, ts, frame, p.IPLen, classify, before)
+	if !ok {
+		if l != nil {
+			a.pending.putLite(l)
+		}
+		return false
+	}
+	if !classify {
+		return true
+	}
+	if rst {
+		a.stats.Resets++
+		a.pending.add(a.newLitePending(ref, l, d, p, ts, frame))
+	}
+	a.flushDue(ts)
+	if !rst {
+		a.hosts.first(p) // a SYN-ACK is its sender's first packet on the connection
+	}
+	return true
 }

@@ -7,7 +7,12 @@
 // per second of capture time. Of them, -rst (default 0.10) are answered by a
 // RST+ACK with seq 0 and ack SYN.seq+1, as a port with no listener answers
 // (the flood's share aimed at a closed port, 10.99.0.1:81); the rest go
-// unanswered, as from a listener whose SYN queue is full. Every -real-th SYN
+// unanswered, as from a listener whose SYN queue is full. -synack (default 0)
+// of the SYNs to port 80 are answered by a SYN-ACK instead, as a listener
+// answering a flood with SYN cookies (it keeps no state, so it never
+// retransmits), and -synack-rst of those SYN-ACKs are answered by a bare RST
+// from the spoofed source (seq = the SYN-ACK's ack), as a live host that
+// never sent the SYN answers. Every -real-th SYN
 // (default 1000) is instead a real connection from 192.0.2.0/24: handshake,
 // a request and a response, then a RST from the client, as a browser
 // aborting. Frames are Ethernet, deterministic for a given -seed.
@@ -32,10 +37,12 @@ func main() {
 	n := flag.Int("n", 10_000_000, "SYNs to write")
 	rate := flag.Float64("rate", 200_000, "SYNs per second of capture time")
 	rst := flag.Float64("rst", 0.10, "share of flood SYNs answered by RST+ACK")
+	synack := flag.Float64("synack", 0, "share of flood SYNs to the open port answered by a SYN-ACK (a listener with SYN cookies)")
+	synackRST := flag.Float64("synack-rst", 0, "share of those SYN-ACKs answered by a RST from the spoofed source")
 	real := flag.Int("real", 1000, "every real-th SYN is a real connection ending in a reset (0: none)")
 	seed := flag.Uint64("seed", 1, "random seed")
 	flag.Parse()
-	if err := run(*out, *n, *rate, *rst, *real, *seed); err != nil {
+	if err := run(*out, *n, *rate, *rst, *synack, *synackRST, *real, *seed); err != nil {
 		fmt.Fprintln(os.Stderr, "synflood:", err)
 		os.Exit(1)
 	}
@@ -98,7 +105,7 @@ func (w *writer) seg(ts time.Time, src, dst []byte, sport, dport uint16, seq, ac
 	return w.w.WritePacket(gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(b), Length: len(b)}, b)
 }
 
-func run(name string, n int, rate, rstShare float64, real int, seed uint64) error {
+func run(name string, n int, rate, rstShare, synackShare, synackRSTShare float64, real int, seed uint64) error {
 	f, err := os.Create(name)
 	if err != nil {
 		return err
@@ -161,6 +168,20 @@ func run(name string, n int, rate, rstShare float64, real int, seed uint64) erro
 		if answer {
 			if err := w.seg(ts.Add(step/2), server, src, dport, sport, 0, isn+1, "RA", 64, 0, true); err != nil {
 				return err
+			}
+			continue
+		}
+		// Random numbers are drawn only when asked for, so the default
+		// flood stays the same file it was before these options.
+		if synackShare > 0 && rng.Float64() < synackShare {
+			cookie := rng.Uint32()
+			if err := w.seg(ts.Add(step/3), server, src, dport, sport, cookie, isn+1, "SA", 64, 0, true); err != nil {
+				return err
+			}
+			if synackRSTShare > 0 && rng.Float64() < synackRSTShare {
+				if err := w.seg(ts.Add(2*step/3), src, server, sport, dport, isn+1, 0, "R", ttl, 0, false); err != nil {
+					return err
+				}
 			}
 		}
 	}
