@@ -32,11 +32,7 @@ func TestAnswerMatchesProcess(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 3))
 	srv4 := netip.MustParseAddrPort("10.0.0.2:80")
 	srv6 := netip.MustParseAddrPort("[fd00::2]:443")
-	type pkt struct {
-		p  packet.Packet
-		ts time.Time
-	}
-	var pkts []pkt
+	var pkts []timedPacket
 	start := time.Unix(1_700_000_000, 0)
 	for i := range 6000 {
 		srv := srv4
@@ -47,7 +43,7 @@ func TestAnswerMatchesProcess(t *testing.T) {
 			cli = netip.AddrPortFrom(netip.MustParseAddr(fmt.Sprintf("fd00::%x", 0x100+rng.IntN(16))), uint16(1024+rng.IntN(64)))
 		}
 		ts := start.Add(time.Duration(i) * 20 * time.Millisecond)
-		mk := func(from, to netip.AddrPort, f packet.Flags, seq, ack uint32, at time.Duration) pkt {
+		mk := func(from, to netip.AddrPort, f packet.Flags, seq, ack uint32, at time.Duration) timedPacket {
 			p := packet.Packet{IPVersion: ver, IPLen: 40 + rng.IntN(30), TTL: uint8(50 + rng.IntN(3)), IPID: uint16(rng.Uint32()),
 				DF: rng.IntN(2) == 0, HasMAC: rng.IntN(8) != 0, SrcMAC: [6]byte{2, 0, 0, 0, byte(rng.IntN(2)), byte(i)}, VLAN: 7,
 				Src: from.Addr(), Dst: to.Addr(), SrcPort: from.Port(), DstPort: to.Port(),
@@ -56,7 +52,7 @@ func TestAnswerMatchesProcess(t *testing.T) {
 				p.Opt = packet.Options{MSS: 1460, HasMSS: true, WScale: 7, HasWScale: rng.IntN(2) == 0, SACKPerm: true, HasTS: rng.IntN(2) == 0, TSVal: rng.Uint32(), Len: 20}
 			}
 			// A capture's clock steps back now and then.
-			return pkt{p, ts.Add(at - time.Duration(rng.IntN(3))*time.Millisecond)}
+			return timedPacket{p, ts.Add(at - time.Duration(rng.IntN(3))*time.Millisecond)}
 		}
 		isn, cookie := rng.Uint32(), rng.Uint32()
 		syn := mk(cli, srv, fS, isn, 0, 0)
@@ -94,35 +90,12 @@ func TestAnswerMatchesProcess(t *testing.T) {
 	}
 	sort.SliceStable(pkts, func(i, j int) bool { return pkts[i].ts.Before(pkts[j].ts) })
 
-	run := func(answer bool, cfg Config) []endRecord {
-		tab := NewTable(cfg)
-		var got []endRecord
-		tab.OnEnd = func(c *Conn, why EndReason) {
-			cc := *c
-			cc.prev, cc.next, cc.list, cc.tick = nil, nil, nil, 0 // the table's, not the connection's
-			got = append(got, endRecord{summary(c), why, fmt.Sprintf("%+v", cc)})
-		}
-		for i := range pkts {
-			p := &pkts[i]
-			if tab.Offer(&p.p, p.ts, uint64(i+1), p.p.IPLen) {
-				continue
-			}
-			if answer {
-				if _, _, ok := tab.Answer(&p.p, p.ts, uint64(i+1), p.p.IPLen, false, nil); ok {
-					continue
-				}
-			}
-			tab.Process(&p.p, p.ts, uint64(i+1), p.p.IPLen)
-		}
-		tab.Flush()
-		return got
-	}
 	for _, cfg := range []Config{
 		DefaultConfig,
 		{MaxConns: 40, IdleTimeout: 3 * time.Second},
 		{MaxConns: 300, IdleTimeout: 30 * time.Second, CloseDelay: time.Second},
 	} {
-		full, compact := run(false, cfg), run(true, cfg)
+		full, compact := endsOf(pkts, false, cfg), endsOf(pkts, true, cfg)
 		if len(full) != len(compact) {
 			t.Fatalf("%+v: %d connections with Offer and Process, %d with Offer and Answer", cfg, len(full), len(compact))
 		}
@@ -140,6 +113,76 @@ func TestAnswerMatchesProcess(t *testing.T) {
 			t.Errorf("%+v: %d of %d ends differ", cfg, bad, len(full))
 		}
 	}
+}
+
+type timedPacket struct {
+	p  packet.Packet
+	ts time.Time
+}
+
+// endsOf feeds pkts to a table as the analyzer does (Offer, then Answer
+// when answer is set, then Process) and returns what OnEnd saw.
+func endsOf(pkts []timedPacket, answer bool, cfg Config) []endRecord {
+	tab := NewTable(cfg)
+	var got []endRecord
+	tab.OnEnd = func(c *Conn, why EndReason) {
+		cc := *c
+		cc.prev, cc.next, cc.list, cc.tick = nil, nil, nil, 0 // the table's, not the connection's
+		got = append(got, endRecord{summary(c), why, fmt.Sprintf("%+v", cc)})
+	}
+	for i := range pkts {
+		p := &pkts[i]
+		if tab.Offer(&p.p, p.ts, uint64(i+1), p.p.IPLen) {
+			continue
+		}
+		if answer {
+			if _, _, ok := tab.Answer(&p.p, p.ts, uint64(i+1), p.p.IPLen, false, nil); ok {
+				continue
+			}
+		}
+		tab.Process(&p.p, p.ts, uint64(i+1), p.p.IPLen)
+	}
+	tab.Flush()
+	return got
+}
+
+// TestTouchOrdersPastRecords: a Conn already last on its list that gets a
+// packet after a record was answered is younger than that record, so the
+// cap evicts the record first, as one list would.
+func TestTouchOrdersPastRecords(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	sa := func(port uint16) packet.Packet {
+		return packet.Packet{IPVersion: 4, IPLen: 44, TTL: 64, Src: server.Addr(), Dst: client.Addr(),
+			SrcPort: server.Port(), DstPort: port, Seq: 7, Ack: 1001, Flags: fSA}
+	}
+	ack := synFrom(40000, 1001)
+	ack.Flags, ack.Ack = fA, 8
+	var pkts []timedPacket
+	for i, p := range []packet.Packet{
+		synFrom(40000, 1000), sa(40000), ack, // an established Conn
+		synFrom(40001, 1000), sa(40001), // a record, answered after it
+		ack,                  // the Conn again, already last on its list
+		synFrom(40002, 1000), // past the cap: the record goes, not the Conn
+		synFrom(40003, 1000),
+	} {
+		pkts = append(pkts, timedPacket{p, start.Add(time.Duration(i) * time.Millisecond)})
+	}
+	cfg := Config{MaxConns: 2}
+	full, compact := endsOf(pkts, false, cfg), endsOf(pkts, true, cfg)
+	if fmt.Sprint(full) != fmt.Sprint(compact) {
+		t.Errorf("ends (id, why) differ:\nOffer and Process %v\nOffer and Answer  %v", idsOf(full), idsOf(compact))
+	}
+	if len(full) == 0 || full[0].summary.id != 2 || full[0].why != EndEvicted {
+		t.Errorf("first end %+v, want connection 2 (the record) evicted", full)
+	}
+}
+
+func idsOf(rs []endRecord) [][2]uint64 {
+	var ids [][2]uint64
+	for _, r := range rs {
+		ids = append(ids, [2]uint64{r.summary.id, uint64(r.why)})
+	}
+	return ids
 }
 
 // TestAnswerKeepsFloodsCompact: the packets of a closed port's answer and
