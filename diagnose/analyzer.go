@@ -68,6 +68,7 @@ func New(file string, opts Options) *Analyzer {
 	a.stats.File = file
 	a.pending.byConn = make(map[uint64][]*pendingReset)
 	a.pending.max = opts.LookAheadPackets
+	a.pending.table = a.table
 	a.table.OnEnd = a.connEnded
 	return a
 }

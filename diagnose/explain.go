@@ -29,10 +29,12 @@ func (a *Analyzer) explain(pr *pendingReset) report.Finding {
 	sightings := a.opts.captures.lookup(a.file, pr.frame, ctx)
 	v := cause.Classify(ctx)
 	pr.verdict.v, pr.verdict.set = cause.Earlier{Frame: pr.frame, Cause: v.Cause, Sender: v.Sender}, true
-	if note := (flow.ResetNote{Frame: pr.frame, Cause: string(v.Cause), Sender: string(v.Sender)}); pr.conn != nil {
+	note := flow.ResetNote{Frame: pr.frame, Cause: string(v.Cause), Sender: string(v.Sender)}
+	if pr.conn != nil {
 		pr.conn.LastReset[ctx.Dir] = note
-	} else if pr.live {
-		a.table.Explained(pr.ref, note)
+	}
+	if pr.ref != (flow.Ref{}) {
+		a.table.Explained(pr.ref, note) // notes it while the table holds the connection compactly
 	}
 	c := &ctx.Conn
 	cd := v.ClientDir

@@ -11,11 +11,12 @@ import (
 // pendingReset is a reset whose verdict waits for look-ahead. A reset on
 // a Conn carries its context (cx) from the start; a reset the table took
 // compactly (flow.Table.Answer: a closed port's RST+ACK, a spoofed
-// source's reset to SYN cookies) carries only what builds it (lite), a
-// quarter of the bytes, until its connection is seen again or its verdict
-// is made. In a closed-port flood nearly every reset is of that kind:
-// 10 M SYNs, 10 % answered by RST+ACK, held 40 k resets of about 2 KB each
-// in their 2 s of look-ahead.
+// source's reset to SYN cookies) stays in the table's slabs, and carries
+// only what the table does not keep, until its connection is seen again
+// (observe) or its verdict is made (explain): a tenth of the bytes. In a
+// closed-port flood nearly every reset is of that kind: 10 M SYNs, 10 %
+// answered by RST+ACK, held 40 k resets of about 2 KB each in their 2 s of
+// look-ahead.
 type pendingReset struct {
 	id    uint64 // the connection's ID
 	frame uint64
@@ -38,7 +39,14 @@ type pendingReset struct {
 	// burst is the run of resets from the same address:port this one is in.
 	burst *burst
 	cx    *resetContext
-	lite  *liteReset
+	// A compact reset's time, sender host, and the packet's fields the
+	// table does not keep (flow.Table.Before).
+	time      time.Time
+	host      cause.Host
+	dstMAC    [6]byte
+	link      packet.LinkType
+	vlans     uint8
+	truncated bool
 }
 
 // resetContext is a reset's classifier input while it waits.
@@ -49,14 +57,6 @@ type resetContext struct {
 	payload [64]byte
 }
 
-// liteReset is what builds the context of a reset on a compact connection.
-type liteReset struct {
-	before flow.Brief    // the connection just before the reset
-	rst    packet.Packet // without payload: the table takes none with one
-	time   time.Time
-	host   cause.Host
-}
-
 type verdictBox struct {
 	v   cause.Earlier
 	set bool
@@ -64,18 +64,18 @@ type verdictBox struct {
 
 // pendingSet holds resets in arrival order and by connection.
 type pendingSet struct {
-	// free, freeCx and freeLite hold emitted resets' parts for reuse: a
-	// context carries a copy of its connection (over a kilobyte), and
-	// allocating one per reset was a tenth of classification's cost on
+	// free and freeCx hold emitted resets' parts for reuse: a context
+	// carries a copy of its connection (over a kilobyte), and allocating
+	// one per reset was a tenth of classification's cost on
 	// bench/out/traffic.pcap.
-	free     []*pendingReset
-	freeCx   []*resetContext
-	freeLite []*liteReset
-	scratch  *resetContext // the context of a compact reset being explained
-	queue    []*pendingReset
-	head     int
-	byConn   map[uint64][]*pendingReset
-	max      int // look-ahead packets
+	free    []*pendingReset
+	freeCx  []*resetContext
+	scratch *resetContext // the context of a compact reset being explained
+	queue   []*pendingReset
+	head    int
+	byConn  map[uint64][]*pendingReset
+	max     int // look-ahead packets
+	table   *flow.Table
 }
 
 // keepFree bounds each free list.
@@ -99,21 +99,6 @@ func (s *pendingSet) getCx() *resetContext {
 	cx := new(resetContext)
 	cx.ctx.After = make([]cause.Later, 0, s.max)
 	return cx
-}
-
-func (s *pendingSet) getLite() *liteReset {
-	if n := len(s.freeLite); n > 0 {
-		l := s.freeLite[n-1]
-		s.freeLite = s.freeLite[:n-1]
-		return l
-	}
-	return new(liteReset)
-}
-
-func (s *pendingSet) putLite(l *liteReset) {
-	if len(s.freeLite) < keepFree {
-		s.freeLite = append(s.freeLite, l)
-	}
 }
 
 // reset clears cx for a new reset, keeping its look-ahead's memory.
@@ -140,31 +125,28 @@ func (a *Analyzer) newPending(c *flow.Conn, d flow.Dir, p *packet.Packet, ts tim
 	return pr
 }
 
-// newLitePending is newPending for a reset the table took compactly, l
-// holding the connection before it.
-func (a *Analyzer) newLitePending(ref flow.Ref, l *liteReset, d flow.Dir, p *packet.Packet, ts time.Time, frame uint64) *pendingReset {
+// newCompactPending is newPending for a reset the table took compactly.
+func (a *Analyzer) newCompactPending(ref flow.Ref, d flow.Dir, p *packet.Packet, ts time.Time, frame uint64) *pendingReset {
 	pr := a.pending.get()
-	*pr = pendingReset{id: ref.ID(), frame: frame, dir: d, ref: ref, live: true, verdict: new(verdictBox), lite: l}
-	l.rst = *p
-	l.rst.Payload = nil
-	l.time = ts
+	*pr = pendingReset{id: ref.ID(), frame: frame, dir: d, ref: ref, live: true, verdict: new(verdictBox),
+		time: ts, dstMAC: p.DstMAC, link: p.Link, vlans: p.VLANs, truncated: p.Truncated}
 	pr.deadline = ts.UnixNano() + int64(a.opts.LookAheadTime)
-	l.host = a.hosts.get(p.Src)
+	pr.host = a.hosts.get(p.Src)
 	pr.burst = a.hosts.reset(p.SrcAddrPort(), ts.UnixNano())
 	return pr
 }
 
-// build fills cx with the context of pr, a reset on a compact connection,
-// as newPending would have made it.
-func (pr *pendingReset) build(cx *resetContext) {
-	l := pr.lite
+// build fills cx with the context of pr, a reset the table took
+// compactly, as newPending would have made it.
+func (s *pendingSet) build(pr *pendingReset, cx *resetContext) {
 	cx.reset()
-	l.before.Build(&cx.ctx.Conn)
-	cx.ctx.Dir = pr.dir
-	cx.ctx.RST = l.rst
-	cx.ctx.RST.Payload = cx.payload[:0]
-	cx.ctx.Time = l.time
-	cx.ctx.SenderHost = l.host
+	ctx := &cx.ctx
+	s.table.Before(pr.ref, &ctx.Conn, &ctx.RST)
+	ctx.RST.DstMAC, ctx.RST.Link, ctx.RST.VLANs, ctx.RST.Truncated = pr.dstMAC, pr.link, pr.vlans, pr.truncated
+	ctx.RST.Payload = cx.payload[:0]
+	ctx.Dir = pr.dir
+	ctx.Time = pr.time
+	ctx.SenderHost = pr.host
 }
 
 // context returns pr's context, built in the scratch one when pr is compact.
@@ -175,7 +157,7 @@ func (s *pendingSet) context(pr *pendingReset) *cause.Context {
 	if s.scratch == nil {
 		s.scratch = &resetContext{ctx: cause.Context{After: make([]cause.Later, 0, s.max)}}
 	}
-	pr.build(s.scratch)
+	s.build(pr, s.scratch)
 	return &s.scratch.ctx
 }
 
@@ -200,10 +182,8 @@ func (s *pendingSet) observe(c *flow.Conn, p *packet.Packet, d flow.Dir, ts time
 			continue
 		}
 		if pr.cx == nil {
-			cx := s.getCx()
-			pr.build(cx)
-			s.putLite(pr.lite)
-			pr.cx, pr.lite = cx, nil
+			pr.cx = s.getCx()
+			s.build(pr, pr.cx)
 			pr.conn, pr.live = c, false
 		}
 		pr.cx.ctx.After = append(pr.cx.ctx.After, cause.LaterOf(p, d, ts))
@@ -258,9 +238,6 @@ func (s *pendingSet) recycle(pr *pendingReset) {
 	if pr.cx != nil && len(s.freeCx) < keepFree {
 		s.freeCx = append(s.freeCx, pr.cx)
 	}
-	if pr.lite != nil {
-		s.putLite(pr.lite)
-	}
 	*pr = pendingReset{}
 	if len(s.free) < keepFree {
 		s.free = append(s.free, pr)
@@ -293,17 +270,8 @@ func (s *pendingSet) forget(pr *pendingReset) {
 func (a *Analyzer) answer(p *packet.Packet, ts time.Time, frame uint64) bool {
 	classify := !a.opts.NoClassify
 	rst := p.Flags.Has(packet.RST)
-	var l *liteReset
-	var before *flow.Brief
-	if classify && rst {
-		l = a.pending.getLite()
-		before = &l.before
-	}
-	ref, d, ok := a.table.Answer(p, ts, frame, p.IPLen, classify, before)
+	ref, d, ok := a.table.Answer(p, ts, frame, p.IPLen, classify)
 	if !ok {
-		if l != nil {
-			a.pending.putLite(l)
-		}
 		return false
 	}
 	if !classify {
@@ -311,7 +279,7 @@ func (a *Analyzer) answer(p *packet.Packet, ts time.Time, frame uint64) bool {
 	}
 	if rst {
 		a.stats.Resets++
-		a.pending.add(a.newLitePending(ref, l, d, p, ts, frame))
+		a.pending.add(a.newCompactPending(ref, d, p, ts, frame))
 	}
 	a.flushDue(ts)
 	if !rst {

@@ -208,10 +208,23 @@ func (t *Table) unlinkAttempt(i uint32) {
 }
 
 // dropAttempt unlinks attempt i, forgets its key and frees its slot and
-// its replies.
+// its replies, unless a reset of it waits for its verdict: then they stay
+// until Explained.
 func (t *Table) dropAttempt(i uint32) {
 	t.unlinkAttempt(i)
 	t.unindexAttempt(i)
+	a := t.attempt(i)
+	for j := a.more; j != 0; j = t.reply(j).next {
+		if t.reply(j).bits&replyPending != 0 {
+			t.reply(a.more).bits |= replyDeparted
+			return
+		}
+	}
+	t.freeAttempt(i)
+}
+
+// freeAttempt frees attempt i's slot and its replies.
+func (t *Table) freeAttempt(i uint32) {
 	a := t.attempt(i)
 	for j := a.more; j != 0; {
 		r := t.reply(j)
@@ -308,18 +321,33 @@ func replay(c *Conn, p *packet.Packet, a *attempt, rs []reply) {
 	c.Update(p, FromOrig, time.Unix(0, a.ns), a.frame, int(a.ipLen))
 	for k := range rs {
 		r := &rs[k]
-		d := r.dir()
-		from, to := src, dst
-		if d == FromResp {
-			from, to = dst, src
-		}
-		*p = packet.Packet{
-			HasMAC: r.bits&replyHasMAC != 0, SrcMAC: r.mac, VLAN: a.vlan, Tunnels: a.tunnels, IPVersion: a.ipVersion,
-			IPLen: int(r.ipLen), TTL: r.ttl, IPID: r.ipID, DF: r.bits&replyDF != 0,
-			Src: from.Addr(), SrcPort: from.Port(), Dst: to.Addr(), DstPort: to.Port(),
-			Seq: r.seq, Ack: r.ack, Flags: r.flags, Window: r.window, Opt: r.options(),
-		}
-		c.Update(p, d, time.Unix(0, r.ns), a.frame+uint64(r.dframe), int(r.ipLen))
+		*p = packetOfReply(a, r, src, dst)
+		c.Update(p, r.dir(), time.Unix(0, r.ns), a.frame+uint64(r.dframe), int(r.ipLen))
+	}
+}
+
+// packetOf is reply r of attempt a as the decoder gave it, but for the
+// fields the table does not keep (see Before).
+func (t *Table) packetOf(a *attempt, r *reply) packet.Packet {
+	lo, hi := keyAddr(a.key.lo, a.ipVersion), keyAddr(a.key.hi, a.ipVersion)
+	src, dst := netip.AddrPortFrom(lo, a.key.loP), netip.AddrPortFrom(hi, a.key.hiP)
+	if !a.srcLo {
+		src, dst = dst, src
+	}
+	return packetOfReply(a, r, src, dst)
+}
+
+// packetOfReply is packetOf for the attempt's SYN from src to dst.
+func packetOfReply(a *attempt, r *reply, src, dst netip.AddrPort) packet.Packet {
+	from, to := src, dst
+	if r.dir() == FromResp {
+		from, to = dst, src
+	}
+	return packet.Packet{
+		HasMAC: r.bits&replyHasMAC != 0, SrcMAC: r.mac, VLAN: a.vlan, Tunnels: a.tunnels, IPVersion: a.ipVersion,
+		IPLen: int(r.ipLen), TTL: r.ttl, IPID: r.ipID, DF: r.bits&replyDF != 0,
+		Src: from.Addr(), SrcPort: from.Port(), Dst: to.Addr(), DstPort: to.Port(),
+		Seq: r.seq, Ack: r.ack, Flags: r.flags, Window: r.window, Opt: r.options(),
 	}
 }
 

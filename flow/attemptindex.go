@@ -1,17 +1,47 @@
 package flow
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"runtime"
+)
 
 // attemptIndex finds attempts by key: open addressing with linear probing
 // over slab indices, at most half full. A Go map[Key]uint32 took 63 MB for
 // the 500 k attempts of a full table on bench/synflood (as much as the
 // attempts themselves); this takes 4 MB, since the key is read from the
-// slab. The hash is the runtime's seeded one (maphash), so a flood with
-// chosen addresses cannot aim at one probe chain.
+// slab, mapped outside the Go heap like the slab (on the heap it counted
+// twice, with the collector's headroom). The hash is the runtime's seeded
+// one (maphash), so a flood with chosen addresses cannot aim at one probe
+// chain.
 type attemptIndex struct {
-	slots []uint32 // slab index + 1, 0 for empty
+	slots []uint32 // slab index + 1, 0 for empty; mem.slots
 	n     int
 	seed  maphash.Seed
+	mem   *indexMem
+}
+
+// indexMem holds the index's slots; a cleanup unmaps them once the table
+// is unreachable.
+type indexMem struct {
+	slots  []uint32
+	mapped bool
+}
+
+func (m *indexMem) release() {
+	if m.mapped {
+		unmapChunk(m.slots)
+	}
+	m.slots, m.mapped = nil, false
+}
+
+// resize gives m n empty slots, releasing the old ones.
+func (m *indexMem) resize(n int) {
+	m.release()
+	if c, ok := mapChunk[uint32](n); ok {
+		m.slots, m.mapped = c, true
+	} else {
+		m.slots = make([]uint32, n)
+	}
 }
 
 func (x *attemptIndex) home(k Key) int {
@@ -40,8 +70,13 @@ func (t *Table) findAttempt(k Key) uint32 {
 func (t *Table) indexAttempt(i uint32) {
 	x := &t.attemptIdx
 	if (x.n+1)*2 > len(x.slots) {
-		old := x.slots
-		x.slots = make([]uint32, max(1024, 2*len(old)))
+		if x.mem == nil {
+			x.mem = new(indexMem)
+			runtime.AddCleanup(t, (*indexMem).release, x.mem)
+		}
+		old := append([]uint32(nil), x.slots...) // a copy: resize releases the slots
+		x.mem.resize(max(1024, 2*len(old)))
+		x.slots = x.mem.slots
 		if x.n == 0 {
 			x.seed = maphash.MakeSeed()
 		}

@@ -45,6 +45,10 @@ const (
 	replyPending // a reset whose verdict the analyzer has not made yet
 	replyNoted   // a reset whose verdict is noted (Conn.LastReset)
 	replyClosed  // first reply: the record ends in a reset
+	// first reply: the record left the table (built as a Conn, or ended)
+	// with its reset's verdict still pending; its slots stay until
+	// Explained, so Before can still build the reset's context.
+	replyDeparted
 )
 
 const (
@@ -100,24 +104,8 @@ func (t *Table) allocReply() uint32 {
 	return s.used
 }
 
-// Brief is a compact connection as it stood before a packet the table
-// took (see Answer): a SYN, perhaps its SYN-ACK. It holds no pointers and
-// about a seventh of a Conn's bytes, so a verdict waiting for look-ahead
-// can keep one instead of a Conn.
-type Brief struct {
-	a attempt
-	r [maxReplies - 1]reply
-	n uint8
-}
-
-// Build makes c the connection b stands for.
-func (b *Brief) Build(c *Conn) {
-	var p packet.Packet
-	replay(c, &p, &b.a, b.r[:b.n])
-}
-
-// Ref names a connection the table holds compactly, for Explained. It
-// stays valid while the connection is held so; after that it names nothing.
+// Ref names a reset the table took compactly (Answer), for Before and
+// Explained.
 type Ref struct {
 	slot uint32
 	id   uint64
@@ -133,15 +121,15 @@ func isSYNACK(p *packet.Packet) bool {
 // Update, into a compact connection when p is a SYN-ACK answering an
 // unanswered attempt, or a reset (without payload) ending an attempt or
 // an attempt answered by a SYN-ACK; it reports whether it did, and p's
-// direction. For a reset, before receives the connection as it stood just
-// before p, ref names the connection for Explained, and pend marks the
-// reset as waiting for a verdict (Conn.Pending) until Explained. Anything
-// else, or a packet after the reset, builds the Conn (Lookup), so nothing
-// downstream tells the two apart (TestAnswerMatchesProcess).
-func (t *Table) Answer(p *packet.Packet, ts time.Time, frame uint64, ipBytes int, pend bool, before *Brief) (Ref, Dir, bool) {
+// direction. For a reset, pend marks it as waiting for a verdict
+// (Conn.Pending) until Explained, and ref names it for Before and
+// Explained. Anything else, or a packet after the reset, builds the Conn
+// (Lookup), so nothing downstream tells the two apart
+// (TestAnswerMatchesProcess).
+func (t *Table) Answer(p *packet.Packet, ts time.Time, frame uint64, ipBytes int, pend bool) (Ref, Dir, bool) {
 	rst := p.Flags.Has(packet.RST)
 	if t.attemptIdx.n == 0 || p.PayloadLen != 0 || len(p.Payload) != 0 || (!rst && !isSYNACK(p)) ||
-		ipBytes < 0 || ipBytes > 1<<16-1 {
+		ipBytes < 0 || ipBytes > 1<<16-1 || p.Urgent != 0 || p.Fragmented || p.FragProto != 0 {
 		return Ref{}, 0, false
 	}
 	k, srcLo := MakeKey(p.SrcAddrPort(), p.DstAddrPort())
@@ -156,7 +144,7 @@ func (t *Table) Answer(p *packet.Packet, ts time.Time, frame uint64, ipBytes int
 		return Ref{}, 0, false
 	}
 	a := t.attempt(i)
-	if p.IPVersion != a.ipVersion || frame < a.frame || frame-a.frame > 1<<32-1 {
+	if p.IPVersion != a.ipVersion || p.VLAN != a.vlan || p.Tunnels != a.tunnels || frame < a.frame || frame-a.frame > 1<<32-1 {
 		return Ref{}, 0, false
 	}
 	if ns := ts.UnixNano(); ns > t.nowNS {
@@ -206,10 +194,6 @@ func (t *Table) Answer(p *packet.Packet, ts time.Time, frame uint64, ipBytes int
 		if c.closeNS == 0 || c.closeNS != c.lastNS || c.finUnacked() || c.attempt() {
 			return Ref{}, 0, false
 		}
-		if before != nil {
-			*before = Brief{a: *a, n: uint8(n)}
-			copy(before.r[:], rs[:n])
-		}
 		if pend {
 			r.bits |= replyPending
 		}
@@ -230,14 +214,19 @@ func (t *Table) Answer(p *packet.Packet, ts time.Time, frame uint64, ipBytes int
 }
 
 // Explained notes the verdict on the reset Answer took for ref, as the
-// analyzer notes it in Conn.LastReset, and ends its pending mark. A ref
-// whose connection has been built as a Conn or ended names nothing.
+// analyzer notes it in Conn.LastReset, and ends its pending mark; once its
+// connection left the table (built as a Conn, which the caller notes
+// itself, or ended), it frees what Before needed.
 func (t *Table) Explained(ref Ref, note ResetNote) {
 	if t.slab == nil || ref.slot == 0 || ref.slot > t.slab.used {
 		return
 	}
 	a := t.attempt(ref.slot)
 	if a.id != ref.id || a.more == 0 {
+		return
+	}
+	if t.reply(a.more).bits&replyDeparted != 0 {
+		t.freeAttempt(ref.slot)
 		return
 	}
 	j := a.more
@@ -274,3 +263,31 @@ func (t *Table) intern(s string) uint8 {
 
 // ID is the ID of the connection ref names (Conn.ID once built).
 func (r Ref) ID() uint64 { return r.id }
+
+// Before builds the context of the reset Answer took for ref: c becomes
+// the connection as it stood just before it, and rst the reset, but for
+// what the table does not keep (Link, DstMAC, VLANs, Truncated and
+// Payload, which the caller keeps). It reports false when ref names
+// nothing (Explained was called).
+func (t *Table) Before(ref Ref, c *Conn, rst *packet.Packet) bool {
+	if t.slab == nil || ref.slot == 0 || ref.slot > t.slab.used {
+		return false
+	}
+	a := t.attempt(ref.slot)
+	if a.id != ref.id || a.more == 0 {
+		return false
+	}
+	var rs [maxReplies]reply
+	n := 0
+	for j := a.more; j != 0; j = t.reply(j).next {
+		rs[n] = *t.reply(j)
+		n++
+	}
+	r := &rs[n-1]
+	if !r.flags.Has(packet.RST) {
+		return false
+	}
+	replay(c, rst, a, rs[:n-1])
+	*rst = t.packetOf(a, r)
+	return true
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"reflect"
 	"sort"
 	"testing"
 	"time"
@@ -136,7 +137,7 @@ func endsOf(pkts []timedPacket, answer bool, cfg Config) []endRecord {
 			continue
 		}
 		if answer {
-			if _, _, ok := tab.Answer(&p.p, p.ts, uint64(i+1), p.p.IPLen, false, nil); ok {
+			if _, _, ok := tab.Answer(&p.p, p.ts, uint64(i+1), p.p.IPLen, false); ok {
 				continue
 			}
 		}
@@ -192,14 +193,13 @@ func TestAnswerKeepsFloodsCompact(t *testing.T) {
 	tab := NewTable(DefaultConfig)
 	start := time.Unix(1_700_000_000, 0)
 	frame := uint64(0)
-	feed := func(p packet.Packet, at time.Duration) (Ref, bool, Brief) {
+	feed := func(p packet.Packet, at time.Duration) (Ref, bool) {
 		frame++
-		var b Brief
 		if tab.Offer(&p, start.Add(at), frame, p.IPLen) {
-			return Ref{}, true, b
+			return Ref{}, true
 		}
-		ref, _, ok := tab.Answer(&p, start.Add(at), frame, p.IPLen, true, &b)
-		return ref, ok, b
+		ref, _, ok := tab.Answer(&p, start.Add(at), frame, p.IPLen, true)
+		return ref, ok
 	}
 	sa := func(port uint16) packet.Packet {
 		return packet.Packet{IPVersion: 4, IPLen: 44, TTL: 64, Src: server.Addr(), Dst: client.Addr(),
@@ -221,15 +221,18 @@ func TestAnswerKeepsFloodsCompact(t *testing.T) {
 		{"RST from 40002", cr, true},
 	}
 	for i, s := range steps {
-		ref, ok, b := feed(s.p, time.Duration(i)*time.Millisecond)
+		ref, ok := feed(s.p, time.Duration(i)*time.Millisecond)
 		if !ok {
 			t.Fatalf("%s: not taken compactly", s.name)
 		}
 		if s.rst {
 			var c Conn
-			b.Build(&c)
-			if c.Resets != 0 || !c.SYNSeen || ref.id == 0 {
-				t.Errorf("%s: brief %s resets %d, ref %+v: want the connection before the reset", s.name, c.History.String(), c.Resets, ref)
+			var rst packet.Packet
+			if !tab.Before(ref, &c, &rst) || c.Resets != 0 || !c.SYNSeen || ref.id == 0 {
+				t.Errorf("%s: before %s resets %d, ref %+v: want the connection before the reset", s.name, c.History.String(), c.Resets, ref)
+			}
+			if !reflect.DeepEqual(rst, s.p) {
+				t.Errorf("%s: Before's reset\n%+v\nwant\n%+v", s.name, rst, s.p)
 			}
 			tab.Explained(ref, ResetNote{Frame: frame, Cause: "closed-port", Sender: "server"})
 		}
@@ -243,5 +246,51 @@ func TestAnswerKeepsFloodsCompact(t *testing.T) {
 	c, _ := tab.Lookup(&late, start.Add(10*time.Millisecond))
 	if n := c.LastReset[FromResp]; n.Frame != 2 || n.Cause != "closed-port" || c.Pending != 0 || c.History.String() != "Sr" {
 		t.Errorf("built Conn: history %q note %+v pending %d, want Sr, closed-port at frame 2, none pending", c.History.String(), n, c.Pending)
+	}
+}
+
+// TestBeforeRebuildsTheReset: the reset Before gives back is the one Answer
+// took, field for field (reflect, so a field added to packet.Packet that
+// the table does not keep fails here), but for those the caller keeps.
+func TestBeforeRebuildsTheReset(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	start := time.Unix(1_700_000_000, 0)
+	for i := range 200 {
+		tab := NewTable(DefaultConfig)
+		syn := synFrom(uint16(40000+i), rng.Uint32())
+		syn.VLAN, syn.Tunnels = uint16(rng.IntN(3)), uint8(rng.IntN(2))
+		if i%2 == 0 {
+			syn.IPVersion = 6
+			syn.Src, syn.Dst = netip.MustParseAddr("fd00::1"), netip.MustParseAddr("fd00::2")
+		}
+		if !tab.Offer(&syn, start, 1, syn.IPLen) {
+			t.Fatal("SYN not taken")
+		}
+		rst := packet.Packet{IPVersion: syn.IPVersion, IPLen: 40 + rng.IntN(40), TTL: uint8(rng.Uint32()), IPID: uint16(rng.Uint32()),
+			DF: rng.IntN(2) == 0, HasMAC: rng.IntN(2) == 0, SrcMAC: [6]byte{1, 2, 3, 4, 5, byte(i)}, VLAN: syn.VLAN, Tunnels: syn.Tunnels,
+			Src: syn.Dst, Dst: syn.Src, SrcPort: syn.DstPort, DstPort: syn.SrcPort,
+			Seq: rng.Uint32(), Ack: syn.Seq + 1, Flags: fRA, Window: uint16(rng.Uint32()),
+			Opt: packet.Options{MSS: uint16(rng.Uint32()), HasMSS: rng.IntN(2) == 0, WScale: uint8(rng.IntN(15)), HasWScale: rng.IntN(2) == 0,
+				SACKPerm: rng.IntN(2) == 0, HasSACK: rng.IntN(2) == 0, HasTS: rng.IntN(2) == 0, TSVal: rng.Uint32(), TSEcr: rng.Uint32(), Len: uint8(rng.IntN(40))}}
+		if i%3 == 0 {
+			rst.Src, rst.Dst, rst.SrcPort, rst.DstPort = syn.Src, syn.Dst, syn.SrcPort, syn.DstPort // from the SYN's sender
+			rst.Flags = fR
+		}
+		ref, _, ok := tab.Answer(&rst, start.Add(time.Millisecond), 2, rst.IPLen, true)
+		if !ok {
+			t.Fatalf("%d: reset not taken", i)
+		}
+		// It stays what Before needs after its connection left the table,
+		// until Explained.
+		tab.Flush()
+		var c Conn
+		var got packet.Packet
+		if !tab.Before(ref, &c, &got) || !reflect.DeepEqual(got, rst) {
+			t.Fatalf("%d: Before's reset\n%+v\nwant\n%+v", i, got, rst)
+		}
+		tab.Explained(ref, ResetNote{})
+		if tab.Before(ref, &c, &got) {
+			t.Errorf("%d: Before still finds the reset after Explained", i)
+		}
 	}
 }
