@@ -69,21 +69,29 @@ func (r *reply) dir() Dir {
 	return FromOrig
 }
 
-func (r *reply) setOptions(o packet.Options) {
-	r.mss, r.wscale, r.tsVal, r.tsEcr, r.optLen = o.MSS, o.WScale, o.TSVal, o.TSEcr, o.Len
-	r.optBits = 0
+// packOptions is o in 13 bytes instead of packet.Options' 20.
+func packOptions(o packet.Options) (mss uint16, wscale, length, bits uint8, tsVal, tsEcr uint32) {
 	for i, b := range [...]bool{o.HasMSS, o.HasWScale, o.SACKPerm, o.HasSACK, o.HasTS} {
 		if b {
-			r.optBits |= 1 << i
+			bits |= 1 << i
 		}
 	}
+	return o.MSS, o.WScale, o.Len, bits, o.TSVal, o.TSEcr
+}
+
+// unpackOptions undoes packOptions.
+func unpackOptions(mss uint16, wscale, length, b uint8, tsVal, tsEcr uint32) packet.Options {
+	return packet.Options{MSS: mss, WScale: wscale, TSVal: tsVal, TSEcr: tsEcr, Len: length,
+		HasMSS: b&optHasMSS != 0, HasWScale: b&optHasWScale != 0, SACKPerm: b&optSACKPerm != 0,
+		HasSACK: b&optHasSACK != 0, HasTS: b&optHasTS != 0}
+}
+
+func (r *reply) setOptions(o packet.Options) {
+	r.mss, r.wscale, r.optLen, r.optBits, r.tsVal, r.tsEcr = packOptions(o)
 }
 
 func (r *reply) options() packet.Options {
-	b := r.optBits
-	return packet.Options{MSS: r.mss, WScale: r.wscale, TSVal: r.tsVal, TSEcr: r.tsEcr, Len: r.optLen,
-		HasMSS: b&optHasMSS != 0, HasWScale: b&optHasWScale != 0, SACKPerm: b&optSACKPerm != 0,
-		HasSACK: b&optHasSACK != 0, HasTS: b&optHasTS != 0}
+	return unpackOptions(r.mss, r.wscale, r.optLen, r.optBits, r.tsVal, r.tsEcr)
 }
 
 func (t *Table) reply(j uint32) *reply { return t.replies.at(j, replyChunk) }
@@ -144,7 +152,7 @@ func (t *Table) Answer(p *packet.Packet, ts time.Time, frame uint64, ipBytes int
 		return Ref{}, 0, false
 	}
 	a := t.attempt(i)
-	if p.IPVersion != a.ipVersion || p.VLAN != a.vlan || p.Tunnels != a.tunnels || frame < a.frame || frame-a.frame > 1<<32-1 {
+	if p.IPVersion != a.ipVersion() || p.VLAN != a.vlan || p.Tunnels != a.tunnels || frame < a.frame || frame-a.frame > 1<<32-1 {
 		return Ref{}, 0, false
 	}
 	if ns := ts.UnixNano(); ns > t.nowNS {
@@ -154,7 +162,7 @@ func (t *Table) Answer(p *packet.Packet, ts time.Time, frame uint64, ipBytes int
 		return Ref{}, 0, false // Lookup ends it and starts a new connection
 	}
 	d := FromResp
-	if srcLo == a.srcLo {
+	if srcLo == a.srcLo() {
 		d = FromOrig
 	}
 	var rs [maxReplies]reply
