@@ -28,7 +28,9 @@ func (a *Analyzer) explain(pr *pendingReset) report.Finding {
 	}
 	sightings := a.opts.captures.lookup(a.file, pr.frame, ctx)
 	v := cause.Classify(ctx)
-	pr.verdict.v, pr.verdict.set = cause.Earlier{Frame: pr.frame, Cause: v.Cause, Sender: v.Sender}, true
+	if pr.verdict != nil {
+		pr.verdict.v, pr.verdict.set = cause.Earlier{Frame: pr.frame, Cause: v.Cause, Sender: v.Sender}, true
+	}
 	note := flow.ResetNote{Frame: pr.frame, Cause: string(v.Cause), Sender: string(v.Sender)}
 	if pr.conn != nil {
 		pr.conn.LastReset[ctx.Dir] = note

@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"sort"
 	"time"
 
 	"github.com/rstscope/rstscope/cause"
@@ -128,7 +129,9 @@ func (a *Analyzer) newPending(c *flow.Conn, d flow.Dir, p *packet.Packet, ts tim
 // newCompactPending is newPending for a reset the table took compactly.
 func (a *Analyzer) newCompactPending(ref flow.Ref, d flow.Dir, p *packet.Packet, ts time.Time, frame uint64) *pendingReset {
 	pr := a.pending.get()
-	*pr = pendingReset{id: ref.ID(), frame: frame, dir: d, ref: ref, live: true, verdict: new(verdictBox),
+	// No verdict box yet: only a later reset on the connection needs one,
+	// and the connection is a Conn again by then (observe).
+	*pr = pendingReset{id: ref.ID(), frame: frame, dir: d, ref: ref, live: true,
 		time: ts, dstMAC: p.DstMAC, link: p.Link, vlans: p.VLANs, truncated: p.Truncated}
 	pr.deadline = ts.UnixNano() + int64(a.opts.LookAheadTime)
 	pr.host = a.hosts.get(p.Src)
@@ -161,7 +164,15 @@ func (s *pendingSet) context(pr *pendingReset) *cause.Context {
 	return &s.scratch.ctx
 }
 
+// add queues pr. A compact reset is not filed by connection: it is its
+// connection's only reset so far, found by its frame when the connection
+// is a Conn again or ends (compact); a map entry each took a quarter of a
+// SYN-cookie flood's pending memory.
 func (s *pendingSet) add(pr *pendingReset) {
+	if pr.live {
+		s.queue = append(s.queue, pr)
+		return
+	}
 	list := s.byConn[pr.id]
 	for i := len(list) - 1; i >= 0; i-- {
 		if list[i].dir == pr.dir {
@@ -177,14 +188,16 @@ func (s *pendingSet) add(pr *pendingReset) {
 // that waited compactly gets its context now: its connection is a Conn
 // again.
 func (s *pendingSet) observe(c *flow.Conn, p *packet.Packet, d flow.Dir, ts time.Time) {
+	if pr := s.compact(c); pr != nil {
+		pr.cx = s.getCx()
+		s.build(pr, pr.cx)
+		pr.conn, pr.live = c, false
+		pr.verdict = new(verdictBox)
+		s.byConn[c.ID] = append(s.byConn[c.ID], pr)
+	}
 	for _, pr := range s.byConn[c.ID] {
 		if pr.done {
 			continue
-		}
-		if pr.cx == nil {
-			pr.cx = s.getCx()
-			s.build(pr, pr.cx)
-			pr.conn, pr.live = c, false
 		}
 		pr.cx.ctx.After = append(pr.cx.ctx.After, cause.LaterOf(p, d, ts))
 		if len(pr.cx.ctx.After) >= s.max {
@@ -196,6 +209,9 @@ func (s *pendingSet) observe(c *flow.Conn, p *packet.Packet, d flow.Dir, ts time
 
 // closeConn ends the look-ahead of a connection's resets: it left the table.
 func (s *pendingSet) closeConn(c *flow.Conn, emit func(*pendingReset)) {
+	if pr := s.compact(c); pr != nil {
+		pr.done, pr.lookDone, pr.live = true, true, false
+	}
 	for _, pr := range s.byConn[c.ID] {
 		pr.done = true
 		pr.lookDone = true
@@ -244,7 +260,28 @@ func (s *pendingSet) recycle(pr *pendingReset) {
 	}
 }
 
+// compact returns the reset waiting compactly on c, a connection with
+// resets pending that the table held compactly until now, or nil. Such a
+// connection has one reset, its latest packet, so the largest frame either
+// side sent; the queue is in frame order.
+func (s *pendingSet) compact(c *flow.Conn) *pendingReset {
+	if len(s.byConn[c.ID]) > 0 {
+		return nil // a Conn's resets, or one found before
+	}
+	f := max(c.Ep[0].LastFrame, c.Ep[1].LastFrame)
+	q := s.queue[s.head:]
+	i := sort.Search(len(q), func(i int) bool { return q[i].frame >= f })
+	if i < len(q) && q[i].frame == f && q[i].id == c.ID && q[i].live {
+		return q[i]
+	}
+	return nil
+}
+
 func (s *pendingSet) forget(pr *pendingReset) {
+	if pr.live {
+		pr.live = false
+		return // never filed by connection
+	}
 	id := pr.id
 	list := s.byConn[id]
 	for i, x := range list {
