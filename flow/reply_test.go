@@ -294,3 +294,58 @@ func TestBeforeRebuildsTheReset(t *testing.T) {
 		}
 	}
 }
+
+// TestFloodAllocs: a flood's packets (a SYN, then a closed port's RST+ACK
+// or a SYN-ACK and the spoofed source's reset), taken compactly, ended by
+// the cap and explained, allocate nothing once the slabs have grown.
+func TestFloodAllocs(t *testing.T) {
+	tab := NewTable(Config{MaxConns: 256})
+	ended := 0
+	tab.OnEnd = func(*Conn, EndReason) { ended++ } // each end builds the Conn
+	start := time.Unix(1_700_000_000, 0)
+	srv := netip.MustParseAddrPort("10.0.0.2:80")
+	frame := uint64(0)
+	var c Conn
+	var rst packet.Packet
+	step := func(i int) {
+		cli := netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, byte(i >> 8), byte(i)}), uint16(1024+i%60000))
+		ts := start.Add(time.Duration(i) * time.Microsecond)
+		mk := func(from, to netip.AddrPort, f packet.Flags, seq, ack uint32) packet.Packet {
+			return packet.Packet{IPVersion: 4, IPLen: 40, TTL: 60, Src: from.Addr(), Dst: to.Addr(),
+				SrcPort: from.Port(), DstPort: to.Port(), Seq: seq, Ack: ack, Flags: f}
+		}
+		pkts := [3]packet.Packet{mk(cli, srv, fS, 7, 0), mk(srv, cli, fRA, 0, 8), {}}
+		if i%2 == 0 {
+			pkts[1], pkts[2] = mk(srv, cli, fSA, 99, 8), mk(cli, srv, fR, 8, 0)
+		}
+		for k := range pkts {
+			p := &pkts[k]
+			if p.Flags == 0 {
+				continue
+			}
+			frame++
+			if tab.Offer(p, ts, frame, p.IPLen) {
+				continue
+			}
+			ref, _, ok := tab.Answer(p, ts, frame, p.IPLen, true)
+			if !ok {
+				t.Fatalf("packet %d of flow %d not taken compactly", k, i)
+			}
+			if p.Flags.Has(packet.RST) {
+				tab.Before(ref, &c, &rst)
+				tab.Explained(ref, ResetNote{Frame: frame, Cause: "closed-port", Sender: "server"})
+			}
+		}
+	}
+	for i := range 4096 { // grow the slabs and the index
+		step(i)
+	}
+	i := 4096
+	allocs := testing.AllocsPerRun(1000, func() {
+		step(i)
+		i++
+	})
+	if allocs != 0 || ended == 0 {
+		t.Errorf("%.1f allocs per flow, want 0 (%d ended)", allocs, ended)
+	}
+}
