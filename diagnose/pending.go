@@ -40,10 +40,10 @@ type pendingReset struct {
 	// burst is the run of resets from the same address:port this one is in.
 	burst *burst
 	cx    *resetContext
-	// A compact reset's time, sender host, and the packet's fields the
-	// table does not keep (flow.Table.Before).
+	// A compact reset's time, sender host (shared, see hostSnapshot), and
+	// the packet's fields the table does not keep (flow.Table.Before).
 	time      time.Time
-	host      cause.Host
+	host      *cause.Host
 	dstMAC    [6]byte
 	link      packet.LinkType
 	vlans     uint8
@@ -72,11 +72,13 @@ type pendingSet struct {
 	free    []*pendingReset
 	freeCx  []*resetContext
 	scratch *resetContext // the context of a compact reset being explained
-	queue   []*pendingReset
-	head    int
-	byConn  map[uint64][]*pendingReset
-	max     int // look-ahead packets
-	table   *flow.Table
+	// lastHost is the sender host snapshot compact resets share (hostSnapshot).
+	lastHost *cause.Host
+	queue    []*pendingReset
+	head     int
+	byConn   map[uint64][]*pendingReset
+	max      int // look-ahead packets
+	table    *flow.Table
 }
 
 // keepFree bounds each free list.
@@ -134,9 +136,21 @@ func (a *Analyzer) newCompactPending(ref flow.Ref, d flow.Dir, p *packet.Packet,
 	*pr = pendingReset{id: ref.ID(), frame: frame, dir: d, ref: ref, live: true,
 		time: ts, dstMAC: p.DstMAC, link: p.Link, vlans: p.VLANs, truncated: p.Truncated}
 	pr.deadline = ts.UnixNano() + int64(a.opts.LookAheadTime)
-	pr.host = a.hosts.get(p.Src)
+	pr.host = a.pending.hostSnapshot(a.hosts.get(p.Src))
 	pr.burst = a.hosts.reset(p.SrcAddrPort(), ts.UnixNano())
 	return pr
+}
+
+// hostSnapshot returns a copy of h that pending resets may share: the
+// last one made when it is the same. A cause.Host is 160 bytes; in a flood
+// the resets come from one listener, or from addresses never seen before,
+// so nearly all share one copy (each reset's own copy was over half of a
+// pending reset's bytes).
+func (s *pendingSet) hostSnapshot(h cause.Host) *cause.Host {
+	if s.lastHost == nil || *s.lastHost != h {
+		s.lastHost = &h
+	}
+	return s.lastHost
 }
 
 // build fills cx with the context of pr, a reset the table took
@@ -149,7 +163,7 @@ func (s *pendingSet) build(pr *pendingReset, cx *resetContext) {
 	ctx.RST.Payload = cx.payload[:0]
 	ctx.Dir = pr.dir
 	ctx.Time = pr.time
-	ctx.SenderHost = pr.host
+	ctx.SenderHost = *pr.host
 }
 
 // context returns pr's context, built in the scratch one when pr is compact.
