@@ -258,9 +258,17 @@ func (s *pendingSet) due(now time.Time, emit func(*pendingReset)) {
 		}
 		s.recycle(pr)
 	}
-	// Reuse the queue's memory once it has drained.
-	if s.head == len(s.queue) {
+	// Reuse the queue's memory once it has drained, or once the emitted
+	// part is half of it: in a flood it never drains (there is always a
+	// reset in its look-ahead), and the queue grew by a pointer for every
+	// reset of the capture (80 MB for 10 M resets).
+	switch {
+	case s.head == len(s.queue):
 		s.queue, s.head = s.queue[:0], 0
+	case s.head >= 4096 && 2*s.head >= len(s.queue):
+		n := copy(s.queue, s.queue[s.head:])
+		clear(s.queue[n:])
+		s.queue, s.head = s.queue[:n], 0
 	}
 }
 
