@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -67,18 +65,7 @@ func TestAnalyzeLogsLabRealSoftware(t *testing.T) {
 	}
 	t.Setenv("PATH", os.Getenv("PATH")+":/usr/sbin:/sbin")
 	ns := fmt.Sprintf("applog-%d", os.Getpid())
-	sh := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	sh("ip", "netns", "add", ns)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	sh("ip", "-n", ns, "link", "set", "lo", "up")
-	for _, a := range []string{"10.77.0.1", "10.77.0.2", "10.77.0.3"} {
-		sh("ip", "-n", ns, "addr", "add", a+"/32", "dev", "lo")
-	}
+	logLabNS(t, ns, "10.77.0.1", "10.77.0.2", "10.77.0.3")
 
 	dir := t.TempDir()
 	logDir := filepath.Join(dir, "logs")
@@ -125,13 +112,7 @@ func TestAnalyzeLogsLabRealSoftware(t *testing.T) {
 
 	start := func(name string, out io.Writer, args ...string) *exec.Cmd {
 		t.Helper()
-		cmd := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...)
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("starting %s: %v", name, err)
-		}
-		t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
-		return cmd
+		return startInNS(t, ns, name, out, args...)
 	}
 	hlog, err := os.Create(filepath.Join(logDir, "haproxy.log"))
 	if err != nil {
@@ -143,24 +124,7 @@ func TestAnalyzeLogsLabRealSoftware(t *testing.T) {
 	defer nout.Close()
 	start("nginx", nout, "nginx", "-c", filepath.Join(dir, "nginx.conf"), "-g", "daemon off;")
 	capPath := filepath.Join(dir, "lab.pcap")
-	tdR, tdW := io.Pipe()
-	td := start("tcpdump", tdW, "tcpdump", "-i", "lo", "-U", "-n", "-w", capPath, "tcp")
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(tdR)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "listening on") {
-				close(ready)
-				break
-			}
-		}
-		io.Copy(io.Discard, tdR)
-	}()
-	select {
-	case <-ready:
-	case <-time.After(10 * time.Second):
-		t.Fatal("tcpdump did not start")
-	}
+	stopCapture := startTCPDump(t, ns, capPath, "tcp")
 	for _, a := range []string{"10.77.0.2:8001", "10.77.0.2:8080"} {
 		if err := waitListening(t, ns, a); err != nil {
 			t.Fatalf("%s: %v (haproxy log: %s)", a, err, readFile(filepath.Join(logDir, "haproxy.log")))
@@ -175,9 +139,7 @@ func TestAnalyzeLogsLabRealSoftware(t *testing.T) {
 	truth.HAProxyClientAbort = clientExchange(t, ns, "10.77.0.2:8001", "/", true)
 	time.Sleep(4 * time.Second) // haproxy's server timeout ends the session meanwhile
 	truth.NginxClientAbort = clientExchange(t, ns, "10.77.0.2:8080", "/slow", true)
-	time.Sleep(1500 * time.Millisecond)
-	td.Process.Signal(syscall.SIGINT)
-	td.Wait()
+	stopCapture()
 
 	checkLabJoin(t, capPath, logDir, truth)
 

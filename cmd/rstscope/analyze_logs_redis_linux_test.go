@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -35,18 +33,7 @@ func TestAnalyzeLogsRedis(t *testing.T) {
 		}
 	}
 	ns := fmt.Sprintf("applog-redis-%d", os.Getpid())
-	sh := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	sh("ip", "netns", "add", ns)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	sh("ip", "-n", ns, "link", "set", "lo", "up")
-	for _, a := range []string{"10.77.0.1", "10.77.0.2"} {
-		sh("ip", "-n", ns, "addr", "add", a+"/32", "dev", "lo")
-	}
+	logLabNS(t, ns, "10.77.0.1", "10.77.0.2")
 	dir := t.TempDir()
 	logDir := filepath.Join(dir, "logs")
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
@@ -54,38 +41,11 @@ func TestAnalyzeLogsRedis(t *testing.T) {
 	}
 	redisLog := filepath.Join(logDir, "redis.log")
 
-	start := func(name string, out io.Writer, args ...string) *exec.Cmd {
-		t.Helper()
-		cmd := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...)
-		cmd.Stdout, cmd.Stderr, cmd.Dir = out, out, dir
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("starting %s: %v", name, err)
-		}
-		t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
-		return cmd
-	}
-	start("redis-server", io.Discard, "redis-server", "--port", "6379", "--bind", "10.77.0.2",
+	startInNS(t, ns, "redis-server", io.Discard, "redis-server", "--port", "6379", "--bind", "10.77.0.2",
 		"--loglevel", "verbose", "--logfile", redisLog, "--timeout", "1", "--save", "", "--appendonly", "no",
 		"--protected-mode", "no", "--daemonize", "no", "--dir", dir)
 	capPath := filepath.Join(dir, "redis.pcap")
-	tdR, tdW := io.Pipe()
-	td := start("tcpdump", tdW, "tcpdump", "-i", "lo", "--immediate-mode", "-U", "-n", "-w", capPath, "tcp port 6379")
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(tdR)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "listening on") {
-				close(ready)
-				break
-			}
-		}
-		io.Copy(io.Discard, tdR)
-	}()
-	select {
-	case <-ready:
-	case <-time.After(10 * time.Second):
-		t.Fatal("tcpdump did not start")
-	}
+	stopCapture := startTCPDump(t, ns, capPath, "tcp port 6379")
 	if err := waitListening(t, ns, "10.77.0.2:6379"); err != nil {
 		t.Fatalf("redis: %v (log: %s)", err, readFile(redisLog))
 	}
@@ -118,9 +78,7 @@ func TestAnalyzeLogsRedis(t *testing.T) {
 	if err != nil {
 		t.Fatalf("client: %v", err)
 	}
-	time.Sleep(1500 * time.Millisecond) // tcpdump hands over its last block
-	td.Process.Signal(syscall.SIGINT)
-	td.Wait()
+	stopCapture()
 	if time.Since(start0) > 10*time.Second {
 		t.Fatalf("the exchange took %v: too slow to be within the join window", time.Since(start0))
 	}

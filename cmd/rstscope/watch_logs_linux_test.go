@@ -52,18 +52,7 @@ func TestWatchLogsNginx(t *testing.T) {
 	}
 	t.Setenv("PATH", os.Getenv("PATH")+":/usr/sbin:/sbin")
 	ns := fmt.Sprintf("logs-watch-%d", os.Getpid())
-	sh := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	sh("ip", "netns", "add", ns)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	sh("ip", "-n", ns, "link", "set", "lo", "up")
-	for _, a := range []string{"10.78.0.1", "10.78.0.2"} {
-		sh("ip", "-n", ns, "addr", "add", a+"/32", "dev", "lo")
-	}
+	logLabNS(t, ns, "10.78.0.1", "10.78.0.2")
 	dir := t.TempDir()
 	logDir := filepath.Join(dir, "logs")
 	for _, d := range []string{logDir, filepath.Join(dir, "tmp")} {
