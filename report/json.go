@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/rstscope/rstscope/cause"
 )
 
 // AppendJSON appends f as one JSON object, exactly as encoding/json would
@@ -27,7 +29,7 @@ func (f *Finding) AppendJSON(b []byte) []byte {
 	b = append(b, `,"confidence":`...)
 	b = appendFloat(b, f.Confidence)
 	b = appendStrings(b, `,"evidence":`, f.Evidence)
-	b = appendStrings(b, `,"advice":`, f.Advice)
+	b = appendAdvice(b, f.Advice)
 	b = append(b, `,"benign":`...)
 	b = strconv.AppendBool(b, f.Benign)
 	b = appendOptString(b, `,"kernel_reason":`, f.KernelReason)
@@ -114,6 +116,37 @@ func appendOptString(b []byte, name, s string) []byte {
 		return b
 	}
 	return appendField(b, name, s)
+}
+
+// vocabularyAdvice holds each cause's advice already encoded, keyed by its
+// first string's address in the vocabulary: a finding's advice is the
+// vocabulary's own slice (cause.Lookup copies the header, not the strings),
+// and escaping the same few hundred bytes for every finding was most of
+// appendString's time under a flood (watch --cpuprofile).
+var vocabularyAdvice = func() map[*string]encodedAdvice {
+	m := make(map[*string]encodedAdvice, len(cause.Vocabulary))
+	for i := range cause.Vocabulary {
+		if adv := cause.Vocabulary[i].Advice; len(adv) > 0 {
+			m[&adv[0]] = encodedAdvice{len(adv), appendStrings(nil, `,"advice":`, adv)}
+		}
+	}
+	return m
+}()
+
+type encodedAdvice struct {
+	n    int
+	json []byte
+}
+
+// appendAdvice writes the advice field, from vocabularyAdvice when ss is
+// a cause's whole advice as the vocabulary holds it.
+func appendAdvice(b []byte, ss []string) []byte {
+	if len(ss) > 0 {
+		if e, ok := vocabularyAdvice[&ss[0]]; ok && e.n == len(ss) {
+			return append(b, e.json...)
+		}
+	}
+	return appendStrings(b, `,"advice":`, ss)
 }
 
 func appendStrings(b []byte, name string, ss []string) []byte {

@@ -35,6 +35,11 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 				Text: "recv() failed (104: Connection reset by peer) <x>", MatchedBy: "time+address"}}}},
 		{"large confidence", Finding{Confidence: 1e21}},
 		{"every byte", Finding{Evidence: []string{everyByte()}}},
+		// The vocabulary's advice is written pre-encoded; a copy, a part of
+		// it and changed advice are encoded afresh, and all must match.
+		{"advice copied", Finding{Advice: append([]string{}, cause.Lookup(cause.HalfOpen).Advice...)}},
+		{"advice shortened", Finding{Advice: cause.Lookup(cause.HalfOpen).Advice[:1]}},
+		{"advice of another finding", Finding{Advice: []string{"<check> & \"see\""}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
