@@ -2,74 +2,10 @@ package applog
 
 import (
 	"bytes"
-	"fmt"
-	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
 )
-
-// Grep calls fn for the lines between from and to whose raw text contains
-// needle. It reads the blocks' bytes without parsing them and parses only
-// the lines that hold needle, so a wide window (the minutes a clock offset
-// is looked for in) costs a read of the bytes, not a parse of every line.
-func (s *Set) Grep(from, to time.Time, needle string, fn func(*Line)) error {
-	lo, hi := from.UnixNano(), to.UnixNano()
-	nb := []byte(needle)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var buf []byte
-	for _, f := range s.files {
-		first, last := f.span(lo, hi)
-		if first >= last {
-			continue
-		}
-		in, err := os.Open(f.path)
-		if err != nil {
-			return fmt.Errorf("log %s: %w", f.name, err)
-		}
-		for i := first; i < last; i++ {
-			b := &f.blocks[i]
-			if b.max < lo || b.min > hi {
-				continue
-			}
-			buf = slices.Grow(buf[:0], int(b.end-b.off))[:b.end-b.off]
-			if _, err := in.ReadAt(buf, b.off); err != nil && err != io.EOF {
-				in.Close()
-				return fmt.Errorf("log %s: %w", f.name, err)
-			}
-			if !bytes.Contains(buf, nb) {
-				continue
-			}
-			num, rest := b.line, buf
-			for len(rest) > 0 {
-				k := bytes.IndexByte(rest, '\n')
-				line := rest
-				if k >= 0 {
-					line, rest = rest[:k], rest[k+1:]
-				} else {
-					rest = nil
-				}
-				num++
-				if !bytes.Contains(line, nb) {
-					continue
-				}
-				cut := 0
-				if len(line) > maxRaw {
-					line, cut = line[:maxRaw], len(line)-maxRaw
-				}
-				l := parseLine(bytes.TrimSuffix(line, []byte("\r")), cut, &f.topts, time.Time{})
-				l.File, l.Num = f.name, num
-				if ns := l.Time.UnixNano(); !l.Inherited && ns >= lo && ns <= hi {
-					fn(&l)
-				}
-			}
-		}
-		in.Close()
-	}
-	return nil
-}
 
 // Needle is one string GrepAll looks for, between From and To.
 type Needle struct {
@@ -77,8 +13,9 @@ type Needle struct {
 	From, To time.Time
 }
 
-// GrepAll is Grep for several needles at once: it reads each block that
-// can hold a line in some needle's span once, and calls fn for every line
+// GrepAll looks for several needles at once in the raw bytes, parsing only
+// the lines that hold one: it reads each block that can hold a line in some
+// needle's span once, and calls fn for every line
 // whose raw text contains a needle and whose own time (not inherited) is
 // in that needle's span, with the needle's index. A line holding several
 // needles is parsed once and passed once per needle, in the order of the
@@ -110,95 +47,74 @@ func (s *Set) GrepAll(needles []Needle, fn func(i int, l *Line)) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var buf []byte
 	type hit struct{ pos, k int }
 	var hits []hit
 	var ks []int
-	for _, f := range s.files {
-		first, last := f.span(lo, hi)
-		if first >= last {
-			continue
+	return s.readBlocks(lo, hi, func(f *file, b *block, buf []byte) error {
+		hits = hits[:0]
+		for _, p := range prefixes {
+			for at := 0; ; at++ {
+				e := bytes.Index(buf[at:], []byte(p))
+				if e < 0 {
+					break
+				}
+				at += e
+				for _, k := range byPrefix[p] {
+					if n := needles[k].Text; bytes.HasPrefix(buf[at:], []byte(n)) && b.max >= spans[k][0] && b.min <= spans[k][1] {
+						hits = append(hits, hit{at, k})
+					}
+				}
+			}
 		}
-		in, err := os.Open(f.path)
-		if err != nil {
-			return fmt.Errorf("log %s: %w", f.name, err)
+		if len(hits) == 0 {
+			return nil
 		}
-		for i := first; i < last; i++ {
-			b := &f.blocks[i]
-			if b.max < lo || b.min > hi {
-				continue
-			}
-			buf = slices.Grow(buf[:0], int(b.end-b.off))[:b.end-b.off]
-			if _, err := in.ReadAt(buf, b.off); err != nil && err != io.EOF {
-				in.Close()
-				return fmt.Errorf("log %s: %w", f.name, err)
-			}
-			hits = hits[:0]
-			for _, p := range prefixes {
-				for at := 0; ; at++ {
-					e := bytes.Index(buf[at:], []byte(p))
-					if e < 0 {
-						break
-					}
-					at += e
-					for _, k := range byPrefix[p] {
-						if n := needles[k].Text; bytes.HasPrefix(buf[at:], []byte(n)) && b.max >= spans[k][0] && b.min <= spans[k][1] {
-							hits = append(hits, hit{at, k})
-						}
-					}
+		slices.SortFunc(hits, func(x, y hit) int { return x.pos - y.pos })
+		// The lines holding the hits, each parsed once.
+		num, start := b.line, 0
+		for h := 0; h < len(hits); {
+			for {
+				e := bytes.IndexByte(buf[start:], '\n')
+				if e < 0 || start+e >= hits[h].pos {
+					break
 				}
-			}
-			if len(hits) == 0 {
-				continue
-			}
-			slices.SortFunc(hits, func(x, y hit) int { return x.pos - y.pos })
-			// The lines holding the hits, each parsed once.
-			num, start := b.line, 0
-			for h := 0; h < len(hits); {
-				for {
-					e := bytes.IndexByte(buf[start:], '\n')
-					if e < 0 || start+e >= hits[h].pos {
-						break
-					}
-					start += e + 1
-					num++
-				}
-				end := len(buf)
-				if e := bytes.IndexByte(buf[start:], '\n'); e >= 0 {
-					end = start + e
-				}
-				ks = ks[:0]
-				for ; h < len(hits) && hits[h].pos < end; h++ {
-					// A needle running past the line's end is not in it.
-					if hits[h].pos+len(needles[hits[h].k].Text) <= end && !slices.Contains(ks, hits[h].k) {
-						ks = append(ks, hits[h].k)
-					}
-				}
-				line := buf[start:end]
-				start = min(end+1, len(buf))
+				start += e + 1
 				num++
-				if len(ks) == 0 {
-					continue
+			}
+			end := len(buf)
+			if e := bytes.IndexByte(buf[start:], '\n'); e >= 0 {
+				end = start + e
+			}
+			ks = ks[:0]
+			for ; h < len(hits) && hits[h].pos < end; h++ {
+				// A needle running past the line's end is not in it.
+				if hits[h].pos+len(needles[hits[h].k].Text) <= end && !slices.Contains(ks, hits[h].k) {
+					ks = append(ks, hits[h].k)
 				}
-				slices.Sort(ks)
-				cut := 0
-				if len(line) > maxRaw {
-					line, cut = line[:maxRaw], len(line)-maxRaw
-				}
-				l := parseLine(bytes.TrimSuffix(line, []byte("\r")), cut, &f.topts, time.Time{})
-				l.File, l.Num = f.name, num
-				if l.Inherited {
-					continue
-				}
-				ns := l.Time.UnixNano()
-				for _, k := range ks {
-					if ns >= spans[k][0] && ns <= spans[k][1] {
-						fn(k, &l)
-					}
+			}
+			line := buf[start:end]
+			start = min(end+1, len(buf))
+			num++
+			if len(ks) == 0 {
+				continue
+			}
+			slices.Sort(ks)
+			cut := 0
+			if len(line) > maxRaw {
+				line, cut = line[:maxRaw], len(line)-maxRaw
+			}
+			l := parseLine(bytes.TrimSuffix(line, []byte("\r")), cut, &f.topts, time.Time{})
+			l.File, l.Num = f.name, num
+			if l.Inherited {
+				continue
+			}
+			ns := l.Time.UnixNano()
+			for _, k := range ks {
+				if ns >= spans[k][0] && ns <= spans[k][1] {
+					fn(k, &l)
 				}
 			}
 		}
-		in.Close()
-	}
-	return nil
+		return nil
+	})
 }

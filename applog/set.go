@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -58,6 +60,55 @@ func (f *file) span(lo, hi int64) (first, last int) {
 	first = sort.Search(len(f.blocks), func(i int) bool { return f.pmax[i] >= lo })
 	last = sort.Search(len(f.blocks), func(i int) bool { return f.smin[i] > hi })
 	return first, max(first, last)
+}
+
+// overlapping yields the blocks whose times can overlap [lo, hi]: span's
+// candidates less those whose own times lie outside it.
+func (f *file) overlapping(lo, hi int64) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		first, last := f.span(lo, hi)
+		for i := first; i < last; i++ {
+			if b := &f.blocks[i]; b.max >= lo && b.min <= hi && !yield(i) {
+				return
+			}
+		}
+	}
+}
+
+// readBlocks calls fn with the raw bytes of every block of every file
+// whose times can overlap [lo, hi], reading them without parsing (buf is
+// reused between calls).
+func (s *Set) readBlocks(lo, hi int64, fn func(f *file, b *block, buf []byte) error) error {
+	var buf []byte
+	for _, f := range s.files {
+		var in *os.File
+		err := func() error {
+			for i := range f.overlapping(lo, hi) {
+				b := &f.blocks[i]
+				if in == nil {
+					var err error
+					if in, err = os.Open(f.path); err != nil {
+						return fmt.Errorf("log %s: %w", f.name, err)
+					}
+				}
+				buf = slices.Grow(buf[:0], int(b.end-b.off))[:b.end-b.off]
+				if _, err := in.ReadAt(buf, b.off); err != nil && err != io.EOF {
+					return fmt.Errorf("log %s: %w", f.name, err)
+				}
+				if err := fn(f, b, buf); err != nil {
+					return err
+				}
+			}
+			return nil
+		}()
+		if in != nil {
+			in.Close()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // fit lets the cache hold every block a query on [lo, hi] reads.
@@ -441,12 +492,7 @@ func (s *Set) Lines(from, to time.Time, fn func(*Line)) error {
 	defer s.mu.Unlock()
 	s.fit(lo, hi)
 	for _, f := range s.files {
-		first, last := f.span(lo, hi)
-		for i := first; i < last; i++ {
-			b := &f.blocks[i]
-			if b.max < lo || b.min > hi {
-				continue
-			}
+		for i := range f.overlapping(lo, hi) {
 			c, err := s.load(f, i)
 			if err != nil {
 				return err
@@ -621,12 +667,7 @@ func (s *Set) Near(from, to time.Time, addrs []netip.Addr, fn func(*Line)) error
 	s.fit(lo, hi)
 	var lists [][]int32
 	for _, f := range s.files {
-		first, last := f.span(lo, hi)
-		for i := first; i < last; i++ {
-			b := &f.blocks[i]
-			if b.max < lo || b.min > hi {
-				continue
-			}
+		for i := range f.overlapping(lo, hi) {
 			c, err := s.load(f, i)
 			if err != nil {
 				return err
