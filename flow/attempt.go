@@ -100,6 +100,21 @@ func (s *slab[T]) grow(n int) {
 	}
 }
 
+// alloc returns a free slot's index: the head of the free list, whose
+// successor next reads from the slot, or a new slot, adding a chunk of
+// chunk values when the last is full.
+func (s *slab[T]) alloc(chunk uint32, next func(*T) uint32) uint32 {
+	if i := s.free; i != 0 {
+		s.free = next(s.at(i, chunk))
+		return i
+	}
+	if s.used == uint32(len(s.chunks))*chunk {
+		s.grow(int(chunk))
+	}
+	s.used++
+	return s.used
+}
+
 // newSlab returns an empty slab released when owner becomes unreachable.
 func newSlab[T any, O any](owner *O) *slab[T] {
 	s := new(slab[T])
@@ -174,16 +189,7 @@ func (t *Table) allocAttempt() uint32 {
 	if t.slab == nil {
 		t.slab = newSlab[attempt](t)
 	}
-	s := t.slab
-	if i := s.free; i != 0 {
-		s.free = t.attempt(i).next
-		return i
-	}
-	if s.used == uint32(len(s.chunks))*attemptChunk {
-		s.grow(attemptChunk)
-	}
-	s.used++
-	return s.used
+	return t.slab.alloc(attemptChunk, func(a *attempt) uint32 { return a.next })
 }
 
 // slotList is a list of slab indices, least recently active first, linked

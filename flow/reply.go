@@ -100,16 +100,7 @@ func (t *Table) allocReply() uint32 {
 	if t.replies == nil {
 		t.replies = newSlab[reply](t)
 	}
-	s := t.replies
-	if j := s.free; j != 0 {
-		s.free = t.reply(j).next
-		return j
-	}
-	if s.used == uint32(len(s.chunks))*replyChunk {
-		s.grow(replyChunk)
-	}
-	s.used++
-	return s.used
+	return t.replies.alloc(replyChunk, func(r *reply) uint32 { return r.next })
 }
 
 // Ref names a reset the table took compactly (Answer), for Before and
