@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"github.com/rstscope/rstscope/internal/testutil"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -110,9 +111,7 @@ func TestLaddersMatchTshark(t *testing.T) {
 		t.Errorf("span %v", sp)
 	}
 
-	if _, err := exec.LookPath("tshark"); err != nil {
-		t.Skip("tshark not installed (scripts/setup.sh installs it): packet fields not compared")
-	}
+	testutil.LookTool(t, "tshark", "scripts/setup.sh installs it; without it packet fields are not compared")
 	out, err := exec.Command("tshark", "-r", sample, "-Y", "tcp", "-T", "fields", "-E", "separator=,",
 		"-e", "frame.number", "-e", "tcp.flags", "-e", "tcp.seq", "-e", "tcp.ack", "-e", "tcp.len",
 		"-e", "tcp.window_size_value", "-e", "ip.ttl", "-e", "ipv6.hlim").Output()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/rstscope/rstscope/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,10 +58,7 @@ type probe struct {
 // from a hand-written capture, in headless Chromium: no script errors, the
 // filters and the timeline filter the groups, captured markup stays text.
 func TestBrowser(t *testing.T) {
-	chrome, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("chromium not installed (scripts/setup.sh installs it as root): the page is not tried in a browser")
-	}
+	chrome := testutil.LookTool(t, "chromium", "scripts/setup.sh installs it as root; without it the page is not tried in a browser")
 	rep := analyze(t, sample)
 	hostile := analyze(t, writeHostile(t))
 	rep.Findings = append(rep.Findings, hostile.Findings...)

@@ -3,6 +3,7 @@ package render_test
 import (
 	"bytes"
 	"encoding/binary"
+	"github.com/rstscope/rstscope/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,9 +19,7 @@ import (
 // and reads the PNGs' own headers: one image per width asked for, that
 // wide, and a load time printed for each.
 func TestScreenshotScript(t *testing.T) {
-	if _, err := exec.LookPath("chromium"); err != nil {
-		t.Skip("chromium not installed (scripts/setup.sh installs it as root)")
-	}
+	testutil.LookTool(t, "chromium", "scripts/setup.sh installs it as root")
 	rep := analyze(t, sample)
 	var b bytes.Buffer
 	if err := render.HTMLPage(&b, rep, diagnose.Ladders(rep, diagnose.DefaultOptions)); err != nil {

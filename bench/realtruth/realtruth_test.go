@@ -64,9 +64,7 @@ var kindFloors = map[string]float64{
 func TestRealSoftware(t *testing.T) {
 	testutil.RequireRoot(t)
 	for _, tool := range []string{"ip", "nft", "tcpdump", "nginx", "haproxy", "redis-server", "redis-cli", "curl", "go"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s on PATH (scripts/setup.sh installs it)", tool)
-		}
+		testutil.LookTool(t, tool, "scripts/setup.sh installs it")
 	}
 	dir := os.Getenv("RSTSCOPE_REALTRUTH_OUT")
 	if dir == "" {

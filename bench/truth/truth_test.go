@@ -50,9 +50,7 @@ var plannedKinds = []string{"short", "abort-client", "abort-server", "unread-clo
 func TestSmallRun(t *testing.T) {
 	testutil.RequireRoot(t)
 	for _, tool := range []string{"ip", "nft", "tcpdump", "mergecap", "go"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s on PATH (scripts/setup.sh installs it)", tool)
-		}
+		testutil.LookTool(t, tool, "scripts/setup.sh installs it")
 	}
 	dir := os.Getenv("RSTSCOPE_TRUTH_OUT")
 	if dir == "" {

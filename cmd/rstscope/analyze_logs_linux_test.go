@@ -57,11 +57,7 @@ http {
 func TestAnalyzeLogsLabRealSoftware(t *testing.T) {
 	testutil.RequireRoot(t)
 	for _, bin := range []string{"nginx", "haproxy", "tcpdump", "ip"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			if _, err := os.Stat("/usr/sbin/" + bin); err != nil {
-				t.Skipf("needs %s (scripts/setup.sh installs it)", bin)
-			}
-		}
+		testutil.LookTool(t, bin, "scripts/setup.sh installs it")
 	}
 	t.Setenv("PATH", os.Getenv("PATH")+":/usr/sbin:/sbin")
 	ns := fmt.Sprintf("applog-%d", os.Getpid())

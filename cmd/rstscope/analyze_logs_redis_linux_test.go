@@ -28,9 +28,7 @@ func TestAnalyzeLogsRedis(t *testing.T) {
 	testutil.RequireRoot(t)
 	t.Setenv("PATH", os.Getenv("PATH")+":/usr/sbin:/sbin")
 	for _, bin := range []string{"redis-server", "tcpdump", "ip"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("needs %s (scripts/setup.sh installs it)", bin)
-		}
+		testutil.LookTool(t, bin, "scripts/setup.sh installs it")
 	}
 	ns := fmt.Sprintf("applog-redis-%d", os.Getpid())
 	logLabNS(t, ns, "10.77.0.1", "10.77.0.2")

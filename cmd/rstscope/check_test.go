@@ -134,9 +134,7 @@ func TestCheckNetNSChild(t *testing.T) {
 func TestCheckNetNS(t *testing.T) {
 	testutil.RequireRoot(t)
 	for _, tool := range []string{"ip", "nft", "sysctl"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s (iproute2, nftables, procps)", tool)
-		}
+		testutil.LookTool(t, tool, "iproute2, nftables, procps")
 	}
 	ns := fmt.Sprintf("rstscope-check-%d", os.Getpid())
 	sh(t, "", "ip", "netns", "add", ns)

@@ -66,10 +66,7 @@ func TestCompletionValues(t *testing.T) {
 
 // TestManPage renders the generated man pages with man-db's man -l.
 func TestManPage(t *testing.T) {
-	man, err := exec.LookPath("man")
-	if err != nil {
-		t.Skip("needs man (man-db and groff; scripts/setup.sh installs them)")
-	}
+	man := testutil.LookTool(t, "man", "man-db and groff; scripts/setup.sh installs them")
 	dir := t.TempDir()
 	if _, _, err := runCmd(t, "man", "--dir", dir); err != nil {
 		t.Fatal(err)

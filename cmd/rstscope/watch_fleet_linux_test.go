@@ -28,21 +28,6 @@ import (
 // directory and is killed at the end; the resets happen in a namespace the
 // test makes.
 
-// lookTool returns the path of a daemon the test drives, or skips.
-func lookTool(t *testing.T, name, from string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		for _, dir := range []string{"/usr/bin", filepath.Join(os.Getenv("HOME"), "go", "bin")} {
-			if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
-				return filepath.Join(dir, name)
-			}
-		}
-		t.Skipf("%s is not installed (%s; scripts/setup.sh installs it)", name, from)
-	}
-	return p
-}
-
 // freeAddr returns a loopback address nothing listens on (closed after
 // the kernel chose the port).
 func freeAddr(t *testing.T) string {
@@ -151,7 +136,7 @@ func promQuery(t *testing.T, api, q string) (v float64, ok bool) {
 // counted as dropped, while the watch's own output is not held up.
 func TestWatchPrometheusScrape(t *testing.T) {
 	testutil.RequireRoot(t)
-	prom := lookTool(t, "prometheus", "Debian package prometheus")
+	prom := testutil.LookTool(t, "prometheus", "Debian package prometheus")
 	ns := newRoleNS(t, "fleet-prom")
 	deadLoki := freeAddr(t)
 	lw := startWatch(t, "--netns", ns.path(), "--metrics-addr", "127.0.0.1:0", "--loki-url", "http://"+deadLoki)
@@ -296,7 +281,7 @@ func vlQuery(t *testing.T, api, q string) []map[string]string {
 // and sender, each line the finding watch printed.
 func TestWatchLogStore(t *testing.T) {
 	testutil.RequireRoot(t)
-	vl := lookTool(t, "victoria-logs", "go install github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@"+victoriaLogsVersion)
+	vl := testutil.LookTool(t, "victoria-logs", "go install github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@"+victoriaLogsVersion)
 	ns := newRoleNS(t, "fleet-logs")
 	web := freeAddr(t)
 	startDaemon(t, vl, "-storageDataPath="+t.TempDir(), "-httpListenAddr="+web,

@@ -45,11 +45,7 @@ http {
 // client's address and port, which it writes after the reset.
 func TestWatchLogsNginx(t *testing.T) {
 	testutil.RequireRoot(t)
-	if _, err := exec.LookPath("nginx"); err != nil {
-		if _, err := os.Stat("/usr/sbin/nginx"); err != nil {
-			t.Skip("needs nginx (scripts/setup.sh installs it)")
-		}
-	}
+	testutil.LookTool(t, "nginx", "scripts/setup.sh installs it")
 	t.Setenv("PATH", os.Getenv("PATH")+":/usr/sbin:/sbin")
 	ns := fmt.Sprintf("logs-watch-%d", os.Getpid())
 	logLabNS(t, ns, "10.78.0.1", "10.78.0.2")

@@ -5,6 +5,7 @@ package testutil
 import (
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -65,4 +66,35 @@ func Golden(t testing.TB, path string, got []byte) {
 	if string(want) != string(got) {
 		t.Errorf("output differs from %s (regenerate with -update if intended)\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
 	}
+}
+
+// RequireToolsEnv, when set (.ci/run sets it, after scripts/setup.sh has
+// installed everything), turns LookTool's skip into a failure: there a
+// missing program means a feature went untested, not a bare machine.
+const RequireToolsEnv = "RSTSCOPE_REQUIRE_TOOLS"
+
+// LookTool returns the path of a program a test drives, looked for on
+// PATH and where scripts/setup.sh installs (/usr/sbin, /sbin, ~/go/bin).
+// Without it the test skips saying what installs it (installedBy), or
+// fails where RequireToolsEnv is set.
+func LookTool(t testing.TB, name, installedBy string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/bin", filepath.Join(os.Getenv("HOME"), "go", "bin")} {
+		if p := filepath.Join(dir, name); isExecutable(p) {
+			return p
+		}
+	}
+	if os.Getenv(RequireToolsEnv) != "" {
+		t.Fatalf("%s is not installed (%s), and %s is set: setup should have installed it", name, installedBy, RequireToolsEnv)
+	}
+	t.Skipf("needs %s (%s)", name, installedBy)
+	return ""
+}
+
+func isExecutable(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
 }
