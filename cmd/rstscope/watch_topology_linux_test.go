@@ -42,14 +42,11 @@ func (lw *liveWatch) collect(d time.Duration) []report.Finding {
 	}
 }
 
-// TestWatchRoutedHost watches a client, a router and a server namespace at
-// once (--netns three times), as on a node whose containers talk through a
-// router, and checks every reset comes out once, from where it was made,
-// with the receiving side's view joined in, the right sender, and the
-// lines in time order.
-func TestWatchRoutedHost(t *testing.T) {
-	testutil.RequireRoot(t)
-	c, r, s := newRoleNS(t, "c"), newRoleNS(t, "r"), newRoleNS(t, "s")
+// routedNS makes a client (10.77.1.2), a router forwarding between
+// 10.77.1.1 and 10.77.2.1, and a server (10.77.2.2) with no route back yet.
+func routedNS(t *testing.T) (c, r, s *watchNS) {
+	t.Helper()
+	c, r, s = newRoleNS(t, "c"), newRoleNS(t, "r"), newRoleNS(t, "s")
 	veth(t, c, "c0", r, "r0")
 	veth(t, r, "r1", s, "s0")
 	c.run(t, "ip", "addr", "add", "10.77.1.2/24", "dev", "c0")
@@ -62,6 +59,17 @@ func TestWatchRoutedHost(t *testing.T) {
 	r.run(t, "sysctl", "-qw", "net.ipv4.ip_forward=1")
 	s.run(t, "ip", "addr", "add", "10.77.2.2/24", "dev", "s0")
 	s.run(t, "ip", "link", "set", "s0", "up")
+	return c, r, s
+}
+
+// TestWatchRoutedHost watches a client, a router and a server namespace at
+// once (--netns three times), as on a node whose containers talk through a
+// router, and checks every reset comes out once, from where it was made,
+// with the receiving side's view joined in, the right sender, and the
+// lines in time order.
+func TestWatchRoutedHost(t *testing.T) {
+	testutil.RequireRoot(t)
+	c, r, s := routedNS(t)
 	s.run(t, "ip", "route", "add", "default", "via", "10.77.2.1")
 	r.run(t, "nft", "add table inet rstscope_watch")
 	r.run(t, "nft", "add chain inet rstscope_watch through { type filter hook forward priority 0 ; }")
@@ -163,19 +171,7 @@ func TestWatchOutputError(t *testing.T) {
 // the path's doing, not the client's or the server's.
 func TestWatchNATLostState(t *testing.T) {
 	testutil.RequireRoot(t)
-	c, r, s := newRoleNS(t, "c"), newRoleNS(t, "r"), newRoleNS(t, "s")
-	veth(t, c, "c0", r, "r0")
-	veth(t, r, "r1", s, "s0")
-	c.run(t, "ip", "addr", "add", "10.77.1.2/24", "dev", "c0")
-	c.run(t, "ip", "link", "set", "c0", "up")
-	c.run(t, "ip", "route", "add", "default", "via", "10.77.1.1")
-	r.run(t, "ip", "addr", "add", "10.77.1.1/24", "dev", "r0")
-	r.run(t, "ip", "addr", "add", "10.77.2.1/24", "dev", "r1")
-	r.run(t, "ip", "link", "set", "r0", "up")
-	r.run(t, "ip", "link", "set", "r1", "up")
-	r.run(t, "sysctl", "-qw", "net.ipv4.ip_forward=1")
-	s.run(t, "ip", "addr", "add", "10.77.2.2/24", "dev", "s0")
-	s.run(t, "ip", "link", "set", "s0", "up")
+	c, r, s := routedNS(t)
 	// The server has no route back to the client's network: only NAT
 	// reaches it.
 	r.run(t, "nft", "add table ip rstscope_watch")
