@@ -104,7 +104,14 @@ func TestPrimeKeepsDeletedNamespace(t *testing.T) {
 	if local, known := primed.Local(ns.Inode, other); local || !known {
 		t.Errorf("primed, another address: local %t known %t, want false true", local, known)
 	}
-	if _, known := cold.Local(ns.Inode, other); known {
+	// Namespace inode numbers are reused at once: another package's test
+	// (lab, cmd/rstscope) creating a namespace in parallel can take this
+	// one's number (CI, 30 Nov), and then a cold lookup rightly finds that
+	// namespace. The check that Prime is what kept the deleted one known
+	// only means something while the number is free.
+	if p := cold.find(ns.Inode); p != "" {
+		t.Logf("inode %d is in use again (%s): the cold lookup's check is moot this run", ns.Inode, p)
+	} else if _, known := cold.Local(ns.Inode, other); known {
 		t.Errorf("never primed: the deleted namespace is known; the test would not show what Prime adds")
 	}
 }
