@@ -34,6 +34,12 @@ type Context struct {
 	// the burstWindow before it, this one included (a listener closing
 	// resets its whole accept queue within a millisecond).
 	Burst int
+	// BurstOutOfOrder says the burst's resets did not follow the order in
+	// which their connections completed the handshake. A listener's close
+	// resets its accept queue in that order (inet_csk_listen_stop walks the
+	// queue from its head); an application closing connections one by one
+	// (threads, timers) need not.
+	BurstOutOfOrder bool
 	// Kernel is what the host's kernel said about this reset, when a live
 	// host (watch) told us; its zero value means no kernel evidence.
 	Kernel Kernel

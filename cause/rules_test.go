@@ -309,34 +309,49 @@ func TestOnlyResets(t *testing.T) {
 func TestSilentServerTiming(t *testing.T) {
 	us, ms := time.Microsecond, time.Millisecond
 	tests := []struct {
-		name  string
-		segs  []seg
-		burst int
-		want  ID
+		name       string
+		segs       []seg
+		burst      int
+		want       ID
+		outOfOrder bool
 	}{
 		// haproxy `tcp-request connection reject`: TCP_STATE 0.35 ms after
 		// the handshake, in bursts when clients arrive together.
 		{"reject right after the handshake", conv(
 			seg{fromServer: true, flags: RA, seq: 5001, ack: 1001, at: 2*ms + 350*us},
-		), 4, ApplicationAbort},
+		), 4, ApplicationAbort, false},
 		// nginx client_header_timeout with reset_timedout_connection:
 		// TCP_STATE 1.1 s after a partial request it had read.
 		{"request timed out", conv(
 			seg{flags: PA, seq: 1001, ack: 5001, n: 38, at: 3 * ms},
 			seg{fromServer: true, flags: A, seq: 5001, ack: 1039, at: 4 * ms},
 			seg{fromServer: true, flags: RA, seq: 5001, ack: 1039, at: 1100 * ms},
-		), 5, ApplicationAbort},
+		), 5, ApplicationAbort, false},
 		// The harness' listener closed with the connection queued for
 		// 120 ms (TCP_STATE from inet_csk_listen_stop), in a burst.
 		{"listener closed with it queued", conv(
 			seg{flags: PA, seq: 1001, ack: 5001, n: 20, at: 3 * ms},
 			seg{fromServer: true, flags: A, seq: 5001, ack: 1021, at: 4 * ms},
 			seg{fromServer: true, flags: RA, seq: 5001, ack: 1021, at: 120 * ms},
-		), 4, ListenerClosed},
+		), 4, ListenerClosed, false},
+		// The same reset in a burst that does not follow the order of the
+		// handshakes: haproxy's `tcp-request connection reject` from its
+		// threads, 40 ms after the handshake under load (TCP_STATE,
+		// bench/realtruth seed 3, frames 10646–10652), no listener.
+		{"rejects out of the queue's order", conv(
+			seg{fromServer: true, flags: RA, seq: 5001, ack: 1001, at: 40 * ms},
+		), 3, ApplicationAbort, true},
+		// A request the server never read, in such a burst
+		// (TCP_ABORT_ON_CLOSE: haproxy rejecting after the client spoke).
+		{"unread closes out of the queue's order", conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 20, at: 3 * ms},
+			seg{fromServer: true, flags: A, seq: 5001, ack: 1021, at: 4 * ms},
+			seg{fromServer: true, flags: RA, seq: 5001, ack: 1021, at: 40 * ms},
+		), 2, UnreadDataClose, true},
 	}
 	for _, tt := range tests {
 		ctx := contextAt(t, tt.segs, len(tt.segs)-1)
-		ctx.Burst = tt.burst
+		ctx.Burst, ctx.BurstOutOfOrder = tt.burst, tt.outOfOrder
 		v := Classify(ctx)
 		if v.Cause != tt.want || v.Sender != Server {
 			t.Errorf("%s: got %s by %s, want %s by server; evidence %q", tt.name, v.Cause, v.Sender, tt.want, v.Evidence)

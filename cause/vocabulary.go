@@ -173,7 +173,7 @@ var Vocabulary = []Info{
 	{
 		ID: ListenerClosed, Title: "Listener closed with queued connections",
 		Description:   "A service closed its listening socket (stop, restart, deploy) while completed connections still waited in its accept queue; the kernel reset each of them.",
-		Wire:          "Handshake completed, the client's request sat unanswered (no data, no FIN from the server), then the server reset it in the live-socket shape; often several connections to one port within a millisecond.",
+		Wire:          "Handshake completed, the client's request sat unanswered (no data, no FIN from the server), then the server reset it in the live-socket shape; often several connections to one port within a millisecond, in the order their handshakes completed (the accept queue's order).",
 		KernelReasons: []string{"TCP_STATE"},
 		Advice: []string{
 			"a deploy or restart closed the listener before draining: stop accepting (close the listener) only after the load balancer stopped sending, or hand the socket over (SO_REUSEPORT, systemd socket activation)",

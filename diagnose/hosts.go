@@ -61,10 +61,16 @@ func newHostTable() hostTable {
 type burst struct {
 	lastNS int64
 	n      int
+	// lastEstNS is the latest handshake completion among its resets'
+	// connections; outOfOrder is set when a reset's connection completed
+	// its handshake before an earlier reset's (see cause.Context.BurstOutOfOrder).
+	lastEstNS  int64
+	outOfOrder bool
 }
 
-// reset records a reset from src at ts and returns its burst.
-func (h *hostTable) reset(src netip.AddrPort, tsNS int64) *burst {
+// reset records a reset from src at ts, on a connection whose handshake
+// completed at est (zero when not seen), and returns its burst.
+func (h *hostTable) reset(src netip.AddrPort, tsNS int64, est time.Time) *burst {
 	b := h.bursts[src]
 	if b == nil || time.Duration(tsNS-b.lastNS) > cause.BurstWindow || tsNS < b.lastNS-int64(cause.BurstWindow) {
 		if len(h.bursts) >= maxHosts {
@@ -75,6 +81,13 @@ func (h *hostTable) reset(src netip.AddrPort, tsNS int64) *burst {
 	}
 	b.lastNS = max(b.lastNS, tsNS)
 	b.n++
+	if !est.IsZero() {
+		e := est.UnixNano()
+		if e < b.lastEstNS {
+			b.outOfOrder = true
+		}
+		b.lastEstNS = max(b.lastEstNS, e)
+	}
 	return b
 }
 

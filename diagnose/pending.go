@@ -124,7 +124,7 @@ func (a *Analyzer) newPending(c *flow.Conn, d flow.Dir, p *packet.Packet, ts tim
 	cx.ctx.Time = ts
 	pr.deadline = ts.UnixNano() + int64(a.opts.LookAheadTime)
 	cx.ctx.SenderHost = a.hosts.get(p.Src)
-	pr.burst = a.hosts.reset(p.SrcAddrPort(), ts.UnixNano())
+	pr.burst = a.hosts.reset(p.SrcAddrPort(), ts.UnixNano(), c.EstablishedTime)
 	return pr
 }
 
@@ -137,7 +137,7 @@ func (a *Analyzer) newCompactPending(ref flow.Ref, d flow.Dir, p *packet.Packet,
 		time: ts, dstMAC: p.DstMAC, link: p.Link, vlans: p.VLANs, truncated: p.Truncated}
 	pr.deadline = ts.UnixNano() + int64(a.opts.LookAheadTime)
 	pr.host = a.pending.hostSnapshot(a.hosts.get(p.Src))
-	pr.burst = a.hosts.reset(p.SrcAddrPort(), ts.UnixNano())
+	pr.burst = a.hosts.reset(p.SrcAddrPort(), ts.UnixNano(), time.Time{})
 	return pr
 }
 
