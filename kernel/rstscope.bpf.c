@@ -14,7 +14,10 @@
 //                          nf_send_reset, a raw socket, an AF_PACKET writer)
 //   irq:softirq_entry/exit per-CPU "in softirq" flag, so a RST sent from the
 //                          receive path or a timer is not blamed on whichever
-//                          task happened to be running
+//                          task happened to be running; only on kernels where
+//                          the CPU's preempt count cannot be read (see
+//                          serving_softirq), since they run on every softirq
+//                          of the host, resets or not
 // fentry/nf_send_reset{,6} is tried first for the netfilter path when the
 // kernel allows it; see nf.bpf.c.
 //
@@ -43,6 +46,12 @@ volatile const __u8 wire_check = 0;    // 1: net_dev_queue looks for foreign RST
 // with per-event wake-ups.
 // A power of two.
 volatile const __u32 wakeup_bytes = 64 * 1024;
+// The distance in the per-CPU area from this CPU's struct rq (runqueues) to
+// its preempt count (__preempt_count, or pcpu_hot.preempt_count on 6.2-6.14),
+// from the offsets of both in the kernel BTF's .data..percpu; set by the
+// loader, 0 when the kernel's BTF lacks them (not x86, no BTF for per-CPU
+// variables), and then the softirq tracepoints keep in_softirq instead.
+volatile const __s64 preempt_from_rq = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -92,6 +101,10 @@ struct {
 const struct event *unused_event __attribute__((unused));
 
 #define PF_KTHREAD 0x00200000
+// include/linux/preempt.h: SOFTIRQ_OFFSET = 1 << SOFTIRQ_SHIFT (8), set in the
+// preempt count while a softirq is served (in_serving_softirq); bh-disabled
+// process context adds SOFTIRQ_DISABLE_OFFSET (2 << 8) and is not a softirq.
+#define SOFTIRQ_OFFSET 0x100
 
 static __always_inline __u32 net_inum(struct net *net)
 {
@@ -208,16 +221,47 @@ static __always_inline int wanted(__u32 netns)
 	return filter_netns == 0 || filter_netns == netns;
 }
 
+// serving_softirq says whether this CPU is running a softirq handler: 1 yes,
+// 0 no, -1 cannot tell.
+//
+// It reads the CPU's preempt count, found from the running task's runqueue:
+// current->se.cfs_rq->rq is this CPU's struct rq, a per-CPU variable, so the
+// preempt count is preempt_from_rq bytes from it. Not bpf_this_cpu_ptr on a
+// __ksym: the verifier resolves a typed ksym through kallsyms, which holds no
+// data symbols without CONFIG_KALLSYMS_ALL (this 6.18 VM: "ldimm64 failed to
+// find the address for kernel symbol '__preempt_count'"), and cilium/ebpf
+// links ksyms as untyped addresses only. rq->cpu guards the anchor.
+// Reading it here replaced tracepoints on every softirq of the host; the
+// cost per reset is in docs/watch.md.
+static __always_inline int serving_softirq(struct task_struct *task)
+{
+	if (!preempt_from_rq) {
+		__u32 zero = 0;
+		__u32 *soft = bpf_map_lookup_elem(&in_softirq, &zero);
+		return soft && *soft;
+	}
+	if (!bpf_core_field_exists(((struct cfs_rq *)0)->rq))
+		return -1;
+	struct rq *rq = BPF_CORE_READ(task, se.cfs_rq, rq);
+	if (!rq || BPF_CORE_READ(rq, cpu) != bpf_get_smp_processor_id())
+		return -1;
+	int pc;
+	if (bpf_probe_read_kernel(&pc, sizeof(pc), (void *)rq + preempt_from_rq))
+		return -1;
+	return (pc & SOFTIRQ_OFFSET) != 0;
+}
+
 // fill_task records the task only when the reset is sent from process
 // context: not inside a softirq (receive path, timers) and not a kernel
 // thread. Otherwise current is whoever was interrupted and says nothing.
 static __always_inline void fill_task(struct event *e)
 {
-	__u32 zero = 0;
-	__u32 *soft = bpf_map_lookup_elem(&in_softirq, &zero);
 	struct task_struct *task = bpf_get_current_task_btf();
+	int soft = serving_softirq(task);
 
-	if ((soft && *soft) || (BPF_CORE_READ(task, flags) & PF_KTHREAD)) {
+	if (soft < 0)
+		return; // CTX_UNKNOWN
+	if (soft || (BPF_CORE_READ(task, flags) & PF_KTHREAD)) {
 		e->context = CTX_KERNEL;
 		return;
 	}
