@@ -259,8 +259,11 @@ static __always_inline int serving_softirq(struct task_struct *task)
 	}
 	if (!bpf_core_field_exists(((struct cfs_rq *)0)->rq))
 		return -1;
-	struct rq *rq = BPF_CORE_READ(task, se.cfs_rq, rq);
-	if (!rq || BPF_CORE_READ(rq, cpu) != bpf_get_smp_processor_id())
+	// Direct loads through the task's BTF pointer, not bpf_probe_read_kernel
+	// helper calls: the verifier makes them faulting loads.
+	struct cfs_rq *cfs = task->se.cfs_rq;
+	struct rq *rq = cfs ? cfs->rq : NULL;
+	if (!rq || rq->cpu != bpf_get_smp_processor_id())
 		return -1;
 	int pc;
 	if (bpf_probe_read_kernel(&pc, sizeof(pc), (void *)rq + preempt_from_rq))
@@ -278,7 +281,7 @@ static __always_inline void fill_task(struct event *e)
 
 	if (soft < 0)
 		return; // CTX_UNKNOWN
-	if (soft || (BPF_CORE_READ(task, flags) & PF_KTHREAD)) {
+	if (soft || (task->flags & PF_KTHREAD)) {
 		e->context = CTX_KERNEL;
 		return;
 	}
