@@ -10,6 +10,11 @@
 //
 //	go build -o /tmp/rstscope ./cmd/rstscope
 //	go run ./kernel/flood -rstscope /tmp/rstscope -n 200000 -rates 10000,50000,100000,0
+//	go run ./kernel/flood -rstscope /tmp/rstscope -n 200000 -rates 0 -senders 2 -progs
+//
+// -progs adds each eBPF program's runs and time per reset; -watch-args
+// passes more flags to the watch (--cpuprofile FILE). docs/watch.md has
+// the figures.
 //
 // Rate 0 means as fast as one sender goes. Bounded: -n SYNs per step, and
 // each step gives up after -timeout. Needs root.
