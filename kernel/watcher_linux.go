@@ -121,7 +121,7 @@ func Open(opts Options) (*Watcher, error) {
 		return nil, fmt.Errorf("setting wire check: %w", err)
 	}
 	preempt := preemptFromRQ(kspec)
-	if opts.softirqHooks {
+	if opts.softirqHooks || realtime() {
 		preempt = 0
 	}
 	if err := spec.Variables["preempt_from_rq"].Set(preempt); err != nil {
@@ -211,6 +211,15 @@ func preemptFromRQ(kspec *btf.Spec) int64 {
 		return 0
 	}
 	return pc - rq
+}
+
+// realtime reports a PREEMPT_RT kernel (kernel/ksysfs.c creates
+// /sys/kernel/realtime only there). It serves softirqs in threads and keeps
+// their state per task (softirq_ctrl), not in the CPU's preempt count, so
+// there the softirq tracepoints must tell the context.
+func realtime() bool {
+	_, err := os.Stat("/sys/kernel/realtime")
+	return err == nil
 }
 
 // SoftirqHooks reports whether the watcher traces every softirq
