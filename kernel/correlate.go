@@ -27,18 +27,19 @@ type Reset struct {
 //     when both ends are on this host, so the reset is reported once;
 //   - events from different CPUs to be put back in time order.
 //
-// Lookups are maps keyed by 4-tuple and expiry walks a time-ordered queue,
-// so each event costs O(1) amortised however many are held.
+// Lookups are open-addressed tables keyed by tuple (table.go) and expiry
+// walks a time-ordered queue, so each event costs O(1) amortised however
+// many are held.
 type Correlator struct {
 	// Window is how long an event waits; 0 means 250ms. Loopback and veth
 	// deliver the late announcement within microseconds; the margin covers
 	// a RST parked in a neighbour queue.
 	Window time.Duration
 
-	queue []*held           // by Boot; the front is the oldest
-	sent  map[pairKey]*held // held events of code that made a RST (Sent, Wire, Netfilter)
-	recv  map[pairKey]*held // held Received events, not yet joined
-	wire  map[flowKey]*held // held Wire events
+	queue []*held // by Boot; the front is the oldest
+	sent  table   // pairKey -> held events of code that made a RST (Sent, Wire, Netfilter)
+	recv  table   // pairKey -> held Received events, not yet joined
+	wire  table   // flowKey -> held Wire events
 	// recent holds Sent events by tuple -> Boot for claiming Wire events,
 	// in two generations swapped every Window: an entry lives one to two
 	// Windows, and forgetting a generation is one clear, not a lookup and
@@ -55,26 +56,38 @@ type held struct {
 	dead bool // joined into another or claimed: skip on release
 }
 
+// tupleKey is a RST's addresses as 40 bytes of plain memory, no padding and
+// no pointers, so the maps hash it with one memhash and compare it with one
+// memequal. Keyed by two netip.AddrPort (each an address, a zone pointer,
+// a port and padding) a key was 72 bytes hashed and compared field by
+// field: map access was a quarter of watch's CPU under a SYN flood
+// (--cpuprofile, docs/watch.md). Addresses are 16 bytes, IPv4 as
+// ::ffff:a.b.c.d; the eBPF side already folds v4-mapped IPv6 into IPv4, so
+// no two tuples share a key.
+type tupleKey struct {
+	from, to     [16]byte
+	fport, tport uint16
+	netns        uint32
+}
+
 // pairKey joins across namespaces of one host: the same RST is sent in one
 // and received in another with the same addresses. A loopback RST never
 // leaves its namespace, and every namespace has its own 127.0.0.1, so
 // there the namespace is part of the key.
-type pairKey struct {
-	from, to netip.AddrPort
-	netns    uint32 // 0 unless from is a loopback address
-}
+type pairKey tupleKey
 
 func pairOf(from, to netip.AddrPort, netns uint32) pairKey {
 	if !from.Addr().IsLoopback() {
 		netns = 0
 	}
-	return pairKey{from, to, netns}
+	return pairKey{from.Addr().As16(), to.Addr().As16(), from.Port(), to.Port(), netns}
 }
 
 // flowKey is a RST's tuple inside one namespace, where it left a device.
-type flowKey struct {
-	from, to netip.AddrPort
-	netns    uint32
+type flowKey tupleKey
+
+func flowOf(from, to netip.AddrPort, netns uint32) flowKey {
+	return flowKey{from.Addr().As16(), to.Addr().As16(), from.Port(), to.Port(), netns}
 }
 
 // ghostWindow bounds the gap between a socket's own tcp_receive_reset and
@@ -92,10 +105,7 @@ func (c *Correlator) window() uint64 {
 }
 
 func (c *Correlator) init() {
-	if c.sent == nil {
-		c.sent = make(map[pairKey]*held)
-		c.recv = make(map[pairKey]*held)
-		c.wire = make(map[flowKey]*held)
+	if c.recent[0] == nil {
 		c.recent = [2]map[flowKey]uint64{make(map[flowKey]uint64), make(map[flowKey]uint64)}
 	}
 }
@@ -105,12 +115,12 @@ func (c *Correlator) init() {
 func (c *Correlator) Add(e *Event) {
 	c.init()
 	pk := pairOf(e.From, e.To, e.NetNS)
-	fk := flowKey{e.From, e.To, e.NetNS}
+	fk := flowOf(e.From, e.To, e.NetNS)
 	switch e.Kind {
 	case Sent:
 		c.recent[0][fk] = e.Boot
 		h := c.hold(e)
-		if w, ok := c.wire[fk]; ok && absDiff(w.r.Boot, e.Boot) <= c.window() {
+		if w := c.wire.get(tupleKey(fk)); w != nil && absDiff(w.r.Boot, e.Boot) <= c.window() {
 			h.r.Recv = w.r.Recv
 			c.kill(w)
 		}
@@ -118,28 +128,28 @@ func (c *Correlator) Add(e *Event) {
 		// A socket that aborts itself (TCP_ABORT_ON_DATA) runs tcp_reset on
 		// its own end first: a Received event for the reverse tuple that no
 		// RST on the wire matches.
-		if g, ok := c.recv[pairOf(e.To, e.From, e.NetNS)]; ok && g.r.NetNS == e.NetNS && absDiff(g.r.Boot, e.Boot) <= ghostWindow {
+		if g := c.recv.get(tupleKey(pairOf(e.To, e.From, e.NetNS))); g != nil && g.r.NetNS == e.NetNS && absDiff(g.r.Boot, e.Boot) <= ghostWindow {
 			c.kill(g)
 		}
 	case Received:
-		if s, ok := c.sent[pk]; ok && s.r.Recv.Kind == 0 && absDiff(s.r.Boot, e.Boot) <= c.window() {
+		if s := c.sent.get(tupleKey(pk)); s != nil && s.r.Recv.Kind == 0 && absDiff(s.r.Boot, e.Boot) <= c.window() {
 			s.r.Recv = *e
 			return
 		}
-		if s, ok := c.sent[pairOf(e.To, e.From, e.NetNS)]; ok && s.r.NetNS == e.NetNS && absDiff(s.r.Boot, e.Boot) <= ghostWindow {
+		if s := c.sent.get(tupleKey(pairOf(e.To, e.From, e.NetNS))); s != nil && s.r.NetNS == e.NetNS && absDiff(s.r.Boot, e.Boot) <= ghostWindow {
 			return // the ghost of a self-abort, after its Sent
 		}
-		c.recv[pk] = c.hold(e)
+		c.recv.put(tupleKey(pk), c.hold(e))
 	case Wire:
 		if c.announced(fk, e.Boot) {
 			return
 		}
 		// A RST that leaves two devices (a bridge and its port) is one RST.
-		if w, ok := c.wire[fk]; ok && absDiff(w.r.Boot, e.Boot) <= c.window() {
+		if w := c.wire.get(tupleKey(fk)); w != nil && absDiff(w.r.Boot, e.Boot) <= c.window() {
 			return
 		}
 		h := c.hold(e)
-		c.wire[fk] = h
+		c.wire.put(tupleKey(fk), h)
 		c.join(h, pk)
 	case Netfilter:
 		c.join(c.hold(e), pk)
@@ -151,11 +161,11 @@ func (c *Correlator) Add(e *Event) {
 // join attaches a held Received event for the same RST to h, the event of
 // the code that made it, and indexes h for one that comes later.
 func (c *Correlator) join(h *held, pk pairKey) {
-	if r, ok := c.recv[pk]; ok && h.r.Recv.Kind == 0 && absDiff(r.r.Boot, h.r.Boot) <= c.window() {
+	if r := c.recv.get(tupleKey(pk)); r != nil && h.r.Recv.Kind == 0 && absDiff(r.r.Boot, h.r.Boot) <= c.window() {
 		h.r.Recv = r.r.Event
 		c.kill(r)
 	}
-	c.sent[pk] = h
+	c.sent.put(tupleKey(pk), h)
 }
 
 // hold queues e in Boot order. Events arrive nearly in order (one ring
@@ -197,19 +207,12 @@ func (c *Correlator) unindex(h *held) {
 	// wire): one map lookup per released event, not two (the correlator's
 	// maps were 13 % of watch's CPU under a SYN flood, perf).
 	if e.Kind == Received {
-		if c.recv[pk] == h {
-			delete(c.recv, pk)
-		}
+		c.recv.del(tupleKey(pk), h)
 		return
 	}
-	if c.sent[pk] == h {
-		delete(c.sent, pk)
-	}
+	c.sent.del(tupleKey(pk), h)
 	if e.Kind == Wire {
-		fk := flowKey{e.From, e.To, e.NetNS}
-		if c.wire[fk] == h {
-			delete(c.wire, fk)
-		}
+		c.wire.del(tupleKey(flowOf(e.From, e.To, e.NetNS)), h)
 	}
 }
 

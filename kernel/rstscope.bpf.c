@@ -14,7 +14,10 @@
 //                          nf_send_reset, a raw socket, an AF_PACKET writer)
 //   irq:softirq_entry/exit per-CPU "in softirq" flag, so a RST sent from the
 //                          receive path or a timer is not blamed on whichever
-//                          task happened to be running
+//                          task happened to be running; only on kernels where
+//                          the CPU's preempt count cannot be read (see
+//                          serving_softirq), since they run on every softirq
+//                          of the host, resets or not
 // fentry/nf_send_reset{,6} is tried first for the netfilter path when the
 // kernel allows it; see nf.bpf.c.
 //
@@ -41,7 +44,14 @@ volatile const __u8 wire_check = 0;    // 1: net_dev_queue looks for foreign RST
 // polls on a short deadline anyway. Waking per event costs an irq_work
 // self-IPI per reset: measured 3.3 us per tcp_send_reset run on this VM
 // with per-event wake-ups.
+// A power of two.
 volatile const __u32 wakeup_bytes = 64 * 1024;
+// The distance in the per-CPU area from this CPU's struct rq (runqueues) to
+// its preempt count (__preempt_count, or pcpu_hot.preempt_count on 6.2-6.14),
+// from the offsets of both in the kernel BTF's .data..percpu; set by the
+// loader, 0 when the kernel's BTF lacks them (not x86, no BTF for per-CPU
+// variables), and then the softirq tracepoints keep in_softirq instead.
+volatile const __s64 preempt_from_rq = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -92,24 +102,38 @@ const struct event *unused_event __attribute__((unused));
 
 #define PF_KTHREAD 0x00200000
 
+// bpf_rdonly_cast (kfunc, Linux 6.2+, below the 6.10 the loader requires;
+// the verifier turns the call into a move) makes a tracepoint's untyped
+// pointer a read-only BTF pointer, so its fields are read with faulting
+// loads instead of one bpf_probe_read_kernel helper call each: net_dev_queue
+// 0.29-0.32 -> 0.16 us a run, tcp_send_reset 0.73-0.80 -> 0.53-0.57
+// (go run ./kernel/flood -n 200000 -rates 0 -senders 2 -ring-mib 64 -progs,
+// two interleaved rounds, load 7-8).
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define kcast(ptr, type) ((type *)bpf_rdonly_cast((ptr), bpf_core_type_id_kernel(type)))
+// include/linux/preempt.h: SOFTIRQ_OFFSET = 1 << SOFTIRQ_SHIFT (8), set in the
+// preempt count while a softirq is served (in_serving_softirq); bh-disabled
+// process context adds SOFTIRQ_DISABLE_OFFSET (2 << 8) and is not a softirq.
+#define SOFTIRQ_OFFSET 0x100
+
 static __always_inline __u32 net_inum(struct net *net)
 {
 	if (!net)
 		return 0;
-	return BPF_CORE_READ(net, ns.inum);
+	return net->ns.inum;
 }
 
 static __always_inline __u32 sk_netns(const struct sock *sk)
 {
-	return net_inum(BPF_CORE_READ(sk, __sk_common.skc_net.net));
+	return net_inum(sk->__sk_common.skc_net.net);
 }
 
 static __always_inline __u32 skb_netns(const struct sk_buff *skb)
 {
-	struct net_device *dev = BPF_CORE_READ(skb, dev);
+	struct net_device *dev = skb->dev;
 	if (!dev)
 		return 0;
-	return net_inum(BPF_CORE_READ(dev, nd_net.net));
+	return net_inum(dev->nd_net.net);
 }
 
 // v4mapped folds ::ffff:a.b.c.d into AF_INET so a v6 socket talking IPv4
@@ -128,46 +152,63 @@ static __always_inline void v4mapped(struct tuple *t)
 	t->family = AF_INET_;
 }
 
+// tcp_head is the start of a TCP header: ports, sequence numbers, data
+// offset and flags.
+struct tcp_head {
+	__be16 source, dest;
+	__be32 seq, ack;
+	__u8 off, flags;
+};
+
 // skb_tuple reads the IP and TCP headers at skb->head + network_header. With
 // reverse set it swaps the ends: the RST answers that segment. It returns the
 // TCP flags byte, or -1 when the packet is not TCP over IPv4/IPv6.
+//
+// One read of HDR_READ bytes covers an IPv4 header without options or an
+// IPv6 header, each with the TCP header's first bytes: net_dev_queue runs
+// this on every packet a device queues, and one bpf_probe_read_kernel
+// instead of three (version, IP header, TCP header), with skb_iif read only
+// for RSTs, took it from 0.39-0.41 to 0.31-0.32 us a run and tcp_send_reset
+// from 0.96-0.98 to 0.82-0.85 (go run ./kernel/flood -n 200000 -rates 0
+// -senders 2 -progs, interleaved, load 6-10). The bytes past a short
+// packet are the skb's own buffer (headroom and skb_shared_info follow the
+// data), read but never used.
+#define HDR_READ (sizeof(struct ipv6hdr) + sizeof(struct tcp_head))
 static __always_inline int skb_tuple(const struct sk_buff *skb, struct tuple *t, int reverse)
 {
-	unsigned char *head = BPF_CORE_READ(skb, head);
-	__u16 nh = BPF_CORE_READ(skb, network_header);
-	__u8 vihl;
-	__u32 thoff;
+	unsigned char *head = skb->head;
+	__u16 nh = skb->network_header;
+	union {
+		struct iphdr ip;
+		struct ipv6hdr ip6;
+		__u8 b[HDR_READ];
+	} h;
+	struct tcp_head th;
 
 	if (!head || nh == (__u16)~0U)
 		return -1;
-	if (bpf_probe_read_kernel(&vihl, 1, head + nh))
+	if (bpf_probe_read_kernel(&h, sizeof(h), head + nh))
 		return -1;
-	if ((vihl >> 4) == 4) {
-		struct iphdr ip;
-		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh) || ip.protocol != IPPROTO_TCP)
+	if (h.ip.version == 4) {
+		if (h.ip.protocol != IPPROTO_TCP)
 			return -1;
 		t->family = AF_INET_;
-		__builtin_memcpy(reverse ? t->daddr : t->saddr, &ip.saddr, 4);
-		__builtin_memcpy(reverse ? t->saddr : t->daddr, &ip.daddr, 4);
-		thoff = nh + (vihl & 0xf) * 4;
-	} else if ((vihl >> 4) == 6) {
-		struct ipv6hdr ip6;
-		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh) || ip6.nexthdr != IPPROTO_TCP)
+		__builtin_memcpy(reverse ? t->daddr : t->saddr, &h.ip.saddr, 4);
+		__builtin_memcpy(reverse ? t->saddr : t->daddr, &h.ip.daddr, 4);
+		if (h.ip.ihl == 5)
+			__builtin_memcpy(&th, h.b + sizeof(struct iphdr), sizeof(th));
+		else if (bpf_probe_read_kernel(&th, sizeof(th), head + nh + h.ip.ihl * 4))
+			return -1;
+	} else if (h.ip.version == 6) {
+		if (h.ip6.nexthdr != IPPROTO_TCP)
 			return -1; // extension headers: not followed, RSTs carry none
 		t->family = AF_INET6_;
-		__builtin_memcpy(reverse ? t->daddr : t->saddr, &ip6.saddr, 16);
-		__builtin_memcpy(reverse ? t->saddr : t->daddr, &ip6.daddr, 16);
-		thoff = nh + sizeof(struct ipv6hdr);
+		__builtin_memcpy(reverse ? t->daddr : t->saddr, &h.ip6.saddr, 16);
+		__builtin_memcpy(reverse ? t->saddr : t->daddr, &h.ip6.daddr, 16);
+		__builtin_memcpy(&th, h.b + sizeof(struct ipv6hdr), sizeof(th));
 	} else {
 		return -1;
 	}
-	struct {
-		__be16 source, dest;
-		__be32 seq, ack;
-		__u8 off, flags;
-	} th;
-	if (bpf_probe_read_kernel(&th, sizeof(th), head + thoff))
-		return -1;
 	t->sport = bpf_ntohs(reverse ? th.dest : th.source);
 	t->dport = bpf_ntohs(reverse ? th.source : th.dest);
 	return th.flags;
@@ -207,16 +248,50 @@ static __always_inline int wanted(__u32 netns)
 	return filter_netns == 0 || filter_netns == netns;
 }
 
+// serving_softirq says whether this CPU is running a softirq handler: 1 yes,
+// 0 no, -1 cannot tell.
+//
+// It reads the CPU's preempt count, found from the running task's runqueue:
+// current->se.cfs_rq->rq is this CPU's struct rq, a per-CPU variable, so the
+// preempt count is preempt_from_rq bytes from it. Not bpf_this_cpu_ptr on a
+// __ksym: the verifier resolves a typed ksym through kallsyms, which holds no
+// data symbols without CONFIG_KALLSYMS_ALL (this 6.18 VM: "ldimm64 failed to
+// find the address for kernel symbol '__preempt_count'"), and cilium/ebpf
+// links ksyms as untyped addresses only. rq->cpu guards the anchor.
+// Reading it here replaced tracepoints on every softirq of the host; the
+// cost per reset is in docs/watch.md.
+static __always_inline int serving_softirq(struct task_struct *task)
+{
+	if (!preempt_from_rq) {
+		__u32 zero = 0;
+		__u32 *soft = bpf_map_lookup_elem(&in_softirq, &zero);
+		return soft && *soft;
+	}
+	if (!bpf_core_field_exists(((struct cfs_rq *)0)->rq))
+		return -1;
+	// Direct loads through the task's BTF pointer, not bpf_probe_read_kernel
+	// helper calls: the verifier makes them faulting loads.
+	struct cfs_rq *cfs = task->se.cfs_rq;
+	struct rq *rq = cfs ? cfs->rq : NULL;
+	if (!rq || rq->cpu != bpf_get_smp_processor_id())
+		return -1;
+	int pc;
+	if (bpf_probe_read_kernel(&pc, sizeof(pc), (void *)rq + preempt_from_rq))
+		return -1;
+	return (pc & SOFTIRQ_OFFSET) != 0;
+}
+
 // fill_task records the task only when the reset is sent from process
 // context: not inside a softirq (receive path, timers) and not a kernel
 // thread. Otherwise current is whoever was interrupted and says nothing.
 static __always_inline void fill_task(struct event *e)
 {
-	__u32 zero = 0;
-	__u32 *soft = bpf_map_lookup_elem(&in_softirq, &zero);
 	struct task_struct *task = bpf_get_current_task_btf();
+	int soft = serving_softirq(task);
 
-	if ((soft && *soft) || (BPF_CORE_READ(task, flags) & PF_KTHREAD)) {
+	if (soft < 0)
+		return; // CTX_UNKNOWN
+	if (soft || (task->flags & PF_KTHREAD)) {
 		e->context = CTX_KERNEL;
 		return;
 	}
@@ -247,17 +322,29 @@ static __always_inline struct event *reserve(void)
 	return e;
 }
 
+// submit commits e and wakes the reader only when this record carries the
+// backlog across a multiple of wakeup_bytes: about once per wakeup_bytes of
+// events, not on every event once the reader lags. Forcing a wake-up per
+// event above the threshold (as before) cost an irq_work self-IPI per reset
+// exactly when the reader was behind: tcp_send_reset ran 9.1-9.5 us per
+// reset in an unpaced flood against 1.0 us at 5 k resets/s
+// (go run ./kernel/flood -progs, docs/watch.md). Two CPUs crossing at once
+// may both miss the crossing; the reader's poll deadline bounds that delay.
 static __always_inline void submit(struct event *e)
 {
+	const __u64 rec = ((sizeof(*e) + 7) & ~7ULL) + 8; // BPF_RINGBUF_HDR_SZ
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	bpf_ringbuf_submit(e, avail < wakeup_bytes ? BPF_RB_NO_WAKEUP : BPF_RB_FORCE_WAKEUP);
+	__u64 mask = ~((__u64)wakeup_bytes - 1);
+	int cross = avail >= rec && ((avail ^ (avail - rec)) & mask) && avail >= wakeup_bytes;
+
+	bpf_ringbuf_submit(e, cross ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 SEC("tracepoint/tcp/tcp_send_reset")
 int tcp_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
 {
-	const struct sock *sk = ctx->skaddr;
-	const struct sk_buff *skb = ctx->skbaddr;
+	const struct sock *sk = kcast(ctx->skaddr, struct sock);
+	const struct sk_buff *skb = kcast(ctx->skbaddr, struct sk_buff);
 	struct tuple t = {};
 	__u32 netns;
 	int in_flags = -1;
@@ -297,7 +384,7 @@ int tcp_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
 	// closed in FIN-WAIT-2 (tcp_close -> tcp_time_wait(sk, TCP_FIN_WAIT2));
 	// the two mean different causes.
 	if (sk && ctx->state == TCP_TIME_WAIT)
-		e->substate = BPF_CORE_READ((struct inet_timewait_sock *)sk, tw_substate);
+		e->substate = kcast(sk, struct inet_timewait_sock)->tw_substate;
 	e->reason = ctx->reason;
 	e->in_flags = in_flags < 0 ? 0 : in_flags;
 	fill_task(e);
@@ -308,7 +395,7 @@ int tcp_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
 SEC("tracepoint/tcp/tcp_receive_reset")
 int tcp_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
 {
-	const struct sock *sk = ctx->skaddr;
+	const struct sock *sk = kcast(ctx->skaddr, struct sock);
 	__u32 netns = sk ? sk_netns(sk) : 0;
 	struct tuple t = {};
 
@@ -332,7 +419,7 @@ int tcp_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
 		return 0;
 	e->kind = KIND_RECEIVED;
 	e->t = t;
-	e->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	e->state = sk->__sk_common.skc_state;
 	e->cookie = ctx->sock_cookie;
 	fill_task(e);
 	submit(e);
@@ -344,22 +431,23 @@ int tcp_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
 SEC("tracepoint/net/net_dev_queue")
 int net_dev_queue(struct trace_event_raw_net_dev_template *ctx)
 {
-	const struct sk_buff *skb = ctx->skbaddr;
+	const struct sk_buff *skb = kcast(ctx->skbaddr, struct sk_buff);
 	struct tuple t = {};
 	int flags;
 
 	if (!wire_check)
+		return 0;
+	flags = skb_tuple(skb, &t, 0);
+	if (flags < 0 || !(flags & TCP_FLAG_RST_))
 		return 0;
 	// A received skb carries its ingress ifindex (__netif_receive_skb_core
 	// sets skb_iif); one this host built has none: tcp_v{4,6}_send_reset and
 	// nf_send_reset{,6} allocate a fresh skb. So an RST with skb_iif set was
 	// routed or bridged through here (a veth router, cni0, docker0), made
 	// elsewhere and announced there. Measured in router and bridge
-	// namespaces: forwarded_linux_test.go.
-	if (BPF_CORE_READ(skb, skb_iif))
-		return 0;
-	flags = skb_tuple(skb, &t, 0);
-	if (flags < 0 || !(flags & TCP_FLAG_RST_))
+	// namespaces: forwarded_linux_test.go. Checked after the flags, so the
+	// packets that are no RST cost one read less.
+	if (skb->skb_iif)
 		return 0;
 	t.netns = skb_netns(skb);
 	if (!wanted(t.netns))
@@ -385,7 +473,7 @@ int net_dev_queue(struct trace_event_raw_net_dev_template *ctx)
 	// socket's skb is charged to that socket (sock_alloc_send_skb). The
 	// TCP stack's own, also owned, were dropped above or are claimed in
 	// user space. Measured in forwarded_linux_test.go.
-	e->from_sock = BPF_CORE_READ(skb, sk) != NULL;
+	e->from_sock = skb->sk != NULL;
 	e->cookie = 0;
 	submit(e);
 	return 0;

@@ -59,6 +59,7 @@ const (
 	rstscopeProgTcpSendReset    = "tcp_send_reset"
 	rstscopeVarFilterMany       = "filter_many"
 	rstscopeVarFilterNetns      = "filter_netns"
+	rstscopeVarPreemptFromRq    = "preempt_from_rq"
 	rstscopeVarUnusedEvent      = "unused_event"
 	rstscopeVarWakeupBytes      = "wakeup_bytes"
 	rstscopeVarWireCheck        = "wire_check"
@@ -128,11 +129,12 @@ type rstscopeMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type rstscopeVariableSpecs struct {
-	FilterMany  *ebpf.VariableSpec `ebpf:"filter_many"`
-	FilterNetns *ebpf.VariableSpec `ebpf:"filter_netns"`
-	UnusedEvent *ebpf.VariableSpec `ebpf:"unused_event"`
-	WakeupBytes *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
-	WireCheck   *ebpf.VariableSpec `ebpf:"wire_check"`
+	FilterMany    *ebpf.VariableSpec `ebpf:"filter_many"`
+	FilterNetns   *ebpf.VariableSpec `ebpf:"filter_netns"`
+	PreemptFromRq *ebpf.VariableSpec `ebpf:"preempt_from_rq"`
+	UnusedEvent   *ebpf.VariableSpec `ebpf:"unused_event"`
+	WakeupBytes   *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
+	WireCheck     *ebpf.VariableSpec `ebpf:"wire_check"`
 }
 
 // rstscopeObjects contains all objects after they have been loaded into the kernel.
@@ -176,11 +178,12 @@ func (m *rstscopeMaps) Close() error {
 //
 // It can be passed to loadRstscopeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type rstscopeVariables struct {
-	FilterMany  *ebpf.Variable `ebpf:"filter_many"`
-	FilterNetns *ebpf.Variable `ebpf:"filter_netns"`
-	UnusedEvent *ebpf.Variable `ebpf:"unused_event"`
-	WakeupBytes *ebpf.Variable `ebpf:"wakeup_bytes"`
-	WireCheck   *ebpf.Variable `ebpf:"wire_check"`
+	FilterMany    *ebpf.Variable `ebpf:"filter_many"`
+	FilterNetns   *ebpf.Variable `ebpf:"filter_netns"`
+	PreemptFromRq *ebpf.Variable `ebpf:"preempt_from_rq"`
+	UnusedEvent   *ebpf.Variable `ebpf:"unused_event"`
+	WakeupBytes   *ebpf.Variable `ebpf:"wakeup_bytes"`
+	WireCheck     *ebpf.Variable `ebpf:"wire_check"`
 }
 
 // rstscopePrograms contains all programs after they have been loaded into the kernel.

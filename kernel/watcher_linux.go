@@ -28,6 +28,10 @@ type Options struct {
 	// NoForeign turns off the search for RSTs the TCP stack did not send
 	// (netfilter rejects), which costs a check on every transmitted packet.
 	NoForeign bool
+
+	// softirqHooks forces the softirq tracepoints even where the preempt
+	// count can be read, so tests cover both ways of telling the context.
+	softirqHooks bool
 }
 
 // Watcher is attached eBPF programs plus the ring buffer they write to.
@@ -42,6 +46,7 @@ type Watcher struct {
 	foreign             string
 	notes               []string
 	deadline            time.Time
+	softirqHooks        bool // irq:softirq_entry/exit attached: no preempt count to read
 }
 
 // pollInterval bounds how long events wait in the ring buffer: the eBPF
@@ -115,25 +120,31 @@ func Open(opts Options) (*Watcher, error) {
 		w.Close()
 		return nil, fmt.Errorf("setting wire check: %w", err)
 	}
+	preempt := preemptFromRQ(kspec)
+	if opts.softirqHooks || realtime() {
+		preempt = 0
+	}
+	if err := spec.Variables["preempt_from_rq"].Set(preempt); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("setting preempt count offset: %w", err)
+	}
 	if err := spec.LoadAndAssign(&w.main, &ebpf.CollectionOptions{MapReplacements: shared}); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("loading eBPF programs: %w", permission(err))
 	}
-	attach := []struct {
+	type hook struct {
 		group, name string
 		prog        *ebpf.Program
-	}{
-		// softirq first, so the context flag is right from the first reset.
-		{"irq", "softirq_entry", w.main.SoftirqEntry},
-		{"irq", "softirq_exit", w.main.SoftirqExit},
-		{"tcp", "tcp_send_reset", w.main.TcpSendReset},
-		{"tcp", "tcp_receive_reset", w.main.TcpReceiveReset},
 	}
+	var attach []hook
+	if preempt == 0 {
+		// softirq first, so the context flag is right from the first reset.
+		attach = append(attach, hook{"irq", "softirq_entry", w.main.SoftirqEntry}, hook{"irq", "softirq_exit", w.main.SoftirqExit})
+		w.softirqHooks = true
+	}
+	attach = append(attach, hook{"tcp", "tcp_send_reset", w.main.TcpSendReset}, hook{"tcp", "tcp_receive_reset", w.main.TcpReceiveReset})
 	if wire {
-		attach = append(attach, struct {
-			group, name string
-			prog        *ebpf.Program
-		}{"net", "net_dev_queue", w.main.NetDevQueue})
+		attach = append(attach, hook{"net", "net_dev_queue", w.main.NetDevQueue})
 		w.foreign = "net_dev_queue"
 	}
 	for _, a := range attach {
@@ -160,6 +171,61 @@ func Open(opts Options) (*Watcher, error) {
 	w.clock.Sync(time.Now(), uint64(ts.Nano()))
 	return w, nil
 }
+
+// preemptFromRQ returns how far this CPU's preempt count lies from its
+// struct rq in the per-CPU area: both are per-CPU variables (runqueues,
+// and __preempt_count since 6.15 or pcpu_hot.preempt_count on x86 from 6.2),
+// at the offsets the kernel's BTF gives them in .data..percpu. 0 means this
+// kernel has no such pair (other architectures keep the count elsewhere;
+// BTF without per-CPU variables), and the softirq tracepoints stand in.
+func preemptFromRQ(kspec *btf.Spec) int64 {
+	var ds *btf.Datasec
+	if err := kspec.TypeByName(".data..percpu", &ds); err != nil {
+		return 0
+	}
+	rq, pc := int64(-1), int64(-1)
+	for _, v := range ds.Vars {
+		vr, ok := v.Type.(*btf.Var)
+		if !ok {
+			continue
+		}
+		switch vr.Name {
+		case "runqueues":
+			rq = int64(v.Offset)
+		case "__preempt_count":
+			pc = int64(v.Offset)
+		case "pcpu_hot":
+			if pc >= 0 {
+				continue
+			}
+			if st, ok := btf.UnderlyingType(vr.Type).(*btf.Struct); ok {
+				for _, m := range st.Members {
+					if m.Name == "preempt_count" {
+						pc = int64(v.Offset) + int64(m.Offset.Bytes())
+					}
+				}
+			}
+		}
+	}
+	if rq < 0 || pc < 0 || pc == rq {
+		return 0
+	}
+	return pc - rq
+}
+
+// realtime reports a PREEMPT_RT kernel (kernel/ksysfs.c creates
+// /sys/kernel/realtime only there). It serves softirqs in threads and keeps
+// their state per task (softirq_ctrl), not in the CPU's preempt count, so
+// there the softirq tracepoints must tell the context.
+func realtime() bool {
+	_, err := os.Stat("/sys/kernel/realtime")
+	return err == nil
+}
+
+// SoftirqHooks reports whether the watcher traces every softirq
+// (irq:softirq_entry/exit) to tell process from softirq context, because
+// this kernel's preempt count could not be located.
+func (w *Watcher) SoftirqHooks() bool { return w.softirqHooks }
 
 // openNetfilter tries fentry on nf_send_reset and nf_send_reset6, writing
 // into the shared ring buffer. Many kernels refuse fentry (EPERM under

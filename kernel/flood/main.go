@@ -10,6 +10,11 @@
 //
 //	go build -o /tmp/rstscope ./cmd/rstscope
 //	go run ./kernel/flood -rstscope /tmp/rstscope -n 200000 -rates 10000,50000,100000,0
+//	go run ./kernel/flood -rstscope /tmp/rstscope -n 200000 -rates 0 -senders 2 -progs
+//
+// -progs adds each eBPF program's runs and time per reset; -watch-args
+// passes more flags to the watch (--cpuprofile FILE). docs/watch.md has
+// the figures.
 //
 // Rate 0 means as fast as one sender goes. Bounded: -n SYNs per step, and
 // each step gives up after -timeout. Needs root.
@@ -23,18 +28,22 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 )
 
 var (
 	senders = 1
 	ringMiB = 8
+	progs   bool
+	extra   []string
 )
 
 func main() {
@@ -45,7 +54,10 @@ func main() {
 	timeout := flag.Duration("timeout", 30*time.Second, "give up on a step after this long")
 	flag.IntVar(&senders, "senders", 1, "sending threads (the rate is split between them)")
 	flag.IntVar(&ringMiB, "ring-mib", 8, "watch --ring-mib")
+	watchArgs := flag.String("watch-args", "", "more arguments for rstscope watch, space-separated (e.g. \"--cpuprofile /tmp/watch.prof\")")
+	flag.BoolVar(&progs, "progs", false, "also print each eBPF program's runs and run time per reset (bpf_stats)")
 	flag.Parse()
+	extra = strings.Fields(*watchArgs)
 	if err := run(*bin, *n, *rates, *format, *timeout); err != nil {
 		fmt.Fprintln(os.Stderr, "flood:", err)
 		os.Exit(1)
@@ -88,7 +100,8 @@ func step(bin, ns string, n, rate int, format string, timeout time.Duration) err
 		fmt.Printf("%-10s %10d %10s %10s %8.2f %12.0f %12s %14s\n", "baseline", sent, "-", "-", elapsed.Seconds(), float64(sent)/elapsed.Seconds(), "-", "-")
 		return nil
 	}
-	cmd := exec.Command(bin, "watch", "--format", format, "--netns", "/run/netns/"+ns, "--ring-mib", strconv.Itoa(ringMiB))
+	args := append([]string{"watch", "--format", format, "--netns", "/run/netns/" + ns, "--ring-mib", strconv.Itoa(ringMiB)}, extra...)
+	cmd := exec.Command(bin, args...)
 	stdout, _ := cmd.StdoutPipe()
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
@@ -127,7 +140,7 @@ func step(bin, ns string, n, rate int, format string, timeout time.Duration) err
 		cmd.Process.Kill()
 		return fmt.Errorf("watcher not ready")
 	}
-	bpf0 := bpfRunNs()
+	bpf0 := progStats(cmd.Process.Pid)
 	start := time.Now()
 	sent, err := flood(ns, n, rate)
 	if err != nil {
@@ -141,7 +154,7 @@ func step(bin, ns string, n, rate int, format string, timeout time.Duration) err
 		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(1200 * time.Millisecond) // one more lost-counter poll
-	bpf1 := bpfRunNs()
+	bpf1 := progStats(cmd.Process.Pid)
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
@@ -151,40 +164,85 @@ func step(bin, ns string, n, rate int, format string, timeout time.Duration) err
 		target = "max"
 	}
 	var perEvent string
-	if bpf1.cnt > bpf0.cnt {
-		perEvent = fmt.Sprintf("%d", (bpf1.ns-bpf0.ns)/uint64(sent))
+	total, by := progDelta(bpf0, bpf1)
+	if sent > 0 && total > 0 {
+		perEvent = fmt.Sprintf("%d", total/uint64(sent))
 	}
 	fmt.Printf("%-10s %10d %10d %10d %8.2f %12.0f %12s %14s\n", target, sent, events.Load(), lost.Load(),
 		elapsed.Seconds(), float64(sent)/elapsed.Seconds(), cpu.Round(time.Millisecond), perEvent)
+	if progs && sent > 0 {
+		for _, p := range by {
+			if p.cnt == 0 {
+				continue
+			}
+			fmt.Printf("  %-18s %10d runs %6.2f runs/reset %8d ns/run %8d ns/reset\n", p.name, p.cnt,
+				float64(p.cnt)/float64(sent), p.ns/p.cnt, p.ns/uint64(sent))
+		}
+	}
 	return nil
 }
 
-type bpfStats struct{ ns, cnt uint64 }
+// progStat is one eBPF program's run_cnt and run_time_ns (bpf_stats).
+type progStat struct {
+	name    string
+	cnt, ns uint64
+}
 
-// bpfRunNs sums run_time_ns and run_cnt of rstscope's programs from bpftool.
-func bpfRunNs() bpfStats {
-	out, err := exec.Command("bpftool", "prog", "show").Output()
-	var s bpfStats
-	if err != nil {
-		return s
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		if !strings.Contains(line, "name tcp_send_reset") && !strings.Contains(line, "name net_dev_queue") &&
-			!strings.Contains(line, "name softirq_") && !strings.Contains(line, "name tcp_receive_re") {
+// progStats reads the counters of the eBPF programs process pid holds
+// open: its /proc/PID/fdinfo names each program's id, so programs of other
+// watchers running on the host (other tests) are not counted.
+func progStats(pid int) map[ebpf.ProgramID]progStat {
+	out := make(map[ebpf.ProgramID]progStat)
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fdinfo", pid))
+	for _, fd := range fds {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%s", pid, fd.Name()))
+		if err != nil {
 			continue
 		}
-		f := strings.Fields(line)
-		for i := 0; i+1 < len(f); i++ {
-			v, _ := strconv.ParseUint(f[i+1], 10, 64)
-			switch f[i] {
-			case "run_time_ns":
-				s.ns += v
-			case "run_cnt":
-				s.cnt += v
+		for _, line := range strings.Split(string(b), "\n") {
+			v, ok := strings.CutPrefix(line, "prog_id:")
+			if !ok {
+				continue
 			}
+			id, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
+			if err != nil {
+				continue
+			}
+			p, err := ebpf.NewProgramFromID(ebpf.ProgramID(id))
+			if err != nil {
+				continue
+			}
+			info, err := p.Info()
+			st, err2 := p.Stats()
+			p.Close()
+			if err != nil || err2 != nil {
+				continue
+			}
+			out[ebpf.ProgramID(id)] = progStat{info.Name, st.RunCount, uint64(st.Runtime)}
 		}
 	}
-	return s
+	return out
+}
+
+// progDelta sums what each program (by name) ran between a and b.
+func progDelta(a, b map[ebpf.ProgramID]progStat) (total uint64, by []progStat) {
+	names := map[string]*progStat{}
+	for id, s1 := range b {
+		s0 := a[id]
+		d, ok := names[s1.name]
+		if !ok {
+			d = &progStat{name: s1.name}
+			names[s1.name] = d
+		}
+		d.cnt += s1.cnt - s0.cnt
+		d.ns += s1.ns - s0.ns
+		total += s1.ns - s0.ns
+	}
+	for _, d := range names {
+		by = append(by, *d)
+	}
+	sort.Slice(by, func(i, j int) bool { return by[i].ns > by[j].ns })
+	return total, by
 }
 
 // flood splits n SYNs over the sending threads.
