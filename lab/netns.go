@@ -25,10 +25,17 @@ func (n *netns) path() string { return filepath.Join("/run/netns", n.name) }
 
 // newNetns creates the namespace and brings its loopback up.
 func newNetns(ctx context.Context, name string) (*netns, error) {
-	if err := command(ctx, "ip", "netns", "add", name); err != nil {
+	// Not under ctx: a cancel that kills ip(8) after it made the namespace
+	// would leave it behind, named nowhere for teardown (TestRunCancelled
+	// found rstlab-…-r left so once, on a loaded machine).
+	if err := command(context.Background(), "ip", "netns", "add", name); err != nil {
 		return nil, fmt.Errorf("creating netns %s: %w", name, err)
 	}
 	n := &netns{name: name}
+	if err := ctx.Err(); err != nil {
+		n.delete()
+		return nil, err
+	}
 	if err := n.ip(ctx, "link", "set", "lo", "up"); err != nil {
 		n.delete()
 		return nil, err
