@@ -207,4 +207,6 @@ type Earlier struct {
 	Frame  uint64
 	Cause  ID
 	Sender Sender
+	// Confidence is that verdict's, 0 when not known.
+	Confidence float64
 }

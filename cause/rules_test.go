@@ -32,10 +32,14 @@ type seg struct {
 	noOpts     bool // no TCP options (else timestamps)
 	mac        *[6]byte
 	ipid       uint16 // IPv4 ID; 0 leaves it 0
+	data       string // payload bytes; n is their length when set
 }
 
 func (s seg) packet() packet.Packet {
 	p := packet.Packet{IPVersion: 4, Flags: s.flags, Seq: s.seq, Ack: s.ack, PayloadLen: s.n, Window: 1000}
+	if s.data != "" {
+		p.Payload, p.PayloadLen = []byte(s.data), len(s.data)
+	}
 	p.Src, p.SrcPort, p.Dst, p.DstPort = cli.Addr(), cli.Port(), srv.Addr(), srv.Port()
 	p.TTL = 64
 	if s.fromServer {
@@ -92,7 +96,7 @@ func contextAt(t *testing.T, segs []seg, rst int) *Context {
 	for j := rst - 1; j >= 0; j-- {
 		if segs[j].flags.Has(packet.RST) && segs[j].fromServer == segs[rst].fromServer {
 			v := Classify(contextAt(t, segs, j))
-			ctx.Earlier = &Earlier{Frame: uint64(j + 1), Cause: v.Cause, Sender: v.Sender}
+			ctx.Earlier = &Earlier{Frame: uint64(j + 1), Cause: v.Cause, Sender: v.Sender, Confidence: v.Confidence}
 			break
 		}
 	}
@@ -355,6 +359,71 @@ func TestSilentServerTiming(t *testing.T) {
 		v := Classify(ctx)
 		if v.Cause != tt.want || v.Sender != Server {
 			t.Errorf("%s: got %s by %s, want %s by server; evidence %q", tt.name, v.Cause, v.Sender, tt.want, v.Evidence)
+		}
+		checkAlternatives(t, v)
+	}
+}
+
+// TestRepeatAsSureAsFirst: a second reset from the side that already reset
+// shares the first one's cause, and can be no surer of it than the first
+// was (a repeat of an ambiguous or unknown first reset said 0.9 before).
+func TestRepeatAsSureAsFirst(t *testing.T) {
+	ms := time.Millisecond
+	// The server answers, the client's data all acknowledged, and resets:
+	// SO_LINGER 0 or a close with requests unread, stated at a coin's odds.
+	// The client's next segment, in flight, meets the reset connection.
+	segs := conv(
+		seg{flags: PA, seq: 1001, ack: 5001, n: 20, at: 3 * ms},
+		seg{fromServer: true, flags: A, seq: 5001, ack: 1021, at: 4 * ms},
+		seg{fromServer: true, flags: PA, seq: 5001, ack: 1021, n: 100, at: 5 * ms},
+		seg{fromServer: true, flags: RA, seq: 5101, ack: 1021, at: 6 * ms},
+		seg{flags: PA, seq: 1021, ack: 5101, n: 20, at: 7 * ms},
+		seg{fromServer: true, flags: R, seq: 5101, at: 8 * ms},
+	)
+	first := Classify(contextAt(t, segs, len(segs)-3))
+	if first.Confidence >= 0.9 {
+		t.Fatalf("the first reset is %s at %.2f: the test needs an uncertain one", first.Cause, first.Confidence)
+	}
+	ctx := contextAt(t, segs, len(segs)-1)
+	if ctx.Earlier == nil || ctx.Earlier.Confidence != first.Confidence {
+		t.Fatalf("the repeat's context holds %+v, want the first verdict's confidence %.2f", ctx.Earlier, first.Confidence)
+	}
+	v := Classify(ctx)
+	if v.Cause != first.Cause || v.Confidence > first.Confidence {
+		t.Errorf("repeat: %s at %.2f, want %s at no more than %.2f; evidence %q", v.Cause, v.Confidence, first.Cause, first.Confidence, v.Evidence)
+	}
+	// A first verdict whose confidence was not kept (a compact attempt's
+	// note) leaves the repeat at the measured 0.9.
+	ctx.Earlier.Confidence = 0
+	if v := Classify(ctx); v.Confidence != 0.9 {
+		t.Errorf("repeat of a verdict of unknown confidence: %.2f, want 0.9", v.Confidence)
+	}
+}
+
+// TestErrorReplyClose: a server that answered with an error and reset with
+// everything acknowledged refused the request and left it unread (nginx's
+// 413 without lingering close, redis at maxclients: TCP_ABORT_ON_CLOSE on
+// real software, bench/realtruth); after a success reply the same reset
+// stays open between SO_LINGER 0 and an unread close.
+func TestErrorReplyClose(t *testing.T) {
+	ms := time.Millisecond
+	for _, tt := range []struct {
+		reply string
+		want  ID
+	}{
+		{"HTTP/1.1 413 Request Entity Too Large\r\nServer: nginx\r\nContent-Length: 0\r\n\r\n", UnreadDataClose},
+		{"-ERR max number of clients reached\r\n", UnreadDataClose},
+		{"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", ApplicationAbort},
+	} {
+		segs := conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 300, at: 3 * ms},
+			seg{fromServer: true, flags: A, seq: 5001, ack: 1301, at: 4 * ms},
+			seg{fromServer: true, flags: PA, seq: 5001, ack: 1301, data: tt.reply, at: 5 * ms},
+			seg{fromServer: true, flags: RA, seq: 5001 + uint32(len(tt.reply)), ack: 1301, at: 6 * ms},
+		)
+		v := Classify(contextAt(t, segs, len(segs)-1))
+		if v.Cause != tt.want || v.Sender != Server {
+			t.Errorf("after %.20q: %s by %s, want %s by server; evidence %q", tt.reply, v.Cause, v.Sender, tt.want, v.Evidence)
 		}
 		checkAlternatives(t, v)
 	}

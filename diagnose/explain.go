@@ -20,7 +20,7 @@ func (a *Analyzer) explain(pr *pendingReset) report.Finding {
 	case pr.prev != nil && pr.prev.set:
 		ctx.Earlier = &pr.prev.v
 	case note.Frame != 0:
-		ctx.Earlier = &cause.Earlier{Frame: note.Frame, Cause: cause.ID(note.Cause), Sender: cause.Sender(note.Sender)}
+		ctx.Earlier = &cause.Earlier{Frame: note.Frame, Cause: cause.ID(note.Cause), Sender: cause.Sender(note.Sender), Confidence: float64(note.Confidence)}
 	}
 	pr.prev = nil
 	if pr.burst != nil {
@@ -29,9 +29,9 @@ func (a *Analyzer) explain(pr *pendingReset) report.Finding {
 	sightings := a.opts.captures.lookup(a.file, pr.frame, ctx)
 	v := cause.Classify(ctx)
 	if pr.verdict != nil {
-		pr.verdict.v, pr.verdict.set = cause.Earlier{Frame: pr.frame, Cause: v.Cause, Sender: v.Sender}, true
+		pr.verdict.v, pr.verdict.set = cause.Earlier{Frame: pr.frame, Cause: v.Cause, Sender: v.Sender, Confidence: v.Confidence}, true
 	}
-	note := flow.ResetNote{Frame: pr.frame, Cause: string(v.Cause), Sender: string(v.Sender)}
+	note := flow.ResetNote{Frame: pr.frame, Cause: string(v.Cause), Sender: string(v.Sender), Confidence: float32(v.Confidence)}
 	if pr.conn != nil {
 		pr.conn.LastReset[ctx.Dir] = note
 	}

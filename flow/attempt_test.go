@@ -19,9 +19,11 @@ import (
 // grows, so that growth is a decision, not an accident. The Conn took 8
 // bytes more for its tick (records and Conns in one order); the attempt
 // was packed to 112 bytes; a reply is 64, so a SYN answered by SYN
-// cookies is 176 bytes and a full table of them 88 MB.
+// cookies is 176 bytes and a full table of them 88 MB. The Conn took 16
+// bytes more for its reset notes' confidence (a repeat reset is as sure as
+// the verdict it repeats).
 const (
-	maxConnBytes    = 1424
+	maxConnBytes    = 1440
 	maxAttemptBytes = 112
 	maxReplyBytes   = 64
 )

@@ -187,6 +187,9 @@ func (c *Conn) Update(p *packet.Packet, d Dir, ts time.Time, frame uint64, ipByt
 			e.SawFIN, e.FINSeq, e.FINTime = true, seq.Add(uint32(p.PayloadLen)), ts
 		}
 		if p.PayloadLen > 0 {
+			if starts, isErr := errorReply(p.Payload); starts {
+				e.ErrorReply = isErr
+			}
 			e.Payload += uint64(p.PayloadLen)
 			e.LastData = ts
 			if peer.SawFIN {
@@ -248,4 +251,38 @@ type ResetNote struct {
 	Frame  uint64
 	Cause  string
 	Sender string
+	// Confidence is the verdict's, 0 where not kept (a compact attempt's
+	// note).
+	Confidence float32
 }
+
+// errorReply says whether a segment's payload begins a reply the
+// classifier can read, and whether that reply is an error: an HTTP/1.x
+// status line ("HTTP/1.1 413 "), or a RESP reply (redis: "+OK", "-ERR
+// max number of clients reached"). A server that refuses a request
+// with an error and closes usually leaves the rest of it unread.
+func errorReply(b []byte) (starts, isErr bool) {
+	switch {
+	case len(b) >= 13 && string(b[:7]) == "HTTP/1." && b[8] == ' ' && b[12] == ' ' &&
+		b[9] >= '1' && b[9] <= '5' && isDigit(b[10]) && isDigit(b[11]):
+		return true, b[9] >= '4'
+	case len(b) >= 4 && b[0] == '-' && b[1] >= 'A' && b[1] <= 'Z':
+		// A RESP error: "-" and an upper-case error code ("ERR",
+		// "WRONGTYPE", "NOAUTH", …) up to a space or the line's end.
+		for i := 1; i < len(b); i++ {
+			switch c := b[i]; {
+			case c >= 'A' && c <= 'Z':
+			case c == ' ' || c == '\r':
+				return i >= 3, i >= 3
+			default:
+				return false, false
+			}
+		}
+	case len(b) >= 3 && b[0] == '+' && b[1] >= 'A' && b[1] <= 'Z',
+		len(b) >= 3 && (b[0] == ':' || b[0] == '$' || b[0] == '*') && (isDigit(b[1]) || b[1] == '-'):
+		return true, false // a RESP reply that is not an error
+	}
+	return false, false
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }

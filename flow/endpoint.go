@@ -65,7 +65,10 @@ type Endpoint struct {
 	DFCount           uint32
 	HasMAC            bool
 	MAC               [6]byte
-	MACChanges        uint32
+	// ErrorReply says the last reply this side began was an error: an
+	// HTTP/1.x status of 4xx or 5xx, or a RESP (redis) error (errorReply).
+	ErrorReply bool
+	MACChanges uint32
 
 	Packets uint64
 	Resets  uint32 // resets among Packets

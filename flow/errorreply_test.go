@@ -1,0 +1,41 @@
+package flow
+
+import "testing"
+
+// TestErrorReply: replies written by hand as nginx, haproxy and redis
+// send them, and payloads that must not count as the start of a reply.
+func TestErrorReply(t *testing.T) {
+	tests := []struct {
+		payload       string
+		starts, isErr bool
+	}{
+		{"HTTP/1.1 413 Request Entity Too Large\r\nServer: nginx\r\n", true, true},
+		{"HTTP/1.1 503 Service Unavailable\r\n", true, true},
+		{"HTTP/1.0 400 Bad request\r\n", true, true},
+		{"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n", true, false},
+		{"HTTP/1.1 100 Continue\r\n\r\n", true, false},
+		{"HTTP/1.1 301 Moved Permanently\r\n", true, false},
+		{"-ERR max number of clients reached\r\n", true, true},
+		{"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n", true, true},
+		{"-NOAUTH Authentication required.\r\n", true, true},
+		{"+OK\r\n", true, false},
+		{"+PONG\r\n", true, false},
+		{":1000\r\n", true, false},
+		{"$5\r\nhello\r\n", true, false},
+		{"$-1\r\n", true, false},
+		{"*2\r\n$3\r\nfoo\r\n", true, false},
+		{"GET / HTTP/1.1\r\n", false, false},           // a request, not a reply
+		{"HTTP/1.1 4130 x", false, false},              // not a status line
+		{"HTTP/2.0 500 x\r\n", false, false},           // not HTTP/1.x text
+		{"-1\r\n", false, false},                       // not an error code
+		{"-Er", false, false},                          // lower case
+		{"\x16\x03\x01\x02\x00\x01\x00", false, false}, // a TLS record
+		{"", false, false},
+	}
+	for _, tt := range tests {
+		starts, isErr := errorReply([]byte(tt.payload))
+		if starts != tt.starts || isErr != tt.isErr {
+			t.Errorf("%q: starts %t error %t, want %t %t", tt.payload, starts, isErr, tt.starts, tt.isErr)
+		}
+	}
+}
