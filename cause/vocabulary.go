@@ -114,7 +114,7 @@ var Vocabulary = []Info{
 	{
 		ID: UnreadDataClose, Title: "Close with unread data",
 		Description:   "The application closed the socket with unread data in its receive buffer, so the kernel sent a reset instead of a FIN (RFC 2525 §2.17).",
-		Wire:          "RST+ACK instead of FIN after the peer's data, its window reopened past the sender's last ACK (tcp_close freed the unread data just before resetting), or the peer's data acknowledged only by the reset; a server's reset right after a request it never answered (a keep-alive close racing the request).",
+		Wire:          "RST+ACK instead of FIN after the peer's data, its window reopened past the sender's last ACK (tcp_close freed the unread data just before resetting), or the peer's data acknowledged only by the reset; a server's reset right after a request it never answered (a keep-alive close racing the request), or right after its own error reply (HTTP 4xx/5xx, a redis -ERR: the request refused and left unread).",
 		KernelReasons: []string{"TCP_ABORT_ON_CLOSE"},
 		Advice: []string{
 			"fix the application to read the request or response fully before close(), or shutdown(SHUT_WR) and drain",
