@@ -428,3 +428,38 @@ func TestErrorReplyClose(t *testing.T) {
 		checkAlternatives(t, v)
 	}
 }
+
+// TestResetAtPeerFIN: a server that answers, waits, and resets when the
+// client's FIN arrives (haproxy's `http-request deny` with `option
+// nolinger`: TCP_STATE, the request read to the end, bench/realtruth kind
+// haproxy-deny-nolinger) is an abortive close, whether its answer was an
+// error or not; the FIN moving the reset's right edge by one is not a
+// window reopened by freed data.
+func TestResetAtPeerFIN(t *testing.T) {
+	ms := time.Millisecond
+	const req = 77
+	for _, tt := range []struct {
+		name   string
+		reply  string
+		finAt  time.Duration
+		wscale bool
+	}{
+		{"403, client closes 2 s later", "HTTP/1.1 403 Forbidden\r\ncontent-length: 93\r\n\r\n", 2000 * ms, false},
+		{"403, client closes at once", "HTTP/1.1 403 Forbidden\r\ncontent-length: 93\r\n\r\n", 6 * ms, false},
+		{"200, client closes at once", "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n", 6 * ms, false},
+	} {
+		end := uint32(5001 + len(tt.reply))
+		segs := conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: req, at: 3 * ms},
+			seg{fromServer: true, flags: PA, seq: 5001, ack: 1001 + req, data: tt.reply, at: 5 * ms},
+			seg{flags: A, seq: 1001 + req, ack: end, at: 5*ms + 100*time.Microsecond},
+			seg{flags: FA, seq: 1001 + req, ack: end, at: tt.finAt},
+			seg{fromServer: true, flags: RA, seq: end, ack: 1001 + req + 1, at: tt.finAt + ms},
+		)
+		v := Classify(contextAt(t, segs, len(segs)-1))
+		if v.Cause != ApplicationAbort || v.Sender != Server {
+			t.Errorf("%s: %s by %s, want application-abort by server; evidence %q", tt.name, v.Cause, v.Sender, v.Evidence)
+		}
+		checkAlternatives(t, v)
+	}
+}

@@ -192,6 +192,14 @@ frontend server_timeout
     bind $S4:8095
     bind [$S6]:8095
     default_backend blackhole_fast
+# 8096: http-request deny with option nolinger — a 403, then an abortive close (SO_LINGER 0)
+# with the request read: an error reply that is not an unread close.
+frontend deny_nolinger
+    bind $S4:8096
+    bind [$S6]:8096
+    option nolinger
+    http-request deny deny_status 403
+    default_backend nginx
 HAP
 
 # redis: 6379 with timeout 1; 6380 with maxclients 1; 6381 for CLIENT KILL; 6382 the one

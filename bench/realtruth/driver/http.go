@@ -24,6 +24,7 @@ const (
 	haReject       = 8093 // tcp-request connection reject
 	haSilentDrop   = 8094 // http-request silent-drop
 	haServerTmo    = 8095 // timeout server/connect 500ms, backend never answers
+	haDenyNoLinger = 8096 // http-request deny (403), option nolinger
 )
 
 func get(path string) string {
@@ -242,6 +243,28 @@ func haproxyReject(d *driver, i int) error {
 	}
 	defer c.Close()
 	io.WriteString(c, get("/small"))
+	return drain(c, 2*time.Second)
+}
+
+// haproxyDenyNoLinger: http-request deny answers 403 and, with option
+// nolinger, closes abortively after reading the whole request. Half the
+// clients close as soon as they have the answer (as curl does), half
+// wait for haproxy to close first.
+func haproxyDenyNoLinger(d *driver, i int) error {
+	const k = "haproxy-deny-nolinger"
+	c, err := d.dial(k, d.server(k, i, haDenyNoLinger), dialOpts{})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, get("/small")); err != nil {
+		return err
+	}
+	if i%2 == 0 {
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		_, err := readResponse(bufio.NewReader(c))
+		return err
+	}
 	return drain(c, 2*time.Second)
 }
 
