@@ -45,6 +45,14 @@ func (s *Set) GrepAll(needles []Needle, fn func(i int, l *Line)) error {
 		}
 		byPrefix[p] = append(byPrefix[p], i)
 	}
+	var colon, other []string
+	for _, p := range prefixes {
+		if strings.HasSuffix(p, ":") {
+			colon = append(colon, p)
+		} else {
+			other = append(other, p)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	type hit struct{ pos, k int }
@@ -52,16 +60,37 @@ func (s *Set) GrepAll(needles []Needle, fn func(i int, l *Line)) error {
 	var ks []int
 	return s.readBlocks(lo, hi, func(f *file, b *block, buf []byte) error {
 		hits = hits[:0]
-		for _, p := range prefixes {
+		found := func(p string, at int) {
+			for _, k := range byPrefix[p] {
+				if n := needles[k].Text; bytes.HasPrefix(buf[at:], []byte(n)) && b.max >= spans[k][0] && b.min <= spans[k][1] {
+					hits = append(hits, hit{at, k})
+				}
+			}
+		}
+		for _, p := range other {
 			for at := 0; ; at++ {
 				e := bytes.Index(buf[at:], []byte(p))
 				if e < 0 {
 					break
 				}
 				at += e
-				for _, k := range byPrefix[p] {
-					if n := needles[k].Text; bytes.HasPrefix(buf[at:], []byte(n)) && b.max >= spans[k][0] && b.min <= spans[k][1] {
-						hits = append(hits, hit{at, k})
+				found(p, at)
+			}
+		}
+		// The ip: prefixes are found at the colons they end with: where
+		// one prefix is on most lines (the bench log names its client on
+		// half of them), bytes.Index stops and starts again at each and
+		// read 80 MB in 70 ms, a walk over the colons in 40.
+		if len(colon) > 0 {
+			for c := 0; ; c++ {
+				e := bytes.IndexByte(buf[c:], ':')
+				if e < 0 {
+					break
+				}
+				c += e
+				for _, p := range colon {
+					if at := c + 1 - len(p); at >= 0 && string(buf[at:c+1]) == p {
+						found(p, at)
 					}
 				}
 			}
