@@ -151,10 +151,7 @@ func (f *file) widen() {
 	for i := range f.blocks {
 		b := &f.blocks[i]
 		if !b.exact {
-			b.min = none
-			if before != none {
-				b.min = before - f.late
-			}
+			b.min = addSat(before, -f.late)
 		}
 		before = max(before, b.smpMax)
 	}
@@ -162,10 +159,7 @@ func (f *file) widen() {
 	for i := len(f.blocks) - 1; i >= 0; i-- {
 		b := &f.blocks[i]
 		if !b.exact {
-			b.max = never
-			if after != never {
-				b.max = after + f.late
-			}
+			b.max = addSat(after, f.late)
 		}
 		after = min(after, b.smpMin)
 	}
@@ -206,7 +200,7 @@ func (f *file) prepare(lo, hi int64) error {
 			i = j
 		}
 		if need > f.late {
-			f.late = 2 * need
+			f.late = addSat(need, need)
 			f.widen()
 		}
 		if read {
@@ -219,6 +213,20 @@ func (f *file) prepare(lo, hi int64) error {
 }
 
 var errChanged = errors.New("changed while being read")
+
+// addSat is a+b held within the int64 range, whose ends stand for no bound
+// (a time from a far year can be that far from the others).
+func addSat(a, b int64) int64 {
+	switch {
+	case a == -1<<63 || a == 1<<63-1:
+		return a
+	case b > 0 && a > 1<<63-1-b:
+		return 1<<63 - 1
+	case b < 0 && a < -1<<63-b:
+		return -1 << 63
+	}
+	return a + b
+}
 
 // read reads the times of blocks [a, b) and returns the disorder allowed
 // that one of them needs beyond f.late (0 none).
@@ -248,10 +256,10 @@ func (f *file) read(a, b int) (need int64, err error) {
 		}
 		if nb.min <= nb.max { // the bounds held the block's times?
 			if nb.min < ob.min {
-				need = max(need, ob.min+f.late-nb.min)
+				need = max(need, addSat(addSat(ob.min, f.late), -nb.min))
 			}
 			if nb.max > ob.max {
-				need = max(need, nb.max-(ob.max-f.late))
+				need = max(need, addSat(nb.max, -addSat(ob.max, -f.late)))
 			}
 		}
 		nb.smpMin, nb.smpMax = ob.smpMin, ob.smpMax
@@ -313,7 +321,7 @@ func (s *seqBuf) from(p int64, n int) ([]byte, error) {
 		}
 		k := copy(s.space, s.buf[drop:])
 		s.off += drop
-		m, err := s.r.ReadAt(s.space[k:], s.off+int64(k))
+		m, err := s.r.ReadAt(s.space[k:min(int64(len(s.space)), s.size-s.off)], s.off+int64(k))
 		s.buf = s.space[:k+m]
 		if m == 0 {
 			if err == nil || err == io.EOF {

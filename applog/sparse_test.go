@@ -216,3 +216,62 @@ func TestSparseFarOutOfOrder(t *testing.T) {
 		t.Errorf("got %d lines in a second of the second log, want 11", got)
 	}
 }
+
+// TestSparseOddLines: lines longer than a block and than the sampler's
+// buffer, CRLF endings, empty lines and a last line without its newline
+// are counted and read as a whole read counts and reads them.
+func TestSparseOddLines(t *testing.T) {
+	dir := t.TempDir()
+	base := time.Date(2026, 11, 30, 5, 0, 0, 0, time.UTC)
+	var b bytes.Buffer
+	lines := 0
+	for i := range 40000 {
+		ts := base.Add(time.Duration(i) * 10 * time.Millisecond)
+		switch {
+		case i%5000 == 17:
+			// Longer than maxRaw and a block; the longest longer than the
+			// sampler's 4 MiB buffer.
+			n := 200 << 10
+			if i == 20017 {
+				n = 5 << 20
+			}
+			fmt.Fprintf(&b, "%s long %s\n", ts.Format(time.RFC3339Nano), strings.Repeat("x", n))
+		case i%7 == 3:
+			fmt.Fprintf(&b, "%s crlf line %d\r\n", ts.Format(time.RFC3339Nano), i)
+		case i%11 == 5:
+			b.WriteString("\n")
+		default:
+			fmt.Fprintf(&b, "%s line %d\n", ts.Format(time.RFC3339Nano), i)
+		}
+		lines++
+	}
+	b.WriteString(base.Add(400*time.Second).Format(time.RFC3339Nano) + " last line, no newline")
+	lines++
+	path := filepath.Join(dir, "odd.log")
+	write(t, path, b.Bytes())
+	open := func(from int64) *Set {
+		t.Helper()
+		withSparseFrom(t, from)
+		s, err := Open([]string{path}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	whole, sampled := open(1<<62), open(0)
+	if st := sampled.Stats(); st.Sampled != 1 || st.Lines != lines {
+		t.Fatalf("sampled: got %+v, want 1 file sampled with %d lines", st, lines)
+	}
+	if st := whole.Stats(); st.Lines != lines {
+		t.Fatalf("whole: got %d lines, want %d", st.Lines, lines)
+	}
+	for _, at := range []time.Duration{0, 50170 * time.Millisecond, 200170 * time.Millisecond, 250 * time.Second, 399 * time.Second} {
+		from := base.Add(at - time.Second)
+		to := from.Add(2 * time.Second)
+		got, want := collect(t, sampled, from, to), collect(t, whole, from, to)
+		if strings.Join(got, "\n") != strings.Join(want, "\n") || len(want) == 0 {
+			t.Errorf("window at %v: sampled gave %d lines, whole %d", at, len(got), len(want))
+		}
+	}
+}
