@@ -12,7 +12,7 @@ import (
 // A large log is indexed by samples of its times, not by reading every
 // line's: joining the 1 GB log of bench/loggen to the bench capture, whose
 // resets span 12.5 s of the log's hour, reading every line's time was
-// 1.7 s of 3.4 s of CPU (~140 ns a line), and all but about 1 % of those
+// 1.7 s of 3.4 s of CPU (~140 ns a line), and all but 2 % of those
 // lines lie far from any reset.
 //
 // One pass over the file counts its lines (line numbers are the file's; a
