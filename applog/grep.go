@@ -31,8 +31,17 @@ func (s *Set) GrepAll(needles []Needle, fn func(i int, l *Line)) error {
 	}
 	lo, hi := int64(1<<63-1), int64(-1<<63)
 	spans := make([][2]int64, len(needles))
-	byPrefix := map[string][]int{}
-	var prefixes []string
+	// Needles by prefix, then by the text after it: at a prefix found, a
+	// look-up for each length of that text the needles have, instead of a
+	// comparison with each needle (the bench's 16 needles all share one
+	// prefix, found on half the lines).
+	type group struct {
+		p    string
+		rest map[string][]int
+		lens []int
+	}
+	byPrefix := map[string]*group{}
+	var colon, other []*group
 	for i, n := range needles {
 		spans[i] = [2]int64{n.From.UnixNano(), n.To.UnixNano()}
 		lo, hi = min(lo, spans[i][0]), max(hi, spans[i][1])
@@ -40,10 +49,21 @@ func (s *Set) GrepAll(needles []Needle, fn func(i int, l *Line)) error {
 		if p == "" {
 			p = n.Text
 		}
-		if byPrefix[p] == nil {
-			prefixes = append(prefixes, p)
+		g := byPrefix[p]
+		if g == nil {
+			g = &group{p: p, rest: map[string][]int{}}
+			byPrefix[p] = g
+			if strings.HasSuffix(p, ":") {
+				colon = append(colon, g)
+			} else {
+				other = append(other, g)
+			}
 		}
-		byPrefix[p] = append(byPrefix[p], i)
+		r := n.Text[len(p):]
+		if !slices.Contains(g.lens, len(r)) {
+			g.lens = append(g.lens, len(r))
+		}
+		g.rest[r] = append(g.rest[r], i)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -52,16 +72,46 @@ func (s *Set) GrepAll(needles []Needle, fn func(i int, l *Line)) error {
 	var ks []int
 	return s.readBlocks(lo, hi, func(f *file, b *block, buf []byte) error {
 		hits = hits[:0]
-		for _, p := range prefixes {
+		found := func(g *group, at int) {
+			tail := buf[at+len(g.p):]
+			for _, n := range g.lens {
+				if n > len(tail) {
+					continue
+				}
+				for _, k := range g.rest[string(tail[:n])] {
+					if b.max >= spans[k][0] && b.min <= spans[k][1] {
+						hits = append(hits, hit{at, k})
+					}
+				}
+			}
+		}
+		for _, g := range other {
 			for at := 0; ; at++ {
-				e := bytes.Index(buf[at:], []byte(p))
+				e := bytes.Index(buf[at:], []byte(g.p))
 				if e < 0 {
 					break
 				}
 				at += e
-				for _, k := range byPrefix[p] {
-					if n := needles[k].Text; bytes.HasPrefix(buf[at:], []byte(n)) && b.max >= spans[k][0] && b.min <= spans[k][1] {
-						hits = append(hits, hit{at, k})
+				found(g, at)
+			}
+		}
+		// The ip: prefixes are found at the colons they end with: where
+		// one prefix is on most lines (the bench log names its client on
+		// half of them), bytes.Index stops and starts again at each and
+		// read 80 MB in 70 ms, a walk over the colons in 40.
+		if len(colon) > 0 {
+			for c := 0; ; c++ {
+				e := bytes.IndexByte(buf[c:], ':')
+				if e < 0 {
+					break
+				}
+				c += e
+				for _, g := range colon {
+					// The byte before the colon first: most colons in a
+					// log are a time's, after a digit.
+					at := c + 1 - len(g.p)
+					if at >= 0 && (len(g.p) < 2 || buf[c-1] == g.p[len(g.p)-2]) && string(buf[at:c+1]) == g.p {
+						found(g, at)
 					}
 				}
 			}

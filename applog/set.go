@@ -39,6 +39,16 @@ type block struct {
 	prev     int64 // time (Unix ns) inherited by leading lines without one; 0 none
 	min, max int64 // Unix ns; min > max when no line in the block has a time
 	lead     bool  // some of its lines have no time and none before them in its part (see scan)
+	// last is the time a line after the block inherits: its last timed
+	// line's, else prev.
+	last int64
+	// exact says min, max, prev and last were read from the block's lines.
+	// A sampled file's other blocks (sparse.go) hold bounds instead, made
+	// from the sampled times of the blocks around them, and read their own
+	// when a query first needs them; smpMin and smpMax are the block's
+	// sampled times (smpMin > smpMax: none).
+	exact          bool
+	smpMin, smpMax int64
 }
 
 // file is one indexed log.
@@ -53,6 +63,10 @@ type file struct {
 	// overlap it, so a log whose lines are nearly in order (all of them,
 	// give or take a slow request) costs a few blocks per query, not a scan.
 	pmax, smin []int64
+	// sampled: the file was indexed by samples of its times (sparse.go);
+	// late is the disorder its blocks' bounds allow, in ns.
+	sampled bool
+	late    int64
 }
 
 // span returns the blocks [first, last) that can hold times in [lo, hi].
@@ -138,11 +152,18 @@ func (f *file) bounds() {
 
 // Stats describe what a Set read.
 type Stats struct {
+	// Timed and Cut count the lines of the files read whole at Open (not
+	// Sampled ones, whose lines are read only around the times asked for).
 	Files, Lines, Timed, Cut int
 	Bytes                    int64
 	// Skipped names the files not read and why ("binary", "journald
 	// binary file: export it with journalctl -o json").
 	Skipped []string
+	// Sampled counts the files indexed by samples of their times
+	// (sparse.go); ReadWhole names the files large enough for that which
+	// were read whole instead, and why ("lines up to 20m0s out of order").
+	Sampled   int
+	ReadWhole []string
 }
 
 // Set is a group of indexed logs. Its methods are safe for concurrent use.
@@ -317,6 +338,22 @@ func (s *Set) index(f *file, sniff bool) error {
 	if err != nil {
 		return fmt.Errorf("log %s: %w", f.name, err)
 	}
+	if size >= sparseFrom {
+		lines, why, err := f.sample(in, size)
+		if err != nil {
+			return fmt.Errorf("log %s: %w", f.name, err)
+		}
+		if why == "" {
+			s.stats.Lines += lines
+			s.stats.Bytes += size
+			s.stats.Files++
+			s.stats.Sampled++
+			s.files = append(s.files, f)
+			return nil
+		}
+		s.stats.ReadWhole = append(s.stats.ReadWhole, f.name+": "+why)
+		f.blocks = nil
+	}
 	cuts, err := splitLines(in, size, partsFor(size))
 	if err != nil {
 		return fmt.Errorf("log %s: %w", f.name, err)
@@ -335,18 +372,7 @@ func (s *Set) index(f *file, sniff bool) error {
 		if p.err != nil {
 			return fmt.Errorf("log %s: line %d: %w", f.name, lines+p.lines+1, p.err)
 		}
-		for i := range p.blocks {
-			b := &p.blocks[i]
-			b.line += lines
-			// Until its first time a part's lines inherit the time
-			// before it, which only the parts before it know.
-			if b.prev == 0 && !p.timedBefore(i) {
-				b.prev = carry
-				if carry != 0 && b.lead {
-					b.min, b.max = min(b.min, carry), max(b.max, carry)
-				}
-			}
-		}
+		p.stitch(carry, lines)
 		f.blocks = append(f.blocks, p.blocks...)
 		lines += p.lines
 		if p.last != 0 {
@@ -417,6 +443,27 @@ type part struct {
 // timedBefore says a line before block i of the part had a time.
 func (p *part) timedBefore(i int) bool { return i > p.first }
 
+// stitch completes the part's blocks, which begin after line base of the
+// file and after a line with time carry (0 none): until its first time a
+// part's lines inherit the time before it, which only the parts before it
+// know.
+func (p *part) stitch(carry int64, base int) {
+	for i := range p.blocks {
+		b := &p.blocks[i]
+		b.line += base
+		b.exact = true
+		if b.prev == 0 && !p.timedBefore(i) {
+			b.prev = carry
+			if carry != 0 && b.lead {
+				b.min, b.max = min(b.min, carry), max(b.max, carry)
+			}
+		}
+		if i < p.first {
+			b.last = carry
+		}
+	}
+}
+
 // scan indexes the lines of r, which starts at offset off of f.
 func (f *file) scan(r io.Reader, off int64) part {
 	var p part
@@ -435,7 +482,7 @@ func (f *file) scan(r io.Reader, off int64) part {
 			break
 		}
 		if start-cur.off >= blockSize {
-			cur.end = start
+			cur.end, cur.last = start, prev
 			p.blocks = append(p.blocks, cur)
 			cur = block{off: start, line: lr.num - 1, prev: prev, min: 1<<63 - 1, max: -1 << 63}
 		}
@@ -459,7 +506,7 @@ func (f *file) scan(r io.Reader, off int64) part {
 			cur.min, cur.max = min(cur.min, ns), max(cur.max, ns)
 		}
 	}
-	cur.end = lr.off
+	cur.end, cur.last = lr.off, prev
 	if cur.end > cur.off {
 		p.blocks = append(p.blocks, cur)
 	}
@@ -490,6 +537,9 @@ func (s *Set) Lines(from, to time.Time, fn func(*Line)) error {
 	lo, hi := from.UnixNano(), to.UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.prepare(lo, hi); err != nil {
+		return err
+	}
 	s.fit(lo, hi)
 	for _, f := range s.files {
 		for i := range f.overlapping(lo, hi) {
@@ -664,6 +714,9 @@ func (s *Set) Near(from, to time.Time, addrs []netip.Addr, fn func(*Line)) error
 	lo, hi := from.UnixNano(), to.UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.prepare(lo, hi); err != nil {
+		return err
+	}
 	s.fit(lo, hi)
 	var lists [][]int32
 	for _, f := range s.files {

@@ -165,6 +165,13 @@ func (j *LogJoiner) buildBatch(lines []*applog.Line) *lineBatch {
 	return b
 }
 
+// batchSpan is how many windows of findings a batch holds. A batch reads
+// its findings' span and a window either side, so each line is filed once
+// per batch that reads it: batches of one window filed every line three
+// times, and filing was a third of the joins' CPU on the bench (1 GB log,
+// 6 875 resets in 12.5 s); four windows file it 1.5 times.
+const batchSpan = 4
+
 // joinBatches attaches lines to fs (in order of time) a batch at a time,
 // batches on every core: each finding's lines depend on it and the log
 // alone, so the result is the same in any order.
@@ -176,7 +183,7 @@ func (j *LogJoiner) joinBatches(fs []report.Finding, order []int) error {
 	for k := 0; k < len(order); {
 		first := fs[order[k]].Time.Add(off)
 		e := k + 1
-		for e < len(order) && fs[order[e]].Time.Add(off).Sub(first) <= w {
+		for e < len(order) && fs[order[e]].Time.Add(off).Sub(first) <= batchSpan*w {
 			e++
 		}
 		spans = append(spans, span{k, e})

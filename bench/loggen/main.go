@@ -6,6 +6,11 @@
 //
 //	go run ./bench/loggen -start 2026-11-30T06:40:00Z -dur 1h -size 1G -o bench/out/big.log
 //
+// -start goes about half an hour before the capture's first packet
+// (`capinfos -a`), so that the capture lies inside the hour and most of the
+// log far from its resets, as on a server whose logs span more than a
+// capture does (docs/logs.md measures with the capture 27 minutes in).
+//
 // Lines are nearly in time order, as a real server's are: one in twenty is
 // written late by up to 5 s (-late) (a slow request logged at its end with its start
 // time), and haproxy's lines carry the session's start plus its timers. The

@@ -1,0 +1,393 @@
+package applog
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// A large log is indexed by samples of its times, not by reading every
+// line's: joining the 1 GB log of bench/loggen to the bench capture, whose
+// resets span 12.5 s of the log's hour, reading every line's time was
+// 1.7 s of 3.4 s of CPU (~140 ns a line), and all but 2 % of those
+// lines lie far from any reset.
+//
+// One pass over the file counts its lines (line numbers are the file's; a
+// newline count reads 1 GB in ~0.15 s of CPU here, most of it the
+// kernel's copy), cuts it into the blocks a whole read would (each starts
+// at the first line beginning blockSize after the last), and reads the
+// time of the first line after every sampleStep. (Counting only as far as
+// the queries need, with the samples read where each block starts, read
+// 578 MB of the bench log instead of 1 GB but took longer with the page
+// cache dropped, 16 k scattered reads being slower than one sequential
+// one, and no less CPU measurably.)
+//
+// A block not yet read is bounded by the samples around it: logs are
+// mostly, not strictly, in time order (a program writes a request's line
+// at its end, with its start time or its end's, on several threads), so
+// with D the most any line is earlier than a line before it, every line
+// after a sample s has a time ≥ s − D and every line before it ≤ s + D; a
+// block's lines lie within [the latest sample before it − D, the earliest
+// sample after it + D]. D is measured on the samples (the most a sample is
+// earlier than one before it) and allowed twice over, plus lateFloor for
+// lines later than any sampled. A query (Lines, Near) reads the times of
+// every block its window can overlap by those bounds (prepare), which then
+// hold their own times as a whole read's would; a block found with a time
+// outside its bounds says D was more than measured: D is widened to twice
+// what that block needs and the query's blocks found again. A line later
+// than that in a part of the file no query came near is not found: the
+// price of not reading the file's times, stated in docs/logs.md.
+//
+// GrepAll reads raw blocks by their bounds without reading their times
+// first: it parses only the lines holding a needle, each with its own time.
+
+// sparseFrom is the size from which a file is sampled rather than read
+// whole: below 64 MiB a whole read costs under 0.1 s of CPU; tests set it
+// to sample small files.
+var sparseFrom int64 = 64 << 20
+
+// sampleStep is how far apart the sampled lines are: 16 KiB is one line in
+// ~130 of the bench log, 65 k samples of 1 GB (~10 ms of reading times),
+// and with its one line in 20 up to 5 s late, ~3 k late ones among them:
+// the samples' disorder was 5.82 s (5.91 s sampling every 4 KiB; 5 s late
+// plus the access log's whole seconds).
+const sampleStep = 16 << 10
+
+// lateFloor is added to the disorder allowed: lines later than any
+// sampled one by up to 10 s are still found. Each second of it reads
+// another second of log on either side of the queries' span (on the bench
+// log 0.3 MB, ~0.3 ms of CPU).
+const lateFloor = int64(10 * time.Second)
+
+// farOut: a file whose allowed disorder is more than a quarter of the
+// span of its sampled times is read whole (as a file under sparseFrom),
+// since a query would read at least half of it.
+const farOut = 4
+
+// sample indexes f from one pass over r (size bytes): its blocks with
+// their line numbers and sampled times, bounds from those. It returns the
+// file's line count, or why the file should be read whole instead.
+func (f *file) sample(r io.ReaderAt, size int64) (lines int, why string, err error) {
+	sb := seqBuf{r: r, size: size, space: make([]byte, 4<<20)}
+	topts := f.topts.withCache()
+	const none, never = int64(-1 << 63), int64(1<<63 - 1)
+	runMax, lateSeen := none, int64(0)
+	first, last := never, none // the span of the sampled times
+	cur := block{smpMin: never, smpMax: none}
+	var lastStart int64 = -1
+	for cur.off < size {
+		for x := cur.off; x < cur.off+blockSize; x += sampleStep {
+			st, err := sb.lineStart(max(x, lastStart))
+			if err != nil {
+				return 0, "", err
+			}
+			if st >= cur.off+blockSize || st >= size {
+				break
+			}
+			if st == lastStart {
+				continue // a long line holds more than one step
+			}
+			lastStart = st
+			line, err := sb.line(st)
+			if err != nil {
+				return 0, "", err
+			}
+			t, ok := ParseTime(line, &topts)
+			if !ok {
+				continue
+			}
+			ns := t.UnixNano()
+			cur.smpMin, cur.smpMax = min(cur.smpMin, ns), max(cur.smpMax, ns)
+			if runMax != none {
+				lateSeen = max(lateSeen, runMax-ns)
+			}
+			runMax = max(runMax, ns)
+			first, last = min(first, ns), max(last, ns)
+		}
+		end, err := sb.lineStart(cur.off + blockSize)
+		if err != nil {
+			return 0, "", err
+		}
+		cur.end = min(end, size)
+		f.blocks = append(f.blocks, cur)
+		if end >= size {
+			break
+		}
+		n, err := sb.newlinesBefore(end)
+		if err != nil {
+			return 0, "", err
+		}
+		cur = block{off: end, line: n, smpMin: never, smpMax: none}
+	}
+	lines, err = sb.newlinesBefore(size)
+	if err != nil {
+		return 0, "", err
+	}
+	if size > 0 {
+		var b [1]byte
+		if _, err := r.ReadAt(b[:], size-1); err != nil {
+			return 0, "", err
+		}
+		if b[0] != '\n' {
+			lines++ // a last line without its newline
+		}
+	}
+	f.late = 2*lateSeen + lateFloor
+	switch {
+	case first > last:
+		return 0, "no time read in a sample of its lines", nil
+	case f.late*farOut > last-first:
+		return 0, fmt.Sprintf("lines up to %v out of order in a sample of them", time.Duration(lateSeen)), nil
+	}
+	f.sampled = true
+	f.widen()
+	f.bounds()
+	return lines, "", nil
+}
+
+// widen sets the bounds of the blocks not yet read from the samples around
+// them and the disorder allowed (see the comment at the top).
+func (f *file) widen() {
+	const none, never = int64(-1 << 63), int64(1<<63 - 1)
+	before := none
+	for i := range f.blocks {
+		b := &f.blocks[i]
+		if !b.exact {
+			b.min = addSat(before, -f.late)
+		}
+		before = max(before, b.smpMax)
+	}
+	after := never
+	for i := len(f.blocks) - 1; i >= 0; i-- {
+		b := &f.blocks[i]
+		if !b.exact {
+			b.max = addSat(after, f.late)
+		}
+		after = min(after, b.smpMin)
+	}
+}
+
+// prepare reads the times of the blocks of every sampled file that can
+// hold times in [lo, hi] and have not been read yet.
+func (s *Set) prepare(lo, hi int64) error {
+	for _, f := range s.files {
+		if err := f.prepare(lo, hi); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *file) prepare(lo, hi int64) error {
+	if !f.sampled {
+		return nil
+	}
+	for {
+		first, last := f.span(lo, hi)
+		read, need := false, int64(0)
+		for i := first; i < last; {
+			if b := &f.blocks[i]; b.exact || b.max < lo || b.min > hi {
+				i++
+				continue
+			}
+			j := i + 1
+			for j < last && !f.blocks[j].exact {
+				j++
+			}
+			n, err := f.read(i, j)
+			if err != nil {
+				return err
+			}
+			read, need = true, max(need, n)
+			i = j
+		}
+		if need > f.late {
+			f.late = addSat(need, need)
+			f.widen()
+		}
+		if read {
+			f.bounds()
+		}
+		if need == 0 {
+			return nil
+		}
+	}
+}
+
+var errChanged = errors.New("changed while being read")
+
+// addSat is a+b held within the int64 range, whose ends stand for no bound
+// (a time from a far year can be that far from the others).
+func addSat(a, b int64) int64 {
+	switch {
+	case a == -1<<63 || a == 1<<63-1:
+		return a
+	case b > 0 && a > 1<<63-1-b:
+		return 1<<63 - 1
+	case b < 0 && a < -1<<63-b:
+		return -1 << 63
+	}
+	return a + b
+}
+
+// read reads the times of blocks [a, b) and returns the disorder allowed
+// that one of them needs beyond f.late (0 none).
+func (f *file) read(a, b int) (need int64, err error) {
+	in, err := os.Open(f.path)
+	if err != nil {
+		return 0, fmt.Errorf("log %s: %w", f.name, err)
+	}
+	defer in.Close()
+	carry, err := f.carryBefore(in, a)
+	if err != nil {
+		return 0, err
+	}
+	from := f.blocks[a].off
+	p := f.scan(io.NewSectionReader(in, from, f.blocks[b-1].end-from), from)
+	if p.err != nil {
+		return 0, fmt.Errorf("log %s: line %d: %w", f.name, f.blocks[a].line+p.lines+1, p.err)
+	}
+	p.stitch(carry, f.blocks[a].line)
+	if len(p.blocks) != b-a {
+		return 0, fmt.Errorf("log %s: %w", f.name, errChanged)
+	}
+	for k := range p.blocks {
+		nb, ob := &p.blocks[k], &f.blocks[a+k]
+		if nb.off != ob.off || nb.end != ob.end || nb.line != ob.line {
+			return 0, fmt.Errorf("log %s: %w", f.name, errChanged)
+		}
+		if nb.min <= nb.max { // the bounds held the block's times?
+			if nb.min < ob.min {
+				need = max(need, addSat(addSat(ob.min, f.late), -nb.min))
+			}
+			if nb.max > ob.max {
+				need = max(need, addSat(nb.max, -addSat(ob.max, -f.late)))
+			}
+		}
+		nb.smpMin, nb.smpMax = ob.smpMin, ob.smpMax
+		*ob = *nb
+	}
+	return need, nil
+}
+
+// carryBefore returns the time that lines at the start of block a inherit:
+// the last time of the blocks before it, read back from a block already
+// read or one at a time until one has a timed line.
+func (f *file) carryBefore(in *os.File, a int) (int64, error) {
+	for k := a - 1; k >= 0; k-- {
+		b := &f.blocks[k]
+		if b.exact {
+			return b.last, nil
+		}
+		p := f.scan(io.NewSectionReader(in, b.off, b.end-b.off), b.off)
+		if p.err != nil {
+			return 0, fmt.Errorf("log %s: line %d: %w", f.name, b.line+p.lines+1, p.err)
+		}
+		if p.last != 0 {
+			return p.last, nil
+		}
+	}
+	return 0, nil
+}
+
+// seqBuf reads a file forward through one buffer, counting the newlines of
+// the bytes it passes.
+type seqBuf struct {
+	r     io.ReaderAt
+	size  int64
+	space []byte
+	buf   []byte // the bytes at [off, off+len(buf))
+	off   int64
+	// nl newlines lie in [0, counted).
+	counted int64
+	nl      int
+	// The last lineStart looked from seek on and found found: no newline
+	// lies in [seek, found-1), so a later call for a point in it has the
+	// same answer (its bytes may have left the buffer).
+	seek, found int64
+}
+
+// from returns the buffered bytes from p on, at least min(n, size-p) of
+// them. p may not go back before an earlier call's p (the bytes before it
+// are dropped); n is at most half the buffer.
+func (s *seqBuf) from(p int64, n int) ([]byte, error) {
+	if p < s.off {
+		return nil, errors.New("reading back")
+	}
+	want := min(int64(n), s.size-p)
+	for p+want > s.off+int64(len(s.buf)) {
+		drop := min(p, s.off+int64(len(s.buf))) - s.off
+		if s.counted < s.off+drop {
+			s.nl += bytes.Count(s.buf[max(s.counted-s.off, 0):drop], []byte{'\n'})
+			s.counted = s.off + drop
+		}
+		k := copy(s.space, s.buf[drop:])
+		s.off += drop
+		m, err := s.r.ReadAt(s.space[k:min(int64(len(s.space)), s.size-s.off)], s.off+int64(k))
+		s.buf = s.space[:k+m]
+		if m == 0 {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF // shorter than at Open
+			}
+			return nil, err
+		}
+		if err != nil && err != io.EOF {
+			return nil, err
+		}
+	}
+	return s.buf[p-s.off:], nil
+}
+
+// lineStart returns the offset of the first line starting at or after x,
+// size if none.
+func (s *seqBuf) lineStart(x int64) (int64, error) {
+	if x <= 0 {
+		return 0, nil
+	}
+	if x-1 >= s.seek && x-1 < s.found {
+		return s.found, nil
+	}
+	s.seek, s.found = x-1, s.size
+	for q := x - 1; q < s.size; {
+		b, err := s.from(q, 1)
+		if err != nil {
+			return 0, err
+		}
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			s.found = q + int64(i) + 1
+			break
+		}
+		q += int64(len(b))
+	}
+	return s.found, nil
+}
+
+// line returns the line starting at st as lineReader returns it: its first
+// maxRaw bytes, without its line ending.
+func (s *seqBuf) line(st int64) ([]byte, error) {
+	b, err := s.from(st, maxRaw+1)
+	if err != nil {
+		return nil, err
+	}
+	b = b[:min(len(b), maxRaw+1)]
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		b = b[:i]
+	}
+	b = b[:min(len(b), maxRaw)]
+	return bytes.TrimSuffix(b, []byte{'\r'}), nil
+}
+
+// newlinesBefore counts the newlines in [0, p); p must lie in the buffer.
+func (s *seqBuf) newlinesBefore(p int64) (int, error) {
+	if p < s.counted || p > s.off+int64(len(s.buf)) {
+		if _, err := s.from(p, 0); err != nil || p < s.counted {
+			return 0, errors.New("counting lines out of order")
+		}
+	}
+	s.nl += bytes.Count(s.buf[s.counted-s.off:p-s.off], []byte{'\n'})
+	s.counted = p
+	return s.nl, nil
+}
