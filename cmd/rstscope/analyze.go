@@ -149,6 +149,11 @@ func runAnalyze(ctx context.Context, af *analyzeFlags, colour string, files []st
 	}
 	if logs != nil {
 		defer logs.Close()
+		defer func() {
+			if logs.Err() == nil {
+				logNotes(stderr, logs)
+			}
+		}()
 	}
 	opts := diagnose.DefaultOptions
 	opts.Flow.MaxConns, opts.Flow.IdleTimeout = af.maxConns, af.idle

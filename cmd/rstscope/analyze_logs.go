@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -23,6 +24,19 @@ func (l *logFlags) add(fs *pflag.FlagSet) {
 	fs.DurationVar(&l.window, "log-window", diagnose.DefaultLogOptions.Window, "join a log line to a reset written within this much of it")
 	fs.StringVar(&l.tz, "log-tz", "Local", "time zone of log times written without one (an IANA name, UTC, or Local)")
 	fs.StringVar(&l.offset, "log-offset", "auto", "the logs' clock minus the capture's (a duration such as -1.5s), or auto to estimate it from lines naming a reset's client address and port")
+}
+
+// notes writes to w, one line each, what of the logs was not read as
+// asked: files skipped (binary, a journal to export) and large files read
+// whole because their lines were too far out of time order to sample.
+func logNotes(w io.Writer, j *diagnose.LogJoiner) {
+	st := j.Stats()
+	for _, s := range st.Skipped {
+		fmt.Fprintf(w, "rstscope: --logs: skipped %s\n", s)
+	}
+	for _, s := range st.ReadWhole {
+		fmt.Fprintf(w, "rstscope: --logs: read whole, not sampled: %s\n", s)
+	}
 }
 
 // open starts indexing the logs; nil when none were given.

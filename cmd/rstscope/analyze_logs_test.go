@@ -187,3 +187,31 @@ func TestAnalyzeLogsBadInput(t *testing.T) {
 		t.Errorf("got %v, want a --log-tz error", err)
 	}
 }
+
+// TestAnalyzeLogsSkippedSaid: a binary file in a --logs directory is not
+// read, and analyze says so on stderr (one line naming it) rather than
+// dropping it silently; the readable log beside it still counts.
+func TestAnalyzeLogsSkippedSaid(t *testing.T) {
+	cap := captureFile(t, "lo-resets.pcap")
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "core.bin")
+	if err := os.WriteFile(bin, []byte("\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00>\x00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "app.log"), []byte("2026-11-30T05:00:01Z started\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err := analyzeCmd(t, "--format", "json", "--logs", dir, cap)
+	if err != nil {
+		t.Fatalf("analyze: %v", err)
+	}
+	var said []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.Contains(l, "--logs: skipped") {
+			said = append(said, l)
+		}
+	}
+	if len(said) != 1 || !strings.Contains(said[0], bin) {
+		t.Errorf("stderr %q: want one line saying %s was skipped", stderr, bin)
+	}
+}
