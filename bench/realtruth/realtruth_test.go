@@ -19,7 +19,7 @@ var testKinds = []string{
 	"nginx-client-abort-mid-response", "nginx-413-lingering-off", "nginx-keepalive-timeout-race",
 	"nginx-send-timeout-reset", "haproxy-client-timeout", "haproxy-silent-drop", "haproxy-tcp-reject",
 	"redis-client-kill-idle", "redis-client-kill-busy", "redis-maxclients", "redis-big-reply-abort",
-	"redis-restart-queued", "redis-timeout-idle", "curl-limit-rate-timeout",
+	"redis-restart-queued", "redis-timeout-idle", "curl-limit-rate-timeout", "haproxy-deny-nolinger",
 }
 
 const testScale = 60
@@ -55,6 +55,10 @@ var kindFloors = map[string]float64{
 	"nginx-send-timeout-reset":     0.9, // measured 1.000 (0.48–0.92 before)
 	"nginx-keepalive-timeout-race": 0.9, // measured 1.000 (0.858–0.954 before)
 	"haproxy-tcp-reject":           0.8, // measured 0.922 (0.37–0.41 before); late rejects under load stay ambiguous
+	// Added with 5df219b: SO_LINGER 0 after an error reply, at the
+	// client's FIN (0 % before: a window "reopened" by the FIN's one
+	// sequence number).
+	"haproxy-deny-nolinger": 0.9, // measured 1.000 at seeds 4 and 5
 }
 
 // TestRealSoftware runs the subset through bench/realtruth/mkrealtruth.sh
