@@ -166,6 +166,22 @@ func appendStrings(b []byte, name string, ss []string) []byte {
 
 // appendFloat writes a float64 as encoding/json does.
 func appendFloat(b []byte, f float64) []byte {
+	// Confidences are hundredths (0.95, 0.2): written directly they skip
+	// strconv's shortest-digits search, 5 % of watch's per-reset time
+	// (BenchmarkKernelFinding). k/100 is then the shortest decimal that
+	// reads back as f, which is what strconv would write.
+	if f > 0 && f <= 1 {
+		if k := int(f*100 + 0.5); float64(k)/100 == f {
+			if k == 100 {
+				return append(b, '1')
+			}
+			b = append(b, '0', '.', byte('0'+k/10))
+			if k%10 != 0 {
+				b = append(b, byte('0'+k%10))
+			}
+			return b
+		}
+	}
 	abs := f
 	if abs < 0 {
 		abs = -abs
@@ -194,6 +210,34 @@ var plainJSON = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
+// Bytes repeated in each of a uint64's eight.
+const (
+	lo8 = 0x0101010101010101
+	hi8 = 0x8080808080808080
+)
+
+// plain8 reports whether all 8 bytes of s are plainJSON, a word at a time:
+// evidence lines are ASCII and mostly plain, and testing eight bytes in one
+// go cut appendString's loop by about a third on a watch finding (BenchmarkKernelFinding).
+// hasZero(v) is exact about whether some byte of v is zero, which is all
+// plain8 asks.
+func plain8(s string) bool {
+	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	if x&hi8 != 0 { // not ASCII
+		return false
+	}
+	// With every byte below 0x80, x-0x20 borrows into a byte's top bit
+	// exactly where that byte is below 0x20.
+	if (x-0x20*lo8)&^x&hi8 != 0 {
+		return false
+	}
+	return !hasZero(x^('"'*lo8)) && !hasZero(x^('\\'*lo8)) && !hasZero(x^('<'*lo8)) &&
+		!hasZero(x^('>'*lo8)) && !hasZero(x^('&'*lo8))
+}
+
+func hasZero(v uint64) bool { return (v-lo8)&^v&hi8 != 0 }
+
 // appendString writes s as a JSON string with encoding/json's escaping:
 // quotes, backslashes, control characters, <, > and & (HTML-safe), U+2028
 // and U+2029, and invalid UTF-8 as U+FFFD.
@@ -201,6 +245,10 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) && plain8(s[i:i+8]) {
+			i += 8
+			continue
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if plainJSON[c] {

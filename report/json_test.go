@@ -2,8 +2,10 @@ package report
 
 import (
 	"encoding/json"
+	"math"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rstscope/rstscope/cause"
 )
@@ -75,5 +77,57 @@ func BenchmarkAppendJSON(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = f.AppendJSON(buf[:0])
+	}
+}
+
+// TestAppendFloatMatchesEncodingJSON covers appendFloat's hundredths and
+// the values next to them, which must go the long way.
+func TestAppendFloatMatchesEncodingJSON(t *testing.T) {
+	var fs []float64
+	for k := range 101 {
+		f := float64(k) / 100
+		fs = append(fs, f, -f, math.Nextafter(f, 2), math.Nextafter(f, -1), f*0.999, float64(k)/1000, float64(k)/7)
+	}
+	fs = append(fs, 0.95*0.8, 0.1+0.2, 1.005, 1e-7, 1e21, math.Copysign(0, -1))
+	for _, f := range fs {
+		want, err := json.Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendFloat(nil, f); string(got) != string(want) {
+			t.Errorf("appendFloat(%v): got %s, want %s", f, got, want)
+		}
+	}
+}
+
+// FuzzAppendString checks appendString, its eight-byte test included,
+// against encoding/json.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain ascii text long enough", everyByte(), "a<b>&\"\\\x00\x1f\x7f\u2028é\xff", "12345678<", "1234567\x80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendString(nil, s); string(got) != string(want) {
+			t.Errorf("appendString(%q): got %s, want %s", s, got, want)
+		}
+	})
+}
+
+// TestPlain8 walks each byte value through each of the eight positions of
+// a word that is otherwise plain.
+func TestPlain8(t *testing.T) {
+	for c := range 256 {
+		for pos := range 8 {
+			w := []byte("abcdefgh")
+			w[pos] = byte(c)
+			want := c < utf8.RuneSelf && plainJSON[c]
+			if got := plain8(string(w)); got != want {
+				t.Errorf("plain8 with %#x at %d: got %v, want %v", c, pos, got, want)
+			}
+		}
 	}
 }
