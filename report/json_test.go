@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -128,6 +129,31 @@ func TestPlain8(t *testing.T) {
 			if got := plain8(string(w)); got != want {
 				t.Errorf("plain8 with %#x at %d: got %v, want %v", c, pos, got, want)
 			}
+		}
+	}
+}
+
+// TestAppendUTCMatchesTime compares appendUTC with the time package's own
+// RFC 3339 over the years it writes: the ends, leap days, the epoch and
+// the instants either side, and a spread of random instants.
+func TestAppendUTCMatchesTime(t *testing.T) {
+	ts := []time.Time{minTime, maxTime, time.Unix(0, 0), time.Unix(-1, 0), time.Unix(-1, 999999999), time.Unix(0, 1),
+		time.Date(2000, 2, 29, 23, 59, 59, 100000000, time.UTC), time.Date(1900, 3, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2400, 12, 31, 12, 0, 0, 120, time.UTC), time.Date(2026, 11, 30, 10, 0, 0, 123456789, time.UTC),
+		time.Date(4, 2, 29, 1, 2, 3, 400000000, time.UTC), time.Date(1600, 2, 29, 0, 0, 0, 0, time.UTC)}
+	rng := rand.New(rand.NewPCG(1, 2))
+	lo, hi := minTime.Unix(), maxTime.Unix()
+	for range 200000 {
+		ts = append(ts, time.Unix(lo+rng.Int64N(hi-lo), rng.Int64N(1e9)).UTC())
+	}
+	for i := range 100000 {
+		ts = append(ts, time.Unix(int64(i)*86400-2*86400*50000, int64(i)).UTC())
+	}
+	for _, tm := range ts {
+		tm = tm.UTC()
+		want := tm.AppendFormat(nil, time.RFC3339Nano)
+		if got := appendUTC(nil, tm); string(got) != string(want) {
+			t.Fatalf("appendUTC(%v): got %s, want %s", tm.UnixNano(), got, want)
 		}
 	}
 }
