@@ -269,9 +269,8 @@ const (
 )
 
 // plain8 reports whether all 8 bytes of s are plainJSON, a word at a time:
-// evidence lines are ASCII and mostly plain, and testing eight bytes in one
-// go is what encoding/json does too (its
-// fast path), with three word tests instead of eight byte lookups.
+// evidence lines are ASCII and mostly plain, so a few word operations
+// replace eight table lookups and branches.
 // hasZero(v) is exact about whether some byte of v is zero, which is all
 // plain8 asks.
 func plain8(s string) bool {
