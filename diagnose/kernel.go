@@ -1,7 +1,6 @@
 package diagnose
 
 import (
-	"fmt"
 	"net/netip"
 	"strings"
 	"time"
@@ -37,7 +36,8 @@ type KernelAttributor struct {
 	// allocating one per reset was most of watch's garbage under a flood
 	// (BenchmarkWatchFinding: 2.5 KiB and 11 allocations per finding).
 	// Finding is therefore not safe for concurrent use.
-	ctx cause.Context
+	ctx  cause.Context
+	text kernelText
 }
 
 // LocalAddrs tells whether an address is one of a network namespace's own,
@@ -86,61 +86,70 @@ func (a *KernelAttributor) Finding(r *kernel.Reset, at time.Time) report.Finding
 	ctx := &a.ctx
 	a.fill(ctx, r, at)
 	v := cause.Classify(ctx)
-	c := &ctx.Conn
-	client, server := c.Ep[v.ClientDir].Addr, c.Ep[v.ClientDir.Other()].Addr
+	from, to := endStrings(e.From, e.To)
 	f := report.Finding{
 		Time:       at.UTC(),
-		Client:     client.String(),
-		Server:     server.String(),
-		From:       e.From.String(),
+		Client:     a.endString(ctx.Conn.Ep[v.ClientDir].Addr, e, from, to),
+		Server:     a.endString(ctx.Conn.Ep[v.ClientDir.Other()].Addr, e, from, to),
+		From:       from,
 		Sender:     v.Sender,
 		Cause:      v.Cause,
 		Confidence: v.Confidence,
 		Evidence:   v.Evidence,
-		Advice:     cause.Lookup(v.Cause).Advice,
+		Advice:     a.advice(v.Cause),
 		Benign:     v.Benign,
-		State:      a.state(e),
 		NetNS:      uint64(e.NetNS),
 		Context:    e.Context.String(),
 		Direction:  "sent",
 	}
+	st := a.stateText(e.State, e.Substate)
+	f.State = st.shown
 	f.Alternatives = alternativesOf(&v)
 	if e.Context == kernel.ContextUnknown {
 		f.Context = ""
 	}
+	// What the kernel adds to the classifier's evidence, at most four
+	// lines, appended in one allocation (or none when the verdict's slice
+	// has room) rather than growing the slice line by line.
+	var more [4]string
+	n := 0
 	switch e.Kind {
 	case kernel.Sent:
 		f.KernelReason = a.names.Reason(e.Reason)
 		if f.State != "" {
-			f.Evidence = append(f.Evidence, "kernel: tcp_send_reset on a socket in "+f.State)
+			more[n], n = st.sent, n+1
 		}
 		if e.InFlags != 0 {
-			f.Evidence = append(f.Evidence, "it answered a segment with flags "+packet.Flags(e.InFlags).String())
+			more[n], n = a.flagsText(e.InFlags), n+1
 		}
 	case kernel.Received:
 		f.Direction = "received"
-		f.Evidence = append(f.Evidence, "kernel: tcp_receive_reset on a socket in "+orDash(f.State))
+		more[n], n = st.received, n+1
 	case kernel.Wire:
-		owner := "no owning socket"
 		if e.FromSock {
-			owner = "a raw or packet socket as its owner"
+			more[n] = "kernel: it left a device (net:net_dev_queue) with a raw or packet socket as its owner and no tcp_send_reset for it"
+		} else {
+			more[n] = "kernel: it left a device (net:net_dev_queue) with no owning socket and no tcp_send_reset for it"
 		}
-		f.Evidence = append(f.Evidence, "kernel: it left a device (net:net_dev_queue) with "+owner+" and no tcp_send_reset for it")
+		n++
 	}
 	if rc := &r.Recv; rc.Kind == kernel.Received {
-		where := ""
-		if rc.NetNS != e.NetNS {
-			where = fmt.Sprintf(" in netns %d", rc.NetNS)
-		}
-		f.Evidence = append(f.Evidence, fmt.Sprintf("received on this host too%s, by a socket in %s", where, orDash(a.names.State(rc.State))))
+		more[n], n = a.receivedText(e.NetNS, rc), n+1
 	}
 	if e.Context == kernel.ContextProcess {
+		p := a.process(e)
 		f.PID = int(e.PID)
-		f.Command = e.CommString()
+		f.Command = p.comm
 		f.Cgroup = a.cgroups.Path(e.CgroupID)
-		f.Evidence = append(f.Evidence, fmt.Sprintf("sent from process context by pid %d (%s)", e.PID, f.Command))
+		more[n], n = p.sent, n+1
 	} else if e.Context == kernel.ContextKernel && e.Kind != kernel.Received {
-		f.Evidence = append(f.Evidence, "sent from kernel context (softirq: the receive path or a timer), not by a task")
+		more[n], n = "sent from kernel context (softirq: the receive path or a timer), not by a task", n+1
+	}
+	if n > 0 {
+		if cap(f.Evidence)-len(f.Evidence) < n {
+			f.Evidence = append(make([]string, 0, len(f.Evidence)+n), f.Evidence...)
+		}
+		f.Evidence = append(f.Evidence, more[:n]...)
 	}
 	return f
 }
@@ -152,10 +161,8 @@ func (a *KernelAttributor) fill(ctx *cause.Context, r *kernel.Reset, at time.Tim
 	e := &r.Event
 	*ctx = cause.Context{Time: at, Dir: flow.FromResp, EphemeralPorts: a.ports}
 	k := &ctx.Kernel
-	k.State, k.Substate = bare(a.names.State(e.State)), ""
-	if e.State == stateTimeWait && e.Substate != 0 {
-		k.Substate = bare(a.names.State(e.Substate))
-	}
+	st := a.stateText(e.State, e.Substate)
+	k.State, k.Substate = st.bare, st.bareSub
 	k.InFlags = packet.Flags(e.InFlags)
 	k.FromLocal = true
 	switch e.Kind {
@@ -198,16 +205,6 @@ func (a *KernelAttributor) fill(ctx *cause.Context, r *kernel.Reset, at time.Tim
 
 // bare drops the TCP_ prefix: cause.Kernel names states as ss prints them.
 func bare(state string) string { return strings.TrimPrefix(state, "TCP_") }
-
-// state is the socket's state as the finding shows it, with a time-wait
-// socket's substate ("TCP_TIME_WAIT/TCP_FIN_WAIT2").
-func (a *KernelAttributor) state(e *kernel.Event) string {
-	s := a.names.State(e.State)
-	if e.State == stateTimeWait && e.Substate != 0 && e.Substate != stateTimeWait {
-		s += "/" + a.names.State(e.Substate)
-	}
-	return s
-}
 
 func orDash(s string) string {
 	if s == "" {

@@ -2,8 +2,11 @@ package report
 
 import (
 	"encoding/json"
+	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rstscope/rstscope/cause"
 )
@@ -75,5 +78,82 @@ func BenchmarkAppendJSON(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = f.AppendJSON(buf[:0])
+	}
+}
+
+// TestAppendFloatMatchesEncodingJSON covers appendFloat's hundredths and
+// the values next to them, which must go the long way.
+func TestAppendFloatMatchesEncodingJSON(t *testing.T) {
+	var fs []float64
+	for k := range 101 {
+		f := float64(k) / 100
+		fs = append(fs, f, -f, math.Nextafter(f, 2), math.Nextafter(f, -1), f*0.999, float64(k)/1000, float64(k)/7)
+	}
+	fs = append(fs, 0.95*0.8, 0.1+0.2, 1.005, 1e-7, 1e21, math.Copysign(0, -1))
+	for _, f := range fs {
+		want, err := json.Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendFloat(nil, f); string(got) != string(want) {
+			t.Errorf("appendFloat(%v): got %s, want %s", f, got, want)
+		}
+	}
+}
+
+// FuzzAppendString checks appendString, its eight-byte test included,
+// against encoding/json.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain ascii text long enough", everyByte(), "a<b>&\"\\\x00\x1f\x7f\u2028é\xff", "12345678<", "1234567\x80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendString(nil, s); string(got) != string(want) {
+			t.Errorf("appendString(%q): got %s, want %s", s, got, want)
+		}
+	})
+}
+
+// TestPlain8 walks each byte value through each of the eight positions of
+// a word that is otherwise plain.
+func TestPlain8(t *testing.T) {
+	for c := range 256 {
+		for pos := range 8 {
+			w := []byte("abcdefgh")
+			w[pos] = byte(c)
+			want := c < utf8.RuneSelf && plainJSON[c]
+			if got := plain8(string(w)); got != want {
+				t.Errorf("plain8 with %#x at %d: got %v, want %v", c, pos, got, want)
+			}
+		}
+	}
+}
+
+// TestAppendUTCMatchesTime compares appendUTC with the time package's own
+// RFC 3339 over the years it writes: the ends, leap days, the epoch and
+// the instants either side, and a spread of random instants.
+func TestAppendUTCMatchesTime(t *testing.T) {
+	ts := []time.Time{minTime, maxTime, time.Unix(0, 0), time.Unix(-1, 0), time.Unix(-1, 999999999), time.Unix(0, 1),
+		time.Date(2000, 2, 29, 23, 59, 59, 100000000, time.UTC), time.Date(1900, 3, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2400, 12, 31, 12, 0, 0, 120, time.UTC), time.Date(2026, 11, 30, 10, 0, 0, 123456789, time.UTC),
+		time.Date(4, 2, 29, 1, 2, 3, 400000000, time.UTC), time.Date(1600, 2, 29, 0, 0, 0, 0, time.UTC)}
+	rng := rand.New(rand.NewPCG(1, 2))
+	lo, hi := minTime.Unix(), maxTime.Unix()
+	for range 200000 {
+		ts = append(ts, time.Unix(lo+rng.Int64N(hi-lo), rng.Int64N(1e9)).UTC())
+	}
+	for i := range 100000 {
+		ts = append(ts, time.Unix(int64(i)*86400-2*86400*50000, int64(i)).UTC())
+	}
+	for _, tm := range ts {
+		tm = tm.UTC()
+		want := tm.AppendFormat(nil, time.RFC3339Nano)
+		if got := appendUTC(nil, tm); string(got) != string(want) {
+			t.Fatalf("appendUTC(%v): got %s, want %s", tm.UnixNano(), got, want)
+		}
 	}
 }
