@@ -1,6 +1,10 @@
 package cause
 
-import "sort"
+import (
+	"sort"
+	"sync"
+	"sync/atomic"
+)
 
 // rule decides one cause. Rules run in order and the first that matches
 // decides; each adds the evidence that made it match. A rule whose cause is
@@ -43,7 +47,7 @@ func Classify(ctx *Context) Verdict {
 	f := gatherFacts(ctx)
 	v := Verdict{Cause: Unknown, Sender: f.role, Confidence: 0.2, ClientDir: f.clientDir}
 	if r := ctx.KernelReason(); r != "" {
-		f.add("kernel reason %s", r)
+		f.evidence = append(f.evidence, kernelReasonLine(r))
 	}
 	if k, ok := fromKernel(f); ok {
 		v.Cause, v.Sender, v.Confidence = k.cause, k.sender, k.conf
@@ -120,3 +124,27 @@ func describe(f *facts) string {
 	}
 	return s
 }
+
+// kernelReasonLines holds the evidence line of each kernel reason seen:
+// the reasons are the kernel's sk_rst_reason names, a few dozen, and
+// watch states one for every reset (its Sprintf was one of the six
+// allocations left per watch finding).
+var kernelReasonLines sync.Map
+
+// kernelReasonLine returns "kernel reason R", made once per reason (at
+// most maxReasonLines of them are kept; a kernel naming more, or numbers,
+// gets the line made each time).
+func kernelReasonLine(r string) string {
+	if v, ok := kernelReasonLines.Load(r); ok {
+		return v.(string)
+	}
+	line := "kernel reason " + r
+	if reasonLinesKept.Add(1) <= maxReasonLines {
+		kernelReasonLines.Store(r, line)
+	}
+	return line
+}
+
+const maxReasonLines = 256
+
+var reasonLinesKept atomic.Int32
