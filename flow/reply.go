@@ -189,7 +189,7 @@ func (t *Table) Answer(p *packet.Packet, ts time.Time, frame uint64, ipBytes int
 		}
 		rs[n] = r
 		c := t.scratch
-		replay(c, &t.replay, a, rs[:n+1])
+		replay(c, &t.replay, a, t.keyOf(a), rs[:n+1])
 		if c.closeNS == 0 || c.closeNS != c.lastNS || c.finUnacked() || c.attempt() {
 			return Ref{}, 0, false
 		}
@@ -286,7 +286,7 @@ func (t *Table) Before(ref Ref, c *Conn, rst *packet.Packet) bool {
 	if !r.flags.Has(packet.RST) {
 		return false
 	}
-	replay(c, rst, a, rs[:n-1])
+	replay(c, rst, a, t.keyOf(a), rs[:n-1])
 	*rst = t.packetOf(a, r)
 	return true
 }
