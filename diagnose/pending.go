@@ -211,8 +211,8 @@ func (s *pendingSet) add(pr *pendingReset) {
 func (s *pendingSet) observe(c *flow.Conn, p *packet.Packet, d flow.Dir, ts time.Time) {
 	pr := s.compact(c)
 	if pr == nil {
-		if r, ch := s.findCompact(c); r != nil {
-			pr = s.move(r, ch)
+		if i, j := s.findCompact(c); i >= 0 {
+			pr = s.move(i, j)
 		}
 	}
 	if pr != nil {
@@ -238,7 +238,8 @@ func (s *pendingSet) observe(c *flow.Conn, p *packet.Packet, d flow.Dir, ts time
 func (s *pendingSet) closeConn(c *flow.Conn, emit func(*pendingReset)) {
 	if pr := s.compact(c); pr != nil {
 		pr.done, pr.lookDone, pr.live = true, true, false
-	} else if r, _ := s.findCompact(c); r != nil {
+	} else if i, j := s.findCompact(c); i >= 0 {
+		r := &s.compacts.chunks[i].rs[j]
 		r.bits = r.bits&^crLive | crDone | crLookDone
 	}
 	for _, pr := range s.byConn[c.ID] {
@@ -256,13 +257,14 @@ func (s *pendingSet) due(now time.Time, emit func(*pendingReset)) {
 	nowNS := now.UnixNano()
 	for {
 		r, ch := s.compacts.peek()
-		if r != nil && r.bits&crMoved != 0 {
-			s.compacts.pop()
-			continue
+		var frame uint64
+		var ns int64
+		if r != nil {
+			_, frame, ns = s.table.Reset(r.slot)
 		}
-		if r != nil && (s.head == len(s.queue) || r.frame < s.queue[s.head].frame) {
+		if r != nil && (s.head == len(s.queue) || frame < s.queue[s.head].frame) {
 			if !now.IsZero() && r.bits&crDone == 0 {
-				if nowNS < r.ns+s.look {
+				if nowNS < ns+s.look {
 					return
 				}
 				r.bits |= crLookDone

@@ -13,21 +13,20 @@ import (
 )
 
 // compactReset is a pending reset the table took compactly (flow.Table.Answer)
-// while it waits for its look-ahead, in 48 bytes: the reset itself and its
-// connection stay in the table's slabs (flow.Table.Before rebuilds them),
-// and what the table does not keep, the sender's host facts and the
-// packet's link fields, is a snapshot shared with the resets before it
-// when equal (see senderSnap). A reset of a flood (a closed port's
-// RST+ACK, a spoofed source's reset to SYN cookies) needs nothing else
-// until its verdict. As a pendingReset on the heap, with a cause.Host of
-// its own or shared, each took about 330 bytes, doubled by the
-// collector's headroom: the 400 k resets in the 2 s look-ahead of a flood
-// answered by RST+ACK at 200 k/s were 80 MB of live heap.
+// while it waits for its look-ahead, in 24 bytes: the reset itself, its
+// frame, time and connection stay in the table's slabs (flow.Table.Reset
+// and Before read them back), and what the table does not keep, the
+// sender's host facts and the packet's link fields, is a snapshot shared
+// with the resets before it when equal (see senderSnap). A reset of a
+// flood (a closed port's RST+ACK, a spoofed source's reset to SYN cookies)
+// needs nothing else until its verdict. As a pendingReset on the heap,
+// with a cause.Host of its own or shared, each took about 330 bytes,
+// doubled by the collector's headroom: the 400 k resets in the 2 s
+// look-ahead of a flood answered by RST+ACK at 200 k/s were 80 MB of live
+// heap; as 48-byte entries holding their own Ref, frame and time, 19 MB.
 type compactReset struct {
-	ref   flow.Ref
-	frame uint64
-	ns    int64  // capture time, Unix nanoseconds (location: crLocal)
 	burst *burst // the run of resets it is in (shared, see hostTable.reset)
+	slot  uint32 // its flow.Ref's Slot
 	snap  uint32 // offset of its senderSnap in its chunk's snaps
 	bits  uint8  // cr* below
 }
@@ -39,18 +38,19 @@ const (
 	crDone                  // its look-ahead is over (pendingReset.done)
 	crLookDone              // … having run its full course (pendingReset.lookDone)
 	crLocal                 // its time is in time.Local, not UTC
-	crMoved                 // observe made it a pendingReset in the queue: skip it
 )
 
-// resetChunkLen is how many compact resets a chunk holds (48 KiB): chunks
+// resetChunkLen is how many compact resets a chunk holds (24 KiB): chunks
 // instead of one ring spare the copy on growth.
 const resetChunkLen = 1024
 
 // resetChunk holds compact resets in arrival order, and their senders'
-// snapshots, encoded (encodeSnap).
+// snapshots, encoded (encodeSnap). A chunk is sealed once the next one
+// is started: it takes no more.
 type resetChunk struct {
-	rs    []compactReset
-	snaps []byte
+	rs     []compactReset
+	snaps  []byte
+	sealed bool
 }
 
 // compactQueue holds compact resets in arrival order: chunks, oldest first,
@@ -131,6 +131,9 @@ func (q *compactQueue) push(r compactReset, snap *senderSnap) {
 		} else {
 			c = &resetChunk{rs: make([]compactReset, 0, resetChunkLen)}
 		}
+		if n > 0 {
+			q.chunks[n-1].sealed = true
+		}
 		q.chunks = append(q.chunks, c)
 		n++
 	}
@@ -143,15 +146,15 @@ func (q *compactQueue) push(r compactReset, snap *senderSnap) {
 	c.rs = append(c.rs, r)
 }
 
-// peek returns the oldest reset not emitted, or nil.
+// peek returns the oldest reset not emitted and its chunk, or nil.
 func (q *compactQueue) peek() (*compactReset, *resetChunk) {
 	for len(q.chunks) > 0 {
 		c := q.chunks[0]
 		if q.head < len(c.rs) {
 			return &c.rs[q.head], c
 		}
-		if len(c.rs) < resetChunkLen {
-			return nil, nil // the chunk still being filled
+		if !c.sealed {
+			return nil, nil
 		}
 		q.dropFirst()
 	}
@@ -163,7 +166,7 @@ func (q *compactQueue) pop() {
 	c := q.chunks[0]
 	c.rs[q.head].burst = nil
 	q.head++
-	if q.head == len(c.rs) && (len(c.rs) == resetChunkLen || len(q.chunks) > 1) {
+	if q.head == len(c.rs) && c.sealed {
 		q.dropFirst()
 	}
 }
@@ -181,40 +184,56 @@ func (q *compactQueue) dropFirst() {
 		q.lastChunk = nil
 	}
 	clear(c.rs)
-	c.rs, c.snaps = c.rs[:0], c.snaps[:0]
+	c.rs, c.snaps, c.sealed = c.rs[:0], c.snaps[:0], false
 	q.spare = c
 }
 
-// find returns the reset of frame, not emitted yet, and its chunk, or nil.
-func (q *compactQueue) find(frame uint64) (*compactReset, *resetChunk) {
+// find returns the position (chunk, index) of the reset not emitted yet
+// whose frame is frame, or (-1, -1); frameOf reads a reset's frame.
+func (q *compactQueue) find(frame uint64, frameOf func(*compactReset) uint64) (int, int) {
 	i := sort.Search(len(q.chunks), func(i int) bool {
 		rs := q.chunks[i].rs
-		return len(rs) > 0 && rs[len(rs)-1].frame >= frame
+		return len(rs) > 0 && frameOf(&rs[len(rs)-1]) >= frame
 	})
 	if i == len(q.chunks) {
-		return nil, nil
+		return -1, -1
 	}
-	rs := q.chunks[i].rs
+	rs, from := q.chunks[i].rs, 0
 	if i == 0 {
-		rs = rs[q.head:]
+		from = q.head
 	}
-	j := sort.Search(len(rs), func(j int) bool { return rs[j].frame >= frame })
-	if j < len(rs) && rs[j].frame == frame {
-		return &rs[j], q.chunks[i]
+	j := from + sort.Search(len(rs)-from, func(j int) bool { return frameOf(&rs[from+j]) >= frame })
+	if j < len(rs) && frameOf(&rs[j]) == frame {
+		return i, j
 	}
-	return nil, nil
+	return -1, -1
+}
+
+// remove takes out the reset at (i, j), not emitted yet.
+func (q *compactQueue) remove(i, j int) {
+	c := q.chunks[i]
+	c.rs = append(c.rs[:j], c.rs[j+1:]...)
+	c.rs[:cap(c.rs)][len(c.rs)].burst = nil
+	switch {
+	case i == 0 && q.head == len(c.rs) && c.sealed:
+		q.dropFirst()
+	case i > 0 && len(c.rs) == 0 && c.sealed: // find's search needs no empty chunk before the last
+		q.chunks = append(q.chunks[:i], q.chunks[i+1:]...)
+		if q.lastChunk == c {
+			q.lastChunk = nil
+		}
+	}
 }
 
 // addCompact queues a reset the table took compactly (Analyzer.answer),
 // as a compactReset when its time can be rebuilt exactly from Unix
 // nanoseconds, else as a pendingReset.
 func (a *Analyzer) addCompact(ref flow.Ref, d flow.Dir, p *packet.Packet, ts time.Time, frame uint64) {
-	ns := ts.UnixNano()
-	r := compactReset{ref: ref, frame: frame, ns: ns, bits: crLive}
+	r := compactReset{slot: ref.Slot(), bits: crLive}
 	if ts.Location() == time.Local && time.Local != time.UTC {
 		r.bits |= crLocal
 	}
-	if timeOf(ns, r.bits) != ts {
+	if timeOf(ts.UnixNano(), r.bits) != ts {
 		a.pending.add(a.newCompactPending(ref, d, p, ts, frame))
 		return
 	}
@@ -224,7 +243,7 @@ func (a *Analyzer) addCompact(ref flow.Ref, d flow.Dir, p *packet.Packet, ts tim
 	if p.Truncated {
 		r.bits |= crTruncated
 	}
-	r.burst = a.hosts.reset(p.SrcAddrPort(), ns)
+	r.burst = a.hosts.reset(p.SrcAddrPort(), ts.UnixNano())
 	snap := &a.pending.snap
 	*snap = senderSnap{host: a.hosts.get(p.Src), dstMAC: p.DstMAC, link: p.Link, vlans: p.VLANs}
 	a.pending.compacts.push(r, snap)
@@ -239,46 +258,57 @@ func timeOf(ns int64, bits uint8) time.Time {
 	return t
 }
 
+// frameOf is the frame of compact reset r.
+func (s *pendingSet) frameOf(r *compactReset) uint64 {
+	_, f, _ := s.table.Reset(r.slot)
+	return f
+}
+
 // unpack fills pr with compact reset r of chunk c, as newCompactPending
 // would have made it; its host points into s (valid until the next call).
 func (s *pendingSet) unpack(pr *pendingReset, r *compactReset, c *resetChunk) {
 	decodeSnap(c.snaps[r.snap:], &s.snap)
+	ref, frame, ns := s.table.Reset(r.slot)
 	d := flow.FromOrig
 	if r.bits&crFromResp != 0 {
 		d = flow.FromResp
 	}
-	*pr = pendingReset{id: r.ref.ID(), frame: r.frame, dir: d, ref: r.ref,
+	*pr = pendingReset{id: ref.ID(), frame: frame, dir: d, ref: ref,
 		live: r.bits&crLive != 0, done: r.bits&crDone != 0, lookDone: r.bits&crLookDone != 0,
-		deadline: r.ns + s.look, burst: r.burst, time: timeOf(r.ns, r.bits), host: &s.snap.host,
+		deadline: ns + s.look, burst: r.burst, time: timeOf(ns, r.bits), host: &s.snap.host,
 		dstMAC: s.snap.dstMAC, link: s.snap.link, vlans: s.snap.vlans, truncated: r.bits&crTruncated != 0}
 }
 
-// findCompact returns the compact reset of c, a connection with resets
-// pending that the table held compactly until now, and its chunk, or nil
-// (see compact).
-func (s *pendingSet) findCompact(c *flow.Conn) (*compactReset, *resetChunk) {
-	if len(s.byConn[c.ID]) > 0 {
-		return nil, nil
+// findCompact returns the position of the compact reset of c, a
+// connection with resets pending that the table held compactly until now,
+// or (-1, -1) (see compact).
+func (s *pendingSet) findCompact(c *flow.Conn) (int, int) {
+	if len(s.byConn[c.ID]) > 0 || len(s.compacts.chunks) == 0 {
+		return -1, -1
 	}
-	r, ch := s.compacts.find(max(c.Ep[0].LastFrame, c.Ep[1].LastFrame))
-	if r == nil || r.ref.ID() != c.ID || r.bits&crLive == 0 || r.bits&crMoved != 0 {
-		return nil, nil
+	i, j := s.compacts.find(max(c.Ep[0].LastFrame, c.Ep[1].LastFrame), s.frameOf)
+	if i < 0 {
+		return -1, -1
 	}
-	return r, ch
+	r := &s.compacts.chunks[i].rs[j]
+	if ref, _, _ := s.table.Reset(r.slot); ref.ID() != c.ID || r.bits&crLive == 0 {
+		return -1, -1
+	}
+	return i, j
 }
 
-// move makes compact reset r of chunk c a pendingReset in the queue, in
+// move makes the compact reset at (i, j) a pendingReset in the queue, in
 // its place by frame, and returns it: its connection is a Conn again. Its
 // host is scratch, valid until the next unpack.
-func (s *pendingSet) move(r *compactReset, c *resetChunk) *pendingReset {
+func (s *pendingSet) move(i, j int) *pendingReset {
 	pr := s.get()
-	s.unpack(pr, r, c)
-	r.bits |= crMoved
-	r.burst = nil
+	c := s.compacts.chunks[i]
+	s.unpack(pr, &c.rs[j], c)
+	s.compacts.remove(i, j)
 	q := s.queue[s.head:]
-	i := sort.Search(len(q), func(i int) bool { return q[i].frame > pr.frame })
+	k := sort.Search(len(q), func(k int) bool { return q[k].frame > pr.frame })
 	s.queue = append(s.queue, nil)
-	copy(s.queue[s.head+i+1:], s.queue[s.head+i:])
-	s.queue[s.head+i] = pr
+	copy(s.queue[s.head+k+1:], s.queue[s.head+k:])
+	s.queue[s.head+k] = pr
 	return pr
 }

@@ -290,3 +290,19 @@ func (t *Table) Before(ref Ref, c *Conn, rst *packet.Packet) bool {
 	*rst = t.packetOf(a, r)
 	return true
 }
+
+// Slot is the slab index ref names, for Reset.
+func (r Ref) Slot() uint32 { return r.slot }
+
+// Reset returns the Ref, frame and capture time (Unix ns) of the reset
+// Answer took whose Ref's Slot is slot, valid until Explained: a pending
+// reset need keep only the slot (diagnose's compactReset).
+func (t *Table) Reset(slot uint32) (ref Ref, frame uint64, ns int64) {
+	a := t.attempt(slot)
+	j := a.more
+	for t.reply(j).next != 0 {
+		j = t.reply(j).next
+	}
+	r := t.reply(j)
+	return Ref{slot: slot, id: a.id}, a.frame + uint64(r.dframe), r.ns
+}
