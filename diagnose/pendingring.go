@@ -243,7 +243,7 @@ func (a *Analyzer) addCompact(ref flow.Ref, d flow.Dir, p *packet.Packet, ts tim
 	if p.Truncated {
 		r.bits |= crTruncated
 	}
-	r.burst = a.hosts.reset(p.SrcAddrPort(), ts.UnixNano())
+	r.burst = a.hosts.reset(p.SrcAddrPort(), ts.UnixNano(), time.Time{})
 	snap := &a.pending.snap
 	*snap = senderSnap{host: a.hosts.get(p.Src), dstMAC: p.DstMAC, link: p.Link, vlans: p.VLANs}
 	a.pending.compacts.push(r, snap)
