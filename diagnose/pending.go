@@ -135,7 +135,9 @@ func (a *Analyzer) newPending(c *flow.Conn, d flow.Dir, p *packet.Packet, ts tim
 	return pr
 }
 
-// newCompactPending is newPending for a reset the table took compactly.
+// newCompactPending is newPending for a reset the table took compactly
+// whose time a compactReset cannot rebuild (addCompact): a time in neither
+// UTC nor Local, or outside what Unix nanoseconds hold.
 func (a *Analyzer) newCompactPending(ref flow.Ref, d flow.Dir, p *packet.Packet, ts time.Time, frame uint64) *pendingReset {
 	pr := a.pending.get()
 	// No verdict box yet: only a later reset on the connection needs one,
