@@ -67,7 +67,7 @@ func New(file string, opts Options) *Analyzer {
 	a := &Analyzer{opts: opts, file: file, table: flow.NewTable(opts.Flow), hosts: newHostTable()}
 	a.stats.File = file
 	a.pending.byConn = make(map[uint64][]*pendingReset)
-	a.pending.max = opts.LookAheadPackets
+	a.pending.max, a.pending.look = opts.LookAheadPackets, int64(opts.LookAheadTime)
 	a.pending.table = a.table
 	a.table.OnEnd = a.connEnded
 	return a

@@ -76,8 +76,15 @@ type pendingSet struct {
 	lastHost *cause.Host
 	queue    []*pendingReset
 	head     int
+	// compacts holds, beside queue and in the same order by frame, the
+	// resets the table took compactly (see compactReset); snap and one are
+	// scratch space for them.
+	compacts compactQueue
+	snap     senderSnap
+	one      pendingReset
 	byConn   map[uint64][]*pendingReset
-	max      int // look-ahead packets
+	max      int   // look-ahead packets
+	look     int64 // look-ahead time, ns
 	table    *flow.Table
 }
 
@@ -128,7 +135,9 @@ func (a *Analyzer) newPending(c *flow.Conn, d flow.Dir, p *packet.Packet, ts tim
 	return pr
 }
 
-// newCompactPending is newPending for a reset the table took compactly.
+// newCompactPending is newPending for a reset the table took compactly
+// whose time a compactReset cannot rebuild (addCompact): a time in neither
+// UTC nor Local, or outside what Unix nanoseconds hold.
 func (a *Analyzer) newCompactPending(ref flow.Ref, d flow.Dir, p *packet.Packet, ts time.Time, frame uint64) *pendingReset {
 	pr := a.pending.get()
 	// No verdict box yet: only a later reset on the connection needs one,
@@ -202,10 +211,16 @@ func (s *pendingSet) add(pr *pendingReset) {
 // that waited compactly gets its context now: its connection is a Conn
 // again.
 func (s *pendingSet) observe(c *flow.Conn, p *packet.Packet, d flow.Dir, ts time.Time) {
-	if pr := s.compact(c); pr != nil {
+	pr := s.compact(c)
+	if pr == nil {
+		if i, j := s.findCompact(c); i >= 0 {
+			pr = s.move(i, j)
+		}
+	}
+	if pr != nil {
 		pr.cx = s.getCx()
 		s.build(pr, pr.cx)
-		pr.conn, pr.live = c, false
+		pr.conn, pr.live, pr.host = c, false, nil
 		pr.verdict = new(verdictBox)
 		s.byConn[c.ID] = append(s.byConn[c.ID], pr)
 	}
@@ -225,6 +240,9 @@ func (s *pendingSet) observe(c *flow.Conn, p *packet.Packet, d flow.Dir, ts time
 func (s *pendingSet) closeConn(c *flow.Conn, emit func(*pendingReset)) {
 	if pr := s.compact(c); pr != nil {
 		pr.done, pr.lookDone, pr.live = true, true, false
+	} else if i, j := s.findCompact(c); i >= 0 {
+		r := &s.compacts.chunks[i].rs[j]
+		r.bits = r.bits&^crLive | crDone | crLookDone
 	}
 	for _, pr := range s.byConn[c.ID] {
 		pr.done = true
@@ -238,11 +256,31 @@ func (s *pendingSet) closeConn(c *flow.Conn, emit func(*pendingReset)) {
 // due emits, in arrival order, the resets whose look-ahead is over: full,
 // closed, or past its deadline at capture time now. A zero now emits all.
 func (s *pendingSet) due(now time.Time, emit func(*pendingReset)) {
-	if s.head == len(s.queue) {
-		return
-	}
 	nowNS := now.UnixNano()
-	for s.head < len(s.queue) {
+	for {
+		r, ch := s.compacts.peek()
+		var frame uint64
+		var ns int64
+		if r != nil {
+			_, frame, ns = s.table.Reset(r.slot)
+		}
+		if r != nil && (s.head == len(s.queue) || frame < s.queue[s.head].frame) {
+			if !now.IsZero() && r.bits&crDone == 0 {
+				if nowNS < ns+s.look {
+					return
+				}
+				r.bits |= crLookDone
+			}
+			pr := &s.one
+			s.unpack(pr, r, ch)
+			s.compacts.pop()
+			emit(pr)
+			*pr = pendingReset{}
+			continue
+		}
+		if s.head == len(s.queue) {
+			break
+		}
 		pr := s.queue[s.head]
 		if !now.IsZero() && !pr.done {
 			if nowNS < pr.deadline {
@@ -338,7 +376,7 @@ func (a *Analyzer) answer(p *packet.Packet, ts time.Time, frame uint64) bool {
 	}
 	if rst {
 		a.stats.Resets++
-		a.pending.add(a.newCompactPending(ref, d, p, ts, frame))
+		a.addCompact(ref, d, p, ts, frame)
 	}
 	a.flushDue(ts)
 	if !rst {

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"runtime"
 	"time"
@@ -15,11 +16,18 @@ import (
 // SYN again, so from then on nothing tells the two apart. On a 10 M-SYN
 // flood (bench/synflood) a table full of Conns peaked at 1.65 GB RSS.
 //
-// The fields are packed to 112 bytes (options as in a reply, flags as
+// The fields are packed to 88 bytes (options as in a reply, flags as
 // bits): at 128, the 500 k attempts of a full table took 8 MB more, which
-// put a flood with 10 % closed-port answers over 128 MB peak RSS.
+// put a flood with 10 % closed-port answers over 128 MB peak RSS; at 112,
+// with the key's IPv4 addresses in 16 bytes each, a full table of records
+// answered by SYN cookies or RST+ACK was 88 MB, two thirds of the 128 MB
+// a flood may take.
 type attempt struct {
-	key          Key
+	// addr is the key's low and high address when both are IPv4 (or
+	// IPv4-mapped), else addr[0] holds the index of their addrPair
+	// (attKey6); see keyOf.
+	addr         [2][4]byte
+	loP, hiP     uint16
 	more         uint32 // the first reply (reply slab index), 0 for an attempt nobody answered yet
 	id           uint64
 	ns           int64 // capture time, Unix nanoseconds
@@ -45,7 +53,60 @@ const (
 	attDF
 	attSrcLo // the SYN came from the key's low side
 	attIPv6
+	attKey6 // the key's addresses are in an addrPair (see attempt.addr)
 )
+
+// addrPair is the low and high address of a key that is not IPv4's; a
+// free one links the next free in its first four bytes.
+type addrPair [2][16]byte
+
+// addrChunk is how many addrPairs one slab chunk holds (128 KiB).
+const addrChunk = 4096
+
+// v4Prefix is the first 12 bytes of an IPv4-mapped address.
+var v4Prefix = [12]byte{10: 0xff, 11: 0xff}
+
+// setKey stores k in a, whose attKey6 bit is clear and whose pair, if any,
+// was freed.
+func (t *Table) setKey(a *attempt, k Key) {
+	a.loP, a.hiP = k.loP, k.hiP
+	if [12]byte(k.lo[:12]) == v4Prefix && [12]byte(k.hi[:12]) == v4Prefix {
+		a.addr = [2][4]byte{[4]byte(k.lo[12:]), [4]byte(k.hi[12:])}
+		return
+	}
+	if t.addrs6 == nil {
+		t.addrs6 = newSlab[addrPair](t)
+	}
+	j := t.addrs6.alloc(addrChunk, func(p *addrPair) uint32 { return binary.LittleEndian.Uint32(p[0][:4]) })
+	*t.addrs6.at(j, addrChunk) = addrPair{k.lo, k.hi}
+	binary.LittleEndian.PutUint32(a.addr[0][:], j)
+	a.bits |= attKey6
+}
+
+// keyOf is a's key.
+func (t *Table) keyOf(a *attempt) Key {
+	k := Key{loP: a.loP, hiP: a.hiP}
+	if a.bits&attKey6 != 0 {
+		p := t.addrs6.at(binary.LittleEndian.Uint32(a.addr[0][:]), addrChunk)
+		k.lo, k.hi = p[0], p[1]
+		return k
+	}
+	copy(k.lo[:], v4Prefix[:])
+	copy(k.hi[:], v4Prefix[:])
+	copy(k.lo[12:], a.addr[0][:])
+	copy(k.hi[12:], a.addr[1][:])
+	return k
+}
+
+// freeKey frees a's addrPair, if it has one.
+func (t *Table) freeKey(a *attempt) {
+	if a.bits&attKey6 != 0 {
+		j := binary.LittleEndian.Uint32(a.addr[0][:])
+		binary.LittleEndian.PutUint32(t.addrs6.at(j, addrChunk)[0][:], t.addrs6.free)
+		t.addrs6.free = j
+		a.bits &^= attKey6
+	}
+}
 
 func (a *attempt) srcLo() bool { return a.bits&attSrcLo != 0 }
 
@@ -163,11 +224,12 @@ func (t *Table) Offer(p *packet.Packet, ts time.Time, frame uint64, ipBytes int)
 	a := t.attempt(i)
 	t.stats.Conns++
 	*a = attempt{
-		key: k, id: t.stats.Conns, ns: ns, frame: frame, seq: p.Seq, ack: p.Ack, ipLen: uint16(ipBytes),
+		id: t.stats.Conns, ns: ns, frame: frame, seq: p.Seq, ack: p.Ack, ipLen: uint16(ipBytes),
 		flags: p.Flags, window: p.Window, ipID: p.IPID, vlan: p.VLAN, mac: p.SrcMAC,
 		ttl: p.TTL, tunnels: p.Tunnels,
 	}
 	a.mss, a.wscale, a.optLen, a.optBits, a.tsVal, a.tsEcr = packOptions(p.Opt)
+	t.setKey(a, k)
 	for _, b := range [...]struct {
 		set bool
 		bit uint8
@@ -271,6 +333,7 @@ func (t *Table) freeAttempt(i uint32) {
 	if t.bigNotes != nil {
 		delete(t.bigNotes, a.id)
 	}
+	t.freeKey(a)
 	a.more, a.id = 0, 0
 	a.next = t.slab.free
 	t.slab.free = i
@@ -318,7 +381,7 @@ func (t *Table) build(c *Conn, i uint32) {
 // table holds them (pending and noted resets included).
 func (t *Table) buildFrom(c *Conn, a *attempt, rs []reply) {
 	p := &t.replay
-	replay(c, p, a, rs)
+	replay(c, p, a, t.keyOf(a), rs)
 	for k := range rs {
 		r := &rs[k]
 		d := r.dir()
@@ -335,9 +398,9 @@ func (t *Table) buildFrom(c *Conn, a *attempt, rs []reply) {
 	}
 }
 
-// replay makes c the connection of attempt a and replies rs by applying
-// their packets in order, p being scratch space.
-func replay(c *Conn, p *packet.Packet, a *attempt, rs []reply) {
+// replay makes c the connection of attempt a, of key k, and replies rs by
+// applying their packets in order, p being scratch space.
+func replay(c *Conn, p *packet.Packet, a *attempt, k Key, rs []reply) {
 	*c = Conn{}
 	*p = packet.Packet{
 		HasMAC: a.bits&attHasMAC != 0, SrcMAC: a.mac, VLAN: a.vlan, Tunnels: a.tunnels, IPVersion: a.ipVersion(),
@@ -345,13 +408,13 @@ func replay(c *Conn, p *packet.Packet, a *attempt, rs []reply) {
 		Seq: a.seq, Ack: a.ack, Flags: a.flags, Window: a.window,
 		Opt: unpackOptions(a.mss, a.wscale, a.optLen, a.optBits, a.tsVal, a.tsEcr),
 	}
-	lo, hi := keyAddr(a.key.lo, a.ipVersion()), keyAddr(a.key.hi, a.ipVersion())
-	src, dst := netip.AddrPortFrom(lo, a.key.loP), netip.AddrPortFrom(hi, a.key.hiP)
+	lo, hi := keyAddr(k.lo, a.ipVersion()), keyAddr(k.hi, a.ipVersion())
+	src, dst := netip.AddrPortFrom(lo, k.loP), netip.AddrPortFrom(hi, k.hiP)
 	if !a.srcLo() {
 		src, dst = dst, src
 	}
 	p.Src, p.SrcPort, p.Dst, p.DstPort = src.Addr(), src.Port(), dst.Addr(), dst.Port()
-	c.ID, c.Key = a.id, a.key
+	c.ID, c.Key = a.id, k
 	c.VLAN, c.Tunnels = a.vlan, a.tunnels
 	c.Ep[FromOrig].Addr, c.Ep[FromResp].Addr = src, dst
 	c.SYNSeen = true
@@ -366,8 +429,9 @@ func replay(c *Conn, p *packet.Packet, a *attempt, rs []reply) {
 // packetOf is reply r of attempt a as the decoder gave it, but for the
 // fields the table does not keep (see Before).
 func (t *Table) packetOf(a *attempt, r *reply) packet.Packet {
-	lo, hi := keyAddr(a.key.lo, a.ipVersion()), keyAddr(a.key.hi, a.ipVersion())
-	src, dst := netip.AddrPortFrom(lo, a.key.loP), netip.AddrPortFrom(hi, a.key.hiP)
+	k := t.keyOf(a)
+	lo, hi := keyAddr(k.lo, a.ipVersion()), keyAddr(k.hi, a.ipVersion())
+	src, dst := netip.AddrPortFrom(lo, k.loP), netip.AddrPortFrom(hi, k.hiP)
 	if !a.srcLo() {
 		src, dst = dst, src
 	}

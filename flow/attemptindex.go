@@ -60,7 +60,7 @@ func (t *Table) findAttempt(k Key) uint32 {
 		if i == 0 {
 			return 0
 		}
-		if t.attempt(i).key == k {
+		if t.keyIs(t.attempt(i), k) {
 			return i
 		}
 	}
@@ -93,7 +93,7 @@ func (t *Table) indexAttempt(i uint32) {
 func (t *Table) place(i uint32) {
 	x := &t.attemptIdx
 	mask := len(x.slots) - 1
-	s := x.home(t.attempt(i).key)
+	s := x.home(t.keyOf(t.attempt(i)))
 	for x.slots[s] != 0 {
 		s = (s + 1) & mask
 	}
@@ -105,7 +105,7 @@ func (t *Table) place(i uint32) {
 func (t *Table) unindexAttempt(i uint32) {
 	x := &t.attemptIdx
 	mask := len(x.slots) - 1
-	s := x.home(t.attempt(i).key)
+	s := x.home(t.keyOf(t.attempt(i)))
 	for x.slots[s] != i {
 		s = (s + 1) & mask
 	}
@@ -119,7 +119,7 @@ func (t *Table) unindexAttempt(i uint32) {
 				x.n--
 				return
 			}
-			h := x.home(t.attempt(j).key)
+			h := x.home(t.keyOf(t.attempt(j)))
 			// j may move to s if its home is not in the cyclic range (s, next].
 			if (next > s && (h <= s || h > next)) || (next < s && h <= s && h > next) {
 				x.slots[s] = j
@@ -128,4 +128,17 @@ func (t *Table) unindexAttempt(i uint32) {
 			}
 		}
 	}
+}
+
+// keyIs reports whether a's key is k, without building a's key for an
+// IPv4 one.
+func (t *Table) keyIs(a *attempt, k Key) bool {
+	if a.loP != k.loP || a.hiP != k.hiP {
+		return false
+	}
+	if a.bits&attKey6 != 0 {
+		return t.keyOf(a) == k
+	}
+	return [4]byte(k.lo[12:]) == a.addr[0] && [4]byte(k.hi[12:]) == a.addr[1] &&
+		[12]byte(k.lo[:12]) == v4Prefix && [12]byte(k.hi[:12]) == v4Prefix
 }

@@ -189,7 +189,7 @@ func (t *Table) Answer(p *packet.Packet, ts time.Time, frame uint64, ipBytes int
 		}
 		rs[n] = r
 		c := t.scratch
-		replay(c, &t.replay, a, rs[:n+1])
+		replay(c, &t.replay, a, t.keyOf(a), rs[:n+1])
 		if c.closeNS == 0 || c.closeNS != c.lastNS || c.finUnacked() || c.attempt() {
 			return Ref{}, 0, false
 		}
@@ -286,7 +286,23 @@ func (t *Table) Before(ref Ref, c *Conn, rst *packet.Packet) bool {
 	if !r.flags.Has(packet.RST) {
 		return false
 	}
-	replay(c, rst, a, rs[:n-1])
+	replay(c, rst, a, t.keyOf(a), rs[:n-1])
 	*rst = t.packetOf(a, r)
 	return true
+}
+
+// Slot is the slab index ref names, for Reset.
+func (r Ref) Slot() uint32 { return r.slot }
+
+// Reset returns the Ref, frame and capture time (Unix ns) of the reset
+// Answer took whose Ref's Slot is slot, valid until Explained: a pending
+// reset need keep only the slot (diagnose's compactReset).
+func (t *Table) Reset(slot uint32) (ref Ref, frame uint64, ns int64) {
+	a := t.attempt(slot)
+	j := a.more
+	for t.reply(j).next != 0 {
+		j = t.reply(j).next
+	}
+	r := t.reply(j)
+	return Ref{slot: slot, id: a.id}, a.frame + uint64(r.dframe), r.ns
 }

@@ -78,6 +78,7 @@ type Table struct {
 	attemptIdx     attemptIndex
 	slab           *slab[attempt]
 	replies        *slab[reply]
+	addrs6         *slab[addrPair] // attempts' keys that are not IPv4's
 	attempts       slotList
 	rOpen, rClosed slotList
 	replay         packet.Packet // an attempt's packets, rebuilt
