@@ -71,7 +71,7 @@ standard error and the exit status stays 0.`,
 	fs.StringVarP(&af.format, "format", "f", "text", "output format: text, json, ndjson, html (one self-contained page) or conn (Zeek conn.log)")
 	fs.StringVarP(&af.out, "output", "o", "", "write the output to `FILE` instead of standard output")
 	fs.BoolVarP(&af.all, "all", "a", false, "text: list every reset under its group (the default when there are at most 50)")
-	fs.IntVar(&af.maxConns, "max-conns", flow.DefaultConfig.MaxConns, "most connections tracked at once per file; past it the least recently active goes, closed ones first, then unanswered SYNs (kept compact, 112 bytes), then open ones")
+	fs.IntVar(&af.maxConns, "max-conns", flow.DefaultConfig.MaxConns, "most connections tracked at once per file; past it the least recently active goes, closed ones first, then unanswered SYNs (kept compact, 88 bytes), then open ones")
 	fs.DurationVar(&af.idle, "idle-timeout", flow.DefaultConfig.IdleTimeout, "end a connection after this much capture time without a packet")
 	fs.IntVar(&af.lookPkts, "lookahead", diagnose.DefaultOptions.LookAheadPackets, "packets of a connection to watch after a reset before its verdict")
 	fs.DurationVar(&af.lookTime, "lookahead-time", diagnose.DefaultOptions.LookAheadTime, "capture time to watch after a reset before its verdict")
