@@ -469,6 +469,17 @@ func matchApplicationAbort(f *facts) (Sender, float64, bool) {
 	} else if r.Flags.Has(packet.ACK) {
 		f.add("RST+ACK with window 0 and no options at the exact next sequence: how Windows aborts from a live socket")
 	}
+	if f.s.SawFIN && !f.p.LastData.After(f.s.FINTime) {
+		// Its own FIN first, nothing from the peer since: shutdown and
+		// then an abortive close. haproxy's `option nolinger` after a 200
+		// to a Connection: close request: 99 of 99 TCP_STATE
+		// (bench/realtruth kind haproxy-nolinger, seed 7); no other reset
+		// of the harness or realtruth seeds 1–6 reached this rule. Data
+		// unread from before the FIN would look the same (unmeasured).
+		f.add("%s had sent its FIN and %s nothing since: a shutdown, then an abortive close (SO_LINGER 0)", f.role, f.peerRole)
+		f.alt(UnreadDataClose, 0.2)
+		return f.role, 0.8, true
+	}
 	f.alt(UnreadDataClose, 0.3)
 	return f.role, 0.6, true
 }

@@ -463,3 +463,23 @@ func TestResetAtPeerFIN(t *testing.T) {
 		checkAlternatives(t, v)
 	}
 }
+
+// TestShutdownThenAbort: haproxy's `option nolinger` after a 200 to a
+// Connection: close request sends its FIN and, 49 µs later, a reset at the
+// FIN's next sequence (TCP_STATE, bench/realtruth kind haproxy-nolinger,
+// seed 7: packets as captured); the client sent nothing after the FIN.
+func TestShutdownThenAbort(t *testing.T) {
+	us := time.Microsecond
+	segs := conv(
+		seg{flags: PA, seq: 1001, ack: 5001, n: 83, at: 450 * us},
+		seg{fromServer: true, flags: PA, seq: 5001, ack: 1084, n: 746, at: 1520 * us},
+		seg{flags: A, seq: 1084, ack: 5747, at: 1528 * us},
+		seg{fromServer: true, flags: FA, seq: 5747, ack: 1084, at: 1577 * us},
+		seg{fromServer: true, flags: RA, seq: 5748, ack: 1084, at: 1626 * us},
+	)
+	v := Classify(contextAt(t, segs, len(segs)-1))
+	if v.Cause != ApplicationAbort || v.Sender != Server || v.Confidence < 0.8 {
+		t.Errorf("got %s by %s at %.2f, want application-abort by server at 0.8 or more; evidence %q", v.Cause, v.Sender, v.Confidence, v.Evidence)
+	}
+	checkAlternatives(t, v)
+}

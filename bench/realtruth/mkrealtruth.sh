@@ -200,6 +200,13 @@ frontend deny_nolinger
     option nolinger
     http-request deny deny_status 403
     default_backend nginx
+# 8097: option nolinger in front of nginx — a 200, then an abortive close (SO_LINGER 0) once
+# the response is sent to a client that asked for Connection: close.
+frontend nolinger
+    bind $S4:8097
+    bind [$S6]:8097
+    option nolinger
+    default_backend nginx
 HAP
 
 # redis: 6379 with timeout 1; 6380 with maxclients 1; 6381 for CLIENT KILL; 6382 the one

@@ -25,6 +25,7 @@ const (
 	haSilentDrop   = 8094 // http-request silent-drop
 	haServerTmo    = 8095 // timeout server/connect 500ms, backend never answers
 	haDenyNoLinger = 8096 // http-request deny (403), option nolinger
+	haNoLinger     = 8097 // option nolinger in front of nginx
 )
 
 func get(path string) string {
@@ -263,6 +264,24 @@ func haproxyDenyNoLinger(d *driver, i int) error {
 	if i%2 == 0 {
 		c.SetReadDeadline(time.Now().Add(2 * time.Second))
 		_, err := readResponse(bufio.NewReader(c))
+		return err
+	}
+	return drain(c, 2*time.Second)
+}
+
+// haproxyNoLinger: a GET with Connection: close through haproxy's option
+// nolinger: nginx answers 200 and haproxy closes abortively once the
+// response is out, the request read in full (SO_LINGER 0 after a success,
+// the shape analyze cannot tell from a close with requests unread).
+func haproxyNoLinger(d *driver, i int) error {
+	const k = "haproxy-nolinger"
+	c, err := d.dial(k, d.server(k, i, haNoLinger), dialOpts{})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	req := "GET /small HTTP/1.1\r\nHost: realtruth\r\nUser-Agent: realdriver\r\nConnection: close\r\n\r\n"
+	if _, err := io.WriteString(c, req); err != nil {
 		return err
 	}
 	return drain(c, 2*time.Second)

@@ -27,6 +27,7 @@ var allKinds = []kind{
 	{name: "haproxy-tcp-reject", count: 150, conc: 8, run: haproxyReject, what: "tcp-request connection reject"},
 	{name: "haproxy-silent-drop", count: 100, conc: 30, run: haproxySilentDrop, what: "http-request silent-drop; the client asks again after 300 ms"},
 	{name: "haproxy-server-timeout", count: 50, conc: 50, run: haproxyServerTimeout, what: "backend never answers; timeout connect/server 500ms (503)"},
+	{name: "haproxy-nolinger", count: 100, conc: 8, run: haproxyNoLinger, what: "GET with Connection: close through option nolinger: a 200, then SO_LINGER 0"},
 	{name: "haproxy-deny-nolinger", count: 100, conc: 8, run: haproxyDenyNoLinger, what: "http-request deny (403) with option nolinger: SO_LINGER 0 after the whole request was read"},
 	// redis
 	{name: "redis-clean", count: 200, conc: 8, run: redisClean, what: "SET, GET, QUIT"},
