@@ -414,8 +414,10 @@ func matchLiveAbort(f *facts) (Sender, float64, bool) {
 		// and without lingering close, redis's "-ERR max number of clients
 		// reached"; bench/realtruth seeds 1–3: per connection 97.8 → 98.6,
 		// 98.5 → 98.8, 98.2 → 98.7 %); the harness sends no status lines
-		// and scores the same. An abortive close after an error (a proxy's
-		// deny with SO_LINGER 0) looks the same and was not measured.
+		// and scores the same. haproxy's deny with `option nolinger` waits
+		// for the client's FIN and resets then (the case above); an
+		// abortive close right after an error reply, without waiting,
+		// would look like this and was not measured.
 		f.add("%s's last reply was an error status and %s reset after it, with everything %s sent acknowledged: it refused the request and closed with the rest unread (the window cannot show less than its unit)", f.role, f.role, f.peerRole)
 		f.cause = UnreadDataClose
 		f.alt(ApplicationAbort, 0.2)
