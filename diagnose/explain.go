@@ -24,7 +24,7 @@ func (a *Analyzer) explain(pr *pendingReset) report.Finding {
 	}
 	pr.prev = nil
 	if pr.burst != nil {
-		ctx.Burst, ctx.BurstOutOfOrder = pr.burst.n, pr.burst.outOfOrder
+		ctx.Burst, ctx.BurstOutOfOrder = pr.burst.n, pr.burst.outOfOrder()
 	}
 	sightings := a.opts.captures.lookup(a.file, pr.frame, ctx)
 	v := cause.Classify(ctx)
