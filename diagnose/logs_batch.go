@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rstscope/rstscope/applog"
 	"github.com/rstscope/rstscope/cause"
@@ -199,15 +200,9 @@ func (j *LogJoiner) joinBatches(fs []report.Finding, order []int) error {
 				if errs[n] != nil {
 					continue
 				}
-				first, last := fs[order[sp.k]].Time.Add(off), fs[order[sp.e-1]].Time.Add(off)
-				lines = lines[:0]
-				if err := j.set.Lines(first.Add(-w), last.Add(w), func(l *applog.Line) { lines = append(lines, l) }); err != nil {
+				var err error
+				if lines, err = j.joinSpan(fs, order[sp.k:sp.e], off, lines); err != nil {
 					errs[n] = err
-					continue
-				}
-				b := j.buildBatch(lines)
-				for _, i := range order[sp.k:sp.e] {
-					j.apply(&fs[i], j.pick(b, &fs[i], off))
 				}
 			}
 		})
@@ -218,4 +213,21 @@ func (j *LogJoiner) joinBatches(fs []report.Finding, order []int) error {
 	close(next)
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// joinSpan attaches lines to the findings fs[i], i in idx (in order of
+// time), with one read of their span's lines plus a window either side;
+// lines is scratch space, returned for reuse.
+func (j *LogJoiner) joinSpan(fs []report.Finding, idx []int, off time.Duration, lines []*applog.Line) ([]*applog.Line, error) {
+	w := j.opts.Window
+	first, last := fs[idx[0]].Time.Add(off), fs[idx[len(idx)-1]].Time.Add(off)
+	lines = lines[:0]
+	if err := j.set.Lines(first.Add(-w), last.Add(w), func(l *applog.Line) { lines = append(lines, l) }); err != nil {
+		return lines, err
+	}
+	b := j.buildBatch(lines)
+	for _, i := range idx {
+		j.apply(&fs[i], j.pick(b, &fs[i], off))
+	}
+	return lines, nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,17 @@ import (
 // haproxy sessions with server-side states, lines naming nothing, lines
 // without a time of their own).
 func TestJoinAllAgreesWithAttach(t *testing.T) {
+	batched, fs, want := crowdedJoin(t)
+	if err := batched.JoinAll(fs); err != nil {
+		t.Fatal(err)
+	}
+	compareJoins(t, fs, want)
+}
+
+// crowdedJoin makes the log and findings of TestJoinAllAgreesWithAttach:
+// a joiner on the log, the findings, and what Attach gives each.
+func crowdedJoin(t *testing.T) (*LogJoiner, []report.Finding, []report.Finding) {
+	t.Helper()
 	r := rand.New(rand.NewPCG(7, 9))
 	t0 := time.Date(2026, 11, 30, 5, 0, 0, 0, time.UTC)
 	clients := []string{"10.1.0.1", "10.1.0.2", "fd01::1"}
@@ -98,8 +110,15 @@ func TestJoinAllAgreesWithAttach(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := batched.JoinAll(fs); err != nil {
-		t.Fatal(err)
+	return batched, fs, want
+}
+
+// compareJoins checks that every finding got the lines, order and verdict
+// Attach gave it, and that the log joined most of them.
+func compareJoins(t *testing.T, fs, want []report.Finding) {
+	t.Helper()
+	if len(fs) != len(want) {
+		t.Fatalf("%d findings, want %d", len(fs), len(want))
 	}
 	joined, bad := 0, 0
 	for i := range fs {
@@ -115,5 +134,64 @@ func TestJoinAllAgreesWithAttach(t *testing.T) {
 	}
 	if joined < len(fs)/2 {
 		t.Errorf("only %d of %d findings joined a line: the log does not test much", joined, len(fs))
+	}
+}
+
+// TestStreamAgreesWithAttach: the streaming join (NDJSON) gives every
+// finding what Attach gives it and emits them in the order they were
+// added, whether they come in time order, roughly (each up to 3 s late,
+// as a look-ahead delays them) or not at all (every batch cut short by
+// the span), and whether batches close by span, by count or by a hold
+// timer firing at any moment.
+func TestStreamAgreesWithAttach(t *testing.T) {
+	batched, base, want := crowdedJoin(t)
+	r := rand.New(rand.NewPCG(3, 5))
+	type pair struct {
+		f, w report.Finding
+		late time.Time // when the finding comes, for "late"
+	}
+	orders := map[string]func([]pair){
+		"random": func([]pair) {},
+		"sorted": func(p []pair) {
+			slices.SortStableFunc(p, func(a, b pair) int { return a.f.Time.Compare(b.f.Time) })
+		},
+		"late": func(p []pair) {
+			for i := range p {
+				p[i].late = p[i].f.Time.Add(time.Duration(r.IntN(3000)) * time.Millisecond)
+			}
+			slices.SortStableFunc(p, func(a, b pair) int { return a.late.Compare(b.late) })
+		},
+	}
+	for name, reorder := range orders {
+		for _, hold := range []time.Duration{0, time.Microsecond} {
+			t.Run(fmt.Sprintf("%s/hold=%v", name, hold), func(t *testing.T) {
+				ps := make([]pair, len(base))
+				for i := range base {
+					ps[i] = pair{f: base[i], w: want[i]}
+					ps[i].f.Evidence = slices.Clone(base[i].Evidence)
+				}
+				reorder(ps)
+				var got []report.Finding
+				var errs []error
+				s := batched.Stream(hold, func(f report.Finding, err error) {
+					got = append(got, f)
+					if err != nil {
+						errs = append(errs, err)
+					}
+				})
+				for i := range ps {
+					s.Add(ps[i].f)
+				}
+				s.Close()
+				if len(errs) > 0 {
+					t.Fatal(errs[0])
+				}
+				ws := make([]report.Finding, len(ps))
+				for i := range ps {
+					ws[i] = ps[i].w
+				}
+				compareJoins(t, got, ws)
+			})
+		}
 	}
 }

@@ -62,15 +62,25 @@ func lineOf(t *testing.T, file string, subs ...string) int {
 }
 
 // checkLabJoin runs analyze --logs on a lab capture and checks that each
-// reset got the line its software wrote about it.
+// reset got the line its software wrote about it, in JSON (joined with
+// every finding in hand) and NDJSON (joined while streaming).
 func checkLabJoin(t *testing.T, capture, logDir string, truth labTruth) {
 	t.Helper()
-	out, stderr, err := analyzeCmd(t, "--format", "json", "--log-tz", "UTC", "--logs", logDir, capture)
+	for _, format := range []string{"json", "ndjson"} {
+		t.Run(format, func(t *testing.T) { checkLabJoinFormat(t, format, capture, logDir, truth) })
+	}
+}
+
+func checkLabJoinFormat(t *testing.T, format, capture, logDir string, truth labTruth) {
+	t.Helper()
+	out, stderr, err := analyzeCmd(t, "--format", format, "--log-tz", "UTC", "--logs", logDir, capture)
 	if err != nil {
 		t.Fatalf("analyze: %v\n%s", err, stderr)
 	}
 	var rep report.Report
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+	if format == "ndjson" {
+		rep.Findings = ndjsonFindings(t, out)
+	} else if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("decoding the JSON report: %v", err)
 	}
 	hap := filepath.Join(logDir, "haproxy.log")
