@@ -39,3 +39,18 @@ func TestErrorReply(t *testing.T) {
 		}
 	}
 }
+
+// FuzzErrorReply: any payload, truncated anywhere by a snap length, is
+// judged without a panic, and an error is only ever a reply's start.
+func FuzzErrorReply(f *testing.F) {
+	for _, s := range []string{"HTTP/1.1 413 Request Entity Too Large\r\n", "-ERR max\r\n", "+OK\r\n", "HTTP/1.1 200", "-", "HTTP/1.", ""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for n := 0; n <= len(b) && n <= 64; n++ {
+			if starts, isErr := errorReply(b[:n]); isErr && !starts {
+				t.Errorf("%q: an error that does not start a reply", b[:n])
+			}
+		}
+	})
+}
