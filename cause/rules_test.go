@@ -483,3 +483,35 @@ func TestShutdownThenAbort(t *testing.T) {
 	}
 	checkAlternatives(t, v)
 }
+
+// TestResetMidStream: a client that resets right after the server's
+// latest data, its window unmoved, is an abortive close when the server
+// had finished (the harness' clients that read everything: SO_LINGER 0),
+// and a close with data unread when the server's next data arrives after
+// the reset (nginx and redis clients reading part of a large reply, curl
+// timing out: TCP_ABORT_ON_CLOSE on real software, bench/realtruth).
+func TestResetMidStream(t *testing.T) {
+	us := time.Microsecond
+	base := conv(
+		seg{flags: PA, seq: 1001, ack: 5001, n: 80, at: 3000 * us},
+		seg{fromServer: true, flags: A, seq: 5001, ack: 1081, n: 1448, at: 3500 * us},
+		seg{flags: A, seq: 1081, ack: 6449, at: 3510 * us},
+		seg{fromServer: true, flags: PA, seq: 6449, ack: 1081, n: 1448, at: 3520 * us},
+		seg{flags: A, seq: 1081, ack: 7897, at: 3530 * us},
+		seg{flags: RA, seq: 1081, ack: 7897, at: 3880 * us},
+	)
+	rst := len(base) - 1
+	v := Classify(contextAt(t, base, rst))
+	if v.Cause != ApplicationAbort || v.Sender != Client {
+		t.Errorf("server done: got %s by %s, want application-abort by client; evidence %q", v.Cause, v.Sender, v.Evidence)
+	}
+	onward := append(append([]seg{}, base...),
+		seg{fromServer: true, flags: A, seq: 7897, ack: 1081, n: 1448, at: 3890 * us},
+		seg{flags: R, seq: 1081, at: 3895 * us, noOpts: true},
+	)
+	v = Classify(contextAt(t, onward, rst))
+	if v.Cause != UnreadDataClose || v.Sender != Client {
+		t.Errorf("server still sending: got %s by %s, want unread-data-close by client; evidence %q", v.Cause, v.Sender, v.Evidence)
+	}
+	checkAlternatives(t, v)
+}
