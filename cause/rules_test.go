@@ -515,3 +515,23 @@ func TestResetMidStream(t *testing.T) {
 	}
 	checkAlternatives(t, v)
 }
+
+// TestResetAfterPeerFIN: a client that resets after the server's reply
+// and FIN closed with that reply unread (redis CLIENT KILL of a busy
+// client, nginx's 413 with lingering close: TCP_ABORT_ON_CLOSE on real
+// software, bench/realtruth).
+func TestResetAfterPeerFIN(t *testing.T) {
+	ms := time.Millisecond
+	segs := conv(
+		seg{flags: PA, seq: 1001, ack: 5001, n: 300, at: 3 * ms},
+		seg{fromServer: true, flags: PA, seq: 5001, ack: 1301, n: 120, at: 4 * ms},
+		seg{fromServer: true, flags: FA, seq: 5121, ack: 1301, at: 4*ms + 10*time.Microsecond},
+		seg{flags: A, seq: 1301, ack: 5122, at: 5 * ms},
+		seg{flags: RA, seq: 1301, ack: 5122, at: 20 * ms},
+	)
+	v := Classify(contextAt(t, segs, len(segs)-1))
+	if v.Cause != UnreadDataClose || v.Sender != Client {
+		t.Errorf("got %s by %s, want unread-data-close by client; evidence %q", v.Cause, v.Sender, v.Evidence)
+	}
+	checkAlternatives(t, v)
+}
