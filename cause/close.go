@@ -433,10 +433,11 @@ func matchLiveAbort(f *facts) (Sender, float64, bool) {
 		// 4 011 harness and realtruth clients resetting right after the
 		// server's data were SO_LINGER 0 (TCP_STATE); the rest, redis
 		// clients killed with a reply unread. On real software alone it
-		// is the other way (19 of 19 TCP_ABORT_ON_CLOSE, bench/realtruth
-		// seeds 1–3, 6, 8, 9: clients killed or timing out with a reply
-		// partly read), against the harness' 8 000 of 8 000 SO_LINGER 0
-		// (seeds 3 and 4): the mix decides, so the unread close stays a
+		// is the other way: of 38 such resets (bench/realtruth seeds 1–3,
+		// 6, 8, 9) all were TCP_ABORT_ON_CLOSE, 32 of them now told apart
+		// by the two cases above (the peer still sending, the peer's FIN
+		// first); the 6 left against the harness' 8 000 of 8 000 SO_LINGER
+		// 0 (seeds 3 and 4): the mix decides, so the unread close stays a
 		// named alternative and a capture or watch on that host settles it.
 		f.add("%s reset right after reading %s's data to the end (its window did not reopen): an abortive close (SO_LINGER 0)", f.role, f.peerRole)
 		f.cause = ApplicationAbort
