@@ -217,7 +217,7 @@ func (f *facts) windowReopened() bool {
 	}
 	before := f.s.HighAck.Add(uint32(f.s.Window) << sc)
 	after := flow.Seq(r.Ack).Add(uint32(r.Window) << sc)
-	if f.p.SawFIN && f.s.HighAck.LessThanEq(f.p.FINSeq) && f.p.FINSeq.LessThan(flow.Seq(r.Ack)) {
+	if f.acksPeerFIN() && f.s.HighAck.LessThanEq(f.p.FINSeq) {
 		// The reset acknowledges the peer's FIN, which takes a sequence
 		// number and no buffer: the right edge moves by one with the
 		// window unchanged. haproxy's `option nolinger` resetting on the

@@ -400,99 +400,35 @@ func TestRepeatAsSureAsFirst(t *testing.T) {
 	}
 }
 
-// TestErrorReplyClose: a server that answered with an error and reset with
-// everything acknowledged refused the request and left it unread (nginx's
-// 413 without lingering close, redis at maxclients: TCP_ABORT_ON_CLOSE on
-// real software, bench/realtruth); after a success reply the same reset
-// stays open between SO_LINGER 0 and an unread close.
-func TestErrorReplyClose(t *testing.T) {
-	ms := time.Millisecond
-	for _, tt := range []struct {
-		reply string
-		want  ID
-	}{
-		{"HTTP/1.1 413 Request Entity Too Large\r\nServer: nginx\r\nContent-Length: 0\r\n\r\n", UnreadDataClose},
-		{"-ERR max number of clients reached\r\n", UnreadDataClose},
-		{"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", ApplicationAbort},
-	} {
-		segs := conv(
+// TestRealSoftwareShapes: resets whose kernel reasons were measured on
+// real server software (bench/realtruth), each row the packets of one
+// shape; the expectation is the kernel's reason for it, never what
+// analyze said before.
+func TestRealSoftwareShapes(t *testing.T) {
+	ms, us := time.Millisecond, time.Microsecond
+	// A server's reply, then its reset with everything acknowledged.
+	afterReply := func(reply string) []seg {
+		return conv(
 			seg{flags: PA, seq: 1001, ack: 5001, n: 300, at: 3 * ms},
 			seg{fromServer: true, flags: A, seq: 5001, ack: 1301, at: 4 * ms},
-			seg{fromServer: true, flags: PA, seq: 5001, ack: 1301, data: tt.reply, at: 5 * ms},
-			seg{fromServer: true, flags: RA, seq: 5001 + uint32(len(tt.reply)), ack: 1301, at: 6 * ms},
+			seg{fromServer: true, flags: PA, seq: 5001, ack: 1301, data: reply, at: 5 * ms},
+			seg{fromServer: true, flags: RA, seq: 5001 + uint32(len(reply)), ack: 1301, at: 6 * ms},
 		)
-		v := Classify(contextAt(t, segs, len(segs)-1))
-		if v.Cause != tt.want || v.Sender != Server {
-			t.Errorf("after %.20q: %s by %s, want %s by server; evidence %q", tt.reply, v.Cause, v.Sender, tt.want, v.Evidence)
-		}
-		checkAlternatives(t, v)
 	}
-}
-
-// TestResetAtPeerFIN: a server that answers, waits, and resets when the
-// client's FIN arrives (haproxy's `http-request deny` with `option
-// nolinger`: TCP_STATE, the request read to the end, bench/realtruth kind
-// haproxy-deny-nolinger) is an abortive close, whether its answer was an
-// error or not; the FIN moving the reset's right edge by one is not a
-// window reopened by freed data.
-func TestResetAtPeerFIN(t *testing.T) {
-	ms := time.Millisecond
-	const req = 77
-	for _, tt := range []struct {
-		name   string
-		reply  string
-		finAt  time.Duration
-		wscale bool
-	}{
-		{"403, client closes 2 s later", "HTTP/1.1 403 Forbidden\r\ncontent-length: 93\r\n\r\n", 2000 * ms, false},
-		{"403, client closes at once", "HTTP/1.1 403 Forbidden\r\ncontent-length: 93\r\n\r\n", 6 * ms, false},
-		{"200, client closes at once", "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n", 6 * ms, false},
-	} {
-		end := uint32(5001 + len(tt.reply))
-		segs := conv(
+	// A server's reply; the client's FIN at finAt; the server's reset at it.
+	atPeerFIN := func(reply string, finAt time.Duration) []seg {
+		const req = 77
+		end := uint32(5001 + len(reply))
+		return conv(
 			seg{flags: PA, seq: 1001, ack: 5001, n: req, at: 3 * ms},
-			seg{fromServer: true, flags: PA, seq: 5001, ack: 1001 + req, data: tt.reply, at: 5 * ms},
-			seg{flags: A, seq: 1001 + req, ack: end, at: 5*ms + 100*time.Microsecond},
-			seg{flags: FA, seq: 1001 + req, ack: end, at: tt.finAt},
-			seg{fromServer: true, flags: RA, seq: end, ack: 1001 + req + 1, at: tt.finAt + ms},
+			seg{fromServer: true, flags: PA, seq: 5001, ack: 1001 + req, data: reply, at: 5 * ms},
+			seg{flags: A, seq: 1001 + req, ack: end, at: 5*ms + 100*us},
+			seg{flags: FA, seq: 1001 + req, ack: end, at: finAt},
+			seg{fromServer: true, flags: RA, seq: end, ack: 1001 + req + 1, at: finAt + ms},
 		)
-		v := Classify(contextAt(t, segs, len(segs)-1))
-		if v.Cause != ApplicationAbort || v.Sender != Server {
-			t.Errorf("%s: %s by %s, want application-abort by server; evidence %q", tt.name, v.Cause, v.Sender, v.Evidence)
-		}
-		checkAlternatives(t, v)
 	}
-}
-
-// TestShutdownThenAbort: haproxy's `option nolinger` after a 200 to a
-// Connection: close request sends its FIN and, 49 µs later, a reset at the
-// FIN's next sequence (TCP_STATE, bench/realtruth kind haproxy-nolinger,
-// seed 7: packets as captured); the client sent nothing after the FIN.
-func TestShutdownThenAbort(t *testing.T) {
-	us := time.Microsecond
-	segs := conv(
-		seg{flags: PA, seq: 1001, ack: 5001, n: 83, at: 450 * us},
-		seg{fromServer: true, flags: PA, seq: 5001, ack: 1084, n: 746, at: 1520 * us},
-		seg{flags: A, seq: 1084, ack: 5747, at: 1528 * us},
-		seg{fromServer: true, flags: FA, seq: 5747, ack: 1084, at: 1577 * us},
-		seg{fromServer: true, flags: RA, seq: 5748, ack: 1084, at: 1626 * us},
-	)
-	v := Classify(contextAt(t, segs, len(segs)-1))
-	if v.Cause != ApplicationAbort || v.Sender != Server || v.Confidence < 0.8 {
-		t.Errorf("got %s by %s at %.2f, want application-abort by server at 0.8 or more; evidence %q", v.Cause, v.Sender, v.Confidence, v.Evidence)
-	}
-	checkAlternatives(t, v)
-}
-
-// TestResetMidStream: a client that resets right after the server's
-// latest data, its window unmoved, is an abortive close when the server
-// had finished (the harness' clients that read everything: SO_LINGER 0),
-// and a close with data unread when the server's next data arrives after
-// the reset (nginx and redis clients reading part of a large reply, curl
-// timing out: TCP_ABORT_ON_CLOSE on real software, bench/realtruth).
-func TestResetMidStream(t *testing.T) {
-	us := time.Microsecond
-	base := conv(
+	// A client reading part of a download, then resetting.
+	midStream := conv(
 		seg{flags: PA, seq: 1001, ack: 5001, n: 80, at: 3000 * us},
 		seg{fromServer: true, flags: A, seq: 5001, ack: 1081, n: 1448, at: 3500 * us},
 		seg{flags: A, seq: 1081, ack: 6449, at: 3510 * us},
@@ -500,38 +436,74 @@ func TestResetMidStream(t *testing.T) {
 		seg{flags: A, seq: 1081, ack: 7897, at: 3530 * us},
 		seg{flags: RA, seq: 1081, ack: 7897, at: 3880 * us},
 	)
-	rst := len(base) - 1
-	v := Classify(contextAt(t, base, rst))
-	if v.Cause != ApplicationAbort || v.Sender != Client {
-		t.Errorf("server done: got %s by %s, want application-abort by client; evidence %q", v.Cause, v.Sender, v.Evidence)
+	const forbidden = "HTTP/1.1 403 Forbidden\r\ncontent-length: 93\r\n\r\n"
+	tests := []struct {
+		name    string
+		segs    []seg
+		rst     int // index of the reset; 0 means the last segment
+		cause   ID
+		sender  Sender
+		minConf float64
+	}{
+		// An error reply then the reset, everything acknowledged: the
+		// request refused and left unread (nginx's 413 without lingering
+		// close, redis at maxclients: TCP_ABORT_ON_CLOSE); after a success
+		// reply the same reset stays open between SO_LINGER 0 and an
+		// unread close.
+		{name: "413 then reset", segs: afterReply("HTTP/1.1 413 Request Entity Too Large\r\nServer: nginx\r\nContent-Length: 0\r\n\r\n"), cause: UnreadDataClose, sender: Server},
+		{name: "-ERR then reset", segs: afterReply("-ERR max number of clients reached\r\n"), cause: UnreadDataClose, sender: Server},
+		{name: "200 then reset", segs: afterReply("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), cause: ApplicationAbort, sender: Server},
+		// A server that answers, waits, and resets when the client's FIN
+		// arrives (haproxy's deny with option nolinger: TCP_STATE, the
+		// request read to the end) is an abortive close, whether its answer
+		// was an error or not; the FIN moving the reset's right edge by one
+		// is not a window reopened by freed data.
+		{name: "403, client closes 2 s later", segs: atPeerFIN(forbidden, 2000*ms), cause: ApplicationAbort, sender: Server},
+		{name: "403, client closes at once", segs: atPeerFIN(forbidden, 6*ms), cause: ApplicationAbort, sender: Server},
+		{name: "200, client closes at once", segs: atPeerFIN("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n", 6*ms), cause: ApplicationAbort, sender: Server},
+		// haproxy's option nolinger after a 200 to a Connection: close
+		// request: its FIN, 49 µs later a reset at the FIN's next sequence
+		// (TCP_STATE, kind haproxy-nolinger, seed 7: packets as captured).
+		{name: "shutdown then abort", segs: conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 83, at: 450 * us},
+			seg{fromServer: true, flags: PA, seq: 5001, ack: 1084, n: 746, at: 1520 * us},
+			seg{flags: A, seq: 1084, ack: 5747, at: 1528 * us},
+			seg{fromServer: true, flags: FA, seq: 5747, ack: 1084, at: 1577 * us},
+			seg{fromServer: true, flags: RA, seq: 5748, ack: 1084, at: 1626 * us},
+		), cause: ApplicationAbort, sender: Server, minConf: 0.8},
+		// A client resetting right after the server's latest data, its
+		// window unmoved: an abortive close when the server had finished
+		// (the harness' clients that read everything: SO_LINGER 0), a close
+		// with data unread when the server's next data arrives after the
+		// reset (clients reading part of a large reply, curl timing out:
+		// TCP_ABORT_ON_CLOSE).
+		{name: "client abort, server done", segs: midStream, cause: ApplicationAbort, sender: Client},
+		{name: "client abort, server still sending", segs: append(append([]seg{}, midStream...),
+			seg{fromServer: true, flags: A, seq: 7897, ack: 1081, n: 1448, at: 3890 * us},
+			seg{flags: R, seq: 1081, at: 3895 * us, noOpts: true},
+		), rst: len(midStream) - 1, cause: UnreadDataClose, sender: Client},
+		// A client resetting after the server's reply and FIN closed with
+		// that reply unread (redis CLIENT KILL of a busy client, nginx's
+		// 413 with lingering close: TCP_ABORT_ON_CLOSE).
+		{name: "client reset after the server's FIN", segs: conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 300, at: 3 * ms},
+			seg{fromServer: true, flags: PA, seq: 5001, ack: 1301, n: 120, at: 4 * ms},
+			seg{fromServer: true, flags: FA, seq: 5121, ack: 1301, at: 4*ms + 10*us},
+			seg{flags: A, seq: 1301, ack: 5122, at: 5 * ms},
+			seg{flags: RA, seq: 1301, ack: 5122, at: 20 * ms},
+		), cause: UnreadDataClose, sender: Client},
 	}
-	onward := append(append([]seg{}, base...),
-		seg{fromServer: true, flags: A, seq: 7897, ack: 1081, n: 1448, at: 3890 * us},
-		seg{flags: R, seq: 1081, at: 3895 * us, noOpts: true},
-	)
-	v = Classify(contextAt(t, onward, rst))
-	if v.Cause != UnreadDataClose || v.Sender != Client {
-		t.Errorf("server still sending: got %s by %s, want unread-data-close by client; evidence %q", v.Cause, v.Sender, v.Evidence)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rst := tt.rst
+			if rst == 0 {
+				rst = len(tt.segs) - 1
+			}
+			v := Classify(contextAt(t, tt.segs, rst))
+			if v.Cause != tt.cause || v.Sender != tt.sender || v.Confidence < tt.minConf {
+				t.Errorf("got %s by %s at %.2f, want %s by %s at %.2f or more; evidence %q", v.Cause, v.Sender, v.Confidence, tt.cause, tt.sender, tt.minConf, v.Evidence)
+			}
+			checkAlternatives(t, v)
+		})
 	}
-	checkAlternatives(t, v)
-}
-
-// TestResetAfterPeerFIN: a client that resets after the server's reply
-// and FIN closed with that reply unread (redis CLIENT KILL of a busy
-// client, nginx's 413 with lingering close: TCP_ABORT_ON_CLOSE on real
-// software, bench/realtruth).
-func TestResetAfterPeerFIN(t *testing.T) {
-	ms := time.Millisecond
-	segs := conv(
-		seg{flags: PA, seq: 1001, ack: 5001, n: 300, at: 3 * ms},
-		seg{fromServer: true, flags: PA, seq: 5001, ack: 1301, n: 120, at: 4 * ms},
-		seg{fromServer: true, flags: FA, seq: 5121, ack: 1301, at: 4*ms + 10*time.Microsecond},
-		seg{flags: A, seq: 1301, ack: 5122, at: 5 * ms},
-		seg{flags: RA, seq: 1301, ack: 5122, at: 20 * ms},
-	)
-	v := Classify(contextAt(t, segs, len(segs)-1))
-	if v.Cause != UnreadDataClose || v.Sender != Client {
-		t.Errorf("got %s by %s, want unread-data-close by client; evidence %q", v.Cause, v.Sender, v.Evidence)
-	}
-	checkAlternatives(t, v)
 }
