@@ -108,6 +108,12 @@ type Kernel struct {
 	// reset routes packets between its interfaces (ip_forward): a router, a
 	// NAT, a container host.
 	Forwards bool
+	// ClosedClean says this host's own socket on the connection ended
+	// cleanly, as the second side to close (LAST_ACK to CLOSE with its FIN
+	// acknowledged), ClosedAgo before a NO_SOCKET reset: its peer closed
+	// first and holds the connection in TIME-WAIT.
+	ClosedClean bool
+	ClosedAgo   time.Duration
 }
 
 // KernelReason is the kernel's reason for this reset, or "".

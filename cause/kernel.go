@@ -1,6 +1,8 @@
 package cause
 
 import (
+	"time"
+
 	"github.com/rstscope/rstscope/packet"
 )
 
@@ -71,6 +73,20 @@ func (f *facts) reasonVerdict(reason string, k *Kernel) (kernelVerdict, bool) {
 		case answered.Has(packet.SYN | packet.ACK):
 			// A SYN-ACK for a connect() that is gone: the SYN sender gave up.
 			return one(ConnectAbandoned)
+		}
+		if k.ClosedClean && k.ClosedAgo < timeWaitLen {
+			// This host closed second and its FIN was acknowledged, so the
+			// peer, which closed first, sits in TIME-WAIT; the segment came
+			// from that side (a stray or old duplicate: a TIME-WAIT socket
+			// sends nothing new), and this reset, landing, ends the
+			// TIME-WAIT early. Measured in the lab's two RFC 1337 scenarios
+			// (TestWatchDuringLab), which the reason alone had called
+			// half-open; a host that lost the connection (half-open) has no
+			// clean close of it to remember.
+			f.add("this host closed this connection %s before the reset, second and cleanly (its FIN acknowledged): %s closed first and holds it in TIME-WAIT", k.ClosedAgo, f.peerRole)
+			f.add("the reset answers a stray segment from that TIME-WAIT side and, with tcp_rfc1337=0 there, ends its TIME-WAIT early (RFC 1337)")
+			return kernelVerdict{cause: TimeWaitAssassination, sender: f.role, conf: 0.9,
+				alts: []Alternative{{HalfOpen, 0.1}}}, true
 		}
 		// A segment of a connection this host no longer holds. When this
 		// side had closed with FIN on the wire, its time-wait socket has
@@ -163,6 +179,12 @@ func (f *facts) netfilterVerdict(k *Kernel) kernelVerdict {
 	}
 	return v
 }
+
+// timeWaitLen is how long Linux holds TIME-WAIT (TCP_TIMEWAIT_LEN, 60 s):
+// past it the peer that closed first has no socket either, and a reset
+// ends nothing. Stacks with a longer 2*MSL (Windows: 240 s) are not
+// counted past it; their resets read as before.
+const timeWaitLen = 60 * time.Second
 
 // listenerQueued: the server completed the handshake and never sent a byte
 // or a FIN since, while the client's data (if any) went unacknowledged by

@@ -2,6 +2,7 @@ package cause
 
 import (
 	"testing"
+	"time"
 
 	"github.com/rstscope/rstscope/flow"
 	"github.com/rstscope/rstscope/packet"
@@ -33,6 +34,12 @@ func TestClassifyKernel(t *testing.T) {
 	}{
 		{"SYN to a port with no listener", true, Kernel{Path: KernelStack, Reason: "NO_SOCKET", InFlags: packet.SYN}, ClosedPort, Server},
 		{"segment for a connection the server lost", true, Kernel{Path: KernelStack, Reason: "NO_SOCKET", InFlags: packet.ACK | packet.PSH}, HalfOpen, Server},
+		// The lab's RFC 1337 scenarios: the server closed second and
+		// cleanly (inet_sock_set_state LAST_ACK -> CLOSE, FIN acknowledged)
+		// 50 ms before the router replayed the client's final ACK.
+		{"stray segment after this host's clean close (RFC 1337)", true, Kernel{Path: KernelStack, Reason: "NO_SOCKET", InFlags: packet.ACK, ClosedClean: true, ClosedAgo: 50 * time.Millisecond}, TimeWaitAssassination, Server},
+		{"clean close past the peer's TIME-WAIT", true, Kernel{Path: KernelStack, Reason: "NO_SOCKET", InFlags: packet.ACK, ClosedClean: true, ClosedAgo: 61 * time.Second}, HalfOpen, Server},
+		{"SYN on the tuple of a clean close", true, Kernel{Path: KernelStack, Reason: "NO_SOCKET", InFlags: packet.SYN, ClosedClean: true, ClosedAgo: time.Second}, ClosedPort, Server},
 		{"SYN-ACK for a connect() that is gone", false, Kernel{Path: KernelStack, Reason: "SK_RST_REASON_NO_SOCKET", InFlags: packet.SYN | packet.ACK}, ConnectAbandoned, Client},
 		{"listener restarted on the port", true, Kernel{Path: KernelStack, Reason: "TCP_FLAGS", State: "LISTEN", InFlags: packet.ACK}, HalfOpen, Server},
 		{"accept queue full", true, Kernel{Path: KernelStack, Reason: "INVALID_SYN", State: "LISTEN", InFlags: packet.ACK}, AcceptQueueOverflow, Server},

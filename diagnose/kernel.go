@@ -169,6 +169,7 @@ func (a *KernelAttributor) fill(ctx *cause.Context, r *kernel.Reset, at time.Tim
 	case kernel.Sent:
 		k.Path, k.Reason = cause.KernelStack, a.names.Reason(e.Reason)
 		k.Forwards, _ = a.addrs.Forwards(e.NetNS, e.From.Addr())
+		k.ClosedClean, k.ClosedAgo = e.ClosedClean, e.ClosedAgo
 	case kernel.Netfilter, kernel.Wire:
 		// An unclaimed RST with no owning socket was built by kernel code,
 		// which for a RST is netfilter's reject; a raw or packet socket's

@@ -109,6 +109,14 @@ type Event struct {
 	// raw or AF_PACKET socket writing its own RST); clear when kernel code
 	// with no socket built it, as netfilter's reject does.
 	FromSock bool
+	// ClosedClean, on a Sent event with reason NO_SOCKET, says this host's
+	// own socket on the same four-tuple ended cleanly as the second to close
+	// (LAST_ACK to CLOSE, its FIN acknowledged) ClosedAgo before the reset,
+	// to the millisecond below: the peer closed first and may still be in
+	// TIME-WAIT. False when that did not happen within the last 65 s or was
+	// not remembered (an LRU of 16 384 connections).
+	ClosedClean bool
+	ClosedAgo   time.Duration
 }
 
 // CommString returns Comm up to its first NUL.
@@ -144,6 +152,7 @@ const (
 	offComm     = 84
 	offSubstate = 100
 	offFromSock = 101
+	offClosedMs = 102
 )
 
 const (
@@ -186,6 +195,12 @@ func Decode(b []byte, e *Event) error {
 	copy(e.Comm[:], b[offComm:offComm+16])
 	e.Substate = b[offSubstate]
 	e.FromSock = b[offFromSock] != 0
+	ms := le.Uint16(b[offClosedMs:]) // 1 + whole milliseconds, 0 none
+	e.ClosedClean = ms != 0
+	e.ClosedAgo = 0
+	if ms != 0 {
+		e.ClosedAgo = time.Duration(ms-1) * time.Millisecond
+	}
 	if e.Kind != Sent {
 		e.Reason = ReasonUnknown
 	}

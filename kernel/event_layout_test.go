@@ -32,6 +32,7 @@ func TestEventLayout(t *testing.T) {
 		{"comm", unsafe.Offsetof(e.Comm), offComm},
 		{"substate", unsafe.Offsetof(e.Substate), offSubstate},
 		{"from_sock", unsafe.Offsetof(e.FromSock), offFromSock},
+		{"closed_ms", unsafe.Offsetof(e.ClosedMs), offClosedMs},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: got offset %d, want %d", c.name, c.got, c.want)

@@ -3,6 +3,7 @@ package kernel
 import (
 	"net/netip"
 	"testing"
+	"time"
 )
 
 // record builds a ring buffer record the way the eBPF side writes one.
@@ -63,6 +64,32 @@ func TestDecode(t *testing.T) {
 				t.Errorf("got netns %#x comm %q context %v", e.NetNS, e.CommString(), e.Context)
 			}
 		})
+	}
+}
+
+// TestDecodeClosedClean: closed_ms is 1 + whole milliseconds since the clean
+// close, 0 for none (rstscope.h), so a close in the same millisecond still
+// counts and 0 means nothing was remembered.
+func TestDecodeClosedClean(t *testing.T) {
+	for _, c := range []struct {
+		raw   uint16
+		clean bool
+		ago   time.Duration
+	}{
+		{0, false, 0},
+		{1, true, 0},
+		{2, true, time.Millisecond},
+		{60001, true, 60 * time.Second},
+	} {
+		rec := record(Sent, afInet, []byte{10, 0, 0, 1}, []byte{10, 0, 0, 2}, 80, 40000)
+		rec[offClosedMs], rec[offClosedMs+1] = byte(c.raw), byte(c.raw>>8)
+		var e Event
+		if err := Decode(rec, &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.ClosedClean != c.clean || e.ClosedAgo != c.ago {
+			t.Errorf("closed_ms %d: got clean %v ago %v, want %v %v", c.raw, e.ClosedClean, e.ClosedAgo, c.clean, c.ago)
+		}
 	}
 }
 

@@ -47,6 +47,10 @@ struct event {
 	char comm[16];
 	__u8 substate; // tw_substate when state is TCP_TIME_WAIT (FIN_WAIT2 or TIME_WAIT)
 	__u8 from_sock; // KIND_WIRE: the skb belonged to a socket (raw, packet), not built by netfilter
+	// KIND_SENT with NO_SOCKET: 1 + the milliseconds since this host's
+	// socket on the tuple ended cleanly as the second to close (closed_clean);
+	// 0 when it did not within 65 s or is not remembered.
+	__u16 closed_ms;
 };
 
 #endif

@@ -13,6 +13,13 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type rstscopeClosedSlot struct {
+	_  structs.HostLayout
+	T  rstscopeTuple
+	_  [4]byte
+	At uint64
+}
+
 type rstscopeEvent struct {
 	_        structs.HostLayout
 	TsNs     uint64
@@ -29,7 +36,7 @@ type rstscopeEvent struct {
 	Comm     [16]int8
 	Substate uint8
 	FromSock uint8
-	_        [2]byte
+	ClosedMs uint16
 }
 
 type rstscopeTuple struct {
@@ -47,22 +54,24 @@ type rstscopeTuple struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	rstscopeMapEvents           = "events"
-	rstscopeMapInSoftirq        = "in_softirq"
-	rstscopeMapLastRst          = "last_rst"
-	rstscopeMapLost             = "lost"
-	rstscopeMapNetnsAllow       = "netns_allow"
-	rstscopeProgNetDevQueue     = "net_dev_queue"
-	rstscopeProgSoftirqEntry    = "softirq_entry"
-	rstscopeProgSoftirqExit     = "softirq_exit"
-	rstscopeProgTcpReceiveReset = "tcp_receive_reset"
-	rstscopeProgTcpSendReset    = "tcp_send_reset"
-	rstscopeVarFilterMany       = "filter_many"
-	rstscopeVarFilterNetns      = "filter_netns"
-	rstscopeVarPreemptFromRq    = "preempt_from_rq"
-	rstscopeVarUnusedEvent      = "unused_event"
-	rstscopeVarWakeupBytes      = "wakeup_bytes"
-	rstscopeVarWireCheck        = "wire_check"
+	rstscopeMapClosedClean       = "closed_clean"
+	rstscopeMapEvents            = "events"
+	rstscopeMapInSoftirq         = "in_softirq"
+	rstscopeMapLastRst           = "last_rst"
+	rstscopeMapLost              = "lost"
+	rstscopeMapNetnsAllow        = "netns_allow"
+	rstscopeProgInetSockSetState = "inet_sock_set_state"
+	rstscopeProgNetDevQueue      = "net_dev_queue"
+	rstscopeProgSoftirqEntry     = "softirq_entry"
+	rstscopeProgSoftirqExit      = "softirq_exit"
+	rstscopeProgTcpReceiveReset  = "tcp_receive_reset"
+	rstscopeProgTcpSendReset     = "tcp_send_reset"
+	rstscopeVarFilterMany        = "filter_many"
+	rstscopeVarFilterNetns       = "filter_netns"
+	rstscopeVarPreemptFromRq     = "preempt_from_rq"
+	rstscopeVarUnusedEvent       = "unused_event"
+	rstscopeVarWakeupBytes       = "wakeup_bytes"
+	rstscopeVarWireCheck         = "wire_check"
 )
 
 // loadRstscope returns the embedded CollectionSpec for rstscope.
@@ -107,22 +116,24 @@ type rstscopeSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type rstscopeProgramSpecs struct {
-	NetDevQueue     *ebpf.ProgramSpec `ebpf:"net_dev_queue"`
-	SoftirqEntry    *ebpf.ProgramSpec `ebpf:"softirq_entry"`
-	SoftirqExit     *ebpf.ProgramSpec `ebpf:"softirq_exit"`
-	TcpReceiveReset *ebpf.ProgramSpec `ebpf:"tcp_receive_reset"`
-	TcpSendReset    *ebpf.ProgramSpec `ebpf:"tcp_send_reset"`
+	InetSockSetState *ebpf.ProgramSpec `ebpf:"inet_sock_set_state"`
+	NetDevQueue      *ebpf.ProgramSpec `ebpf:"net_dev_queue"`
+	SoftirqEntry     *ebpf.ProgramSpec `ebpf:"softirq_entry"`
+	SoftirqExit      *ebpf.ProgramSpec `ebpf:"softirq_exit"`
+	TcpReceiveReset  *ebpf.ProgramSpec `ebpf:"tcp_receive_reset"`
+	TcpSendReset     *ebpf.ProgramSpec `ebpf:"tcp_send_reset"`
 }
 
 // rstscopeMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type rstscopeMapSpecs struct {
-	Events     *ebpf.MapSpec `ebpf:"events"`
-	InSoftirq  *ebpf.MapSpec `ebpf:"in_softirq"`
-	LastRst    *ebpf.MapSpec `ebpf:"last_rst"`
-	Lost       *ebpf.MapSpec `ebpf:"lost"`
-	NetnsAllow *ebpf.MapSpec `ebpf:"netns_allow"`
+	ClosedClean *ebpf.MapSpec `ebpf:"closed_clean"`
+	Events      *ebpf.MapSpec `ebpf:"events"`
+	InSoftirq   *ebpf.MapSpec `ebpf:"in_softirq"`
+	LastRst     *ebpf.MapSpec `ebpf:"last_rst"`
+	Lost        *ebpf.MapSpec `ebpf:"lost"`
+	NetnsAllow  *ebpf.MapSpec `ebpf:"netns_allow"`
 }
 
 // rstscopeVariableSpecs contains global variables before they are loaded into the kernel.
@@ -157,15 +168,17 @@ func (o *rstscopeObjects) Close() error {
 //
 // It can be passed to loadRstscopeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type rstscopeMaps struct {
-	Events     *ebpf.Map `ebpf:"events"`
-	InSoftirq  *ebpf.Map `ebpf:"in_softirq"`
-	LastRst    *ebpf.Map `ebpf:"last_rst"`
-	Lost       *ebpf.Map `ebpf:"lost"`
-	NetnsAllow *ebpf.Map `ebpf:"netns_allow"`
+	ClosedClean *ebpf.Map `ebpf:"closed_clean"`
+	Events      *ebpf.Map `ebpf:"events"`
+	InSoftirq   *ebpf.Map `ebpf:"in_softirq"`
+	LastRst     *ebpf.Map `ebpf:"last_rst"`
+	Lost        *ebpf.Map `ebpf:"lost"`
+	NetnsAllow  *ebpf.Map `ebpf:"netns_allow"`
 }
 
 func (m *rstscopeMaps) Close() error {
 	return _RstscopeClose(
+		m.ClosedClean,
 		m.Events,
 		m.InSoftirq,
 		m.LastRst,
@@ -190,15 +203,17 @@ type rstscopeVariables struct {
 //
 // It can be passed to loadRstscopeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type rstscopePrograms struct {
-	NetDevQueue     *ebpf.Program `ebpf:"net_dev_queue"`
-	SoftirqEntry    *ebpf.Program `ebpf:"softirq_entry"`
-	SoftirqExit     *ebpf.Program `ebpf:"softirq_exit"`
-	TcpReceiveReset *ebpf.Program `ebpf:"tcp_receive_reset"`
-	TcpSendReset    *ebpf.Program `ebpf:"tcp_send_reset"`
+	InetSockSetState *ebpf.Program `ebpf:"inet_sock_set_state"`
+	NetDevQueue      *ebpf.Program `ebpf:"net_dev_queue"`
+	SoftirqEntry     *ebpf.Program `ebpf:"softirq_entry"`
+	SoftirqExit      *ebpf.Program `ebpf:"softirq_exit"`
+	TcpReceiveReset  *ebpf.Program `ebpf:"tcp_receive_reset"`
+	TcpSendReset     *ebpf.Program `ebpf:"tcp_send_reset"`
 }
 
 func (p *rstscopePrograms) Close() error {
 	return _RstscopeClose(
+		p.InetSockSetState,
 		p.NetDevQueue,
 		p.SoftirqEntry,
 		p.SoftirqExit,

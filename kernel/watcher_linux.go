@@ -147,6 +147,15 @@ func Open(opts Options) (*Watcher, error) {
 		attach = append(attach, hook{"net", "net_dev_queue", w.main.NetDevQueue})
 		w.foreign = "net_dev_queue"
 	}
+	// sock:inet_sock_set_state (BTF tracepoint) before the reset hooks, so
+	// a clean close is remembered from the first one (closed_clean in
+	// rstscope.bpf.c). Without it watch still runs; a reset answering a
+	// TIME-WAIT peer then reads as the reason alone says (half-open).
+	if l, err := link.AttachTracing(link.TracingOptions{Program: w.main.InetSockSetState}); err != nil {
+		w.notes = append(w.notes, fmt.Sprintf("clean closes: attaching tp_btf/inet_sock_set_state failed (%v); a reset meeting a peer's TIME-WAIT reads as half-open", err))
+	} else {
+		w.links = append(w.links, l)
+	}
 	for _, a := range attach {
 		l, err := link.Tracepoint(a.group, a.name, a.prog, nil)
 		if err != nil {

@@ -31,11 +31,6 @@ var kernelCannotTell = map[string]struct {
 	// flow; the reject looks the same whatever made the flow invalid, and
 	// the silence before it is only on the wire.
 	"idle-timeout-conntrack": {cause.FirewallReject, cause.Middlebox, "the idle gap before the reject is only on the wire"},
-	// The closed server answers the TIME-WAIT side's stray ACK with
-	// NO_SOCKET, as for a connection it lost; that the peer was in
-	// TIME-WAIT shows on the wire (both FINs acknowledged before).
-	"time-wait-assassination-rfc1337-0": {cause.HalfOpen, cause.Server, "the completed FIN close is only on the wire"},
-	"time-wait-assassination-rfc1337-1": {cause.HalfOpen, cause.Server, "the completed FIN close is only on the wire"},
 }
 
 // TestWatchDuringLab attaches `rstscope watch` to the whole host while
