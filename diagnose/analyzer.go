@@ -54,6 +54,10 @@ type Analyzer struct {
 	pending pendingSet
 	stats   report.FileStats
 	pkt     packet.Packet
+	// frags puts fragmented datagrams back together (made at the first
+	// fragment); whole is the reassembled datagram decoded.
+	frags *packet.Reassembler
+	whole packet.Packet
 }
 
 // New returns an analyzer for one input named file.
@@ -95,6 +99,16 @@ func (a *Analyzer) decoded(p *packet.Packet, k flow.Key, err error, info capture
 			a.stats.BadTimeFrame = info.Frame
 		}
 		a.stats.BadTimes++
+	}
+	if p.FragDatagram != nil && (err == nil && p.Fragmented || errors.Is(err, packet.ErrFragment)) {
+		q, held, ok := a.reassemble(p, info.Time.UnixNano())
+		if held {
+			return
+		}
+		if ok {
+			p, err = q, nil
+			k, _ = flow.MakeKey(p.SrcAddrPort(), p.DstAddrPort())
+		}
 	}
 	if err != nil {
 		switch {
@@ -153,8 +167,43 @@ func (a *Analyzer) decoded(p *packet.Packet, k flow.Key, err error, info capture
 	}
 }
 
+// reassemble hands a fragment captured whole to the reassembler, as the
+// receiving host's IP layer would. held says the fragment waits for the
+// rest of its datagram, was dropped (Finish counts those) or completed a
+// datagram that carries no TCP segment; ok says q is the whole datagram's
+// TCP segment, decoded, to take the place of the fragment that completed
+// it (its frame and time). Neither: the fragment is not one the
+// reassembler takes, and p stays as decoded.
+func (a *Analyzer) reassemble(p *packet.Packet, ts int64) (q *packet.Packet, held, ok bool) {
+	if a.frags == nil {
+		a.frags = packet.NewReassembler()
+	}
+	whole, taken := a.frags.Add(p.FragDatagram, ts)
+	if !taken {
+		return nil, false, false
+	}
+	if whole == nil {
+		return nil, true, false
+	}
+	a.stats.Reassembled++
+	q = &a.whole
+	if q.Decode(whole, packet.LinkRaw) != nil {
+		return nil, true, false // not TCP (a tunnel's other traffic, DNS), or damaged once whole
+	}
+	// The link layer is the completing frame's; tunnels counted outside the
+	// fragmented datagram are kept.
+	q.Link, q.HasMAC, q.SrcMAC, q.DstMAC, q.VLANs, q.VLAN = p.Link, p.HasMAC, p.SrcMAC, p.DstMAC, p.VLANs, p.VLAN
+	q.Tunnels = max(q.Tunnels, p.Tunnels)
+	return q, false, true
+}
+
 // Finish flushes every connection and pending reset, as at the end of input.
 func (a *Analyzer) Finish() report.FileStats {
+	if a.frags != nil {
+		a.frags.Flush()
+		a.stats.Fragments += a.frags.Stats.Dropped
+		a.stats.TCPFragments += a.frags.Stats.DroppedTCP
+	}
 	a.table.Flush()
 	a.flushAll()
 	st := a.table.Stats()

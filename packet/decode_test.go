@@ -238,8 +238,21 @@ func TestDecode(t *testing.T) {
 			if got := string(p.Payload); got != tt.payload {
 				t.Errorf("Payload = %q, want %q", got, tt.payload)
 			}
+			// A fragment captured whole hands its IP datagram to a
+			// Reassembler: the frame from its (outermost) IP header on.
+			if p.Fragmented {
+				ip := tt.data
+				if tt.link == LinkEthernet {
+					ip = ip[14:]
+				}
+				if string(p.FragDatagram) != string(ip) {
+					t.Errorf("FragDatagram = % x, want the frame's IP datagram % x", p.FragDatagram, ip)
+				}
+			} else if p.FragDatagram != nil {
+				t.Errorf("FragDatagram set on a packet that is not a fragment")
+			}
 			got := p
-			got.Payload = nil
+			got.Payload, got.FragDatagram = nil, nil
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Decode() =\n%+v\nwant\n%+v", got, tt.want)
 			}

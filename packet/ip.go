@@ -55,6 +55,9 @@ func (p *Packet) decodeIPv4(data []byte, depth int) error {
 	p.IPID = binary.BigEndian.Uint16(data[4:])
 	frag := binary.BigEndian.Uint16(data[6:])
 	p.DF = frag&ipv4FlagDF != 0
+	if frag&(ipv4FragOff|ipv4FlagMF) != 0 && p.FragDatagram == nil && len(data) >= total && total > ihl {
+		p.FragDatagram = data[:total]
+	}
 	if frag&ipv4FragOff != 0 {
 		p.FragProto = data[9]
 		return ErrFragment
@@ -111,6 +114,9 @@ func (p *Packet) decodeIPv6(data []byte, depth int) error {
 				return ErrTruncated
 			}
 			off := binary.BigEndian.Uint16(body[2:])
+			if off&0xFFF9 != 0 && p.FragDatagram == nil && p.IPLen > ipv6HdrLen && len(data) >= p.IPLen {
+				p.FragDatagram = data[:p.IPLen]
+			}
 			if off&0xFFF8 != 0 {
 				p.FragProto = body[0]
 				return ErrFragment

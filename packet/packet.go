@@ -104,8 +104,13 @@ type Packet struct {
 	// datagram.
 	Fragmented bool
 	// FragProto is, with ErrFragment, the protocol the fragment's datagram
-	// carries (6 for TCP): fragments are not reassembled.
+	// carries (6 for TCP).
 	FragProto uint8
+	// FragDatagram is, for a fragment (first or not) captured whole, its IP
+	// datagram from the header on, for a Reassembler; nil otherwise. It
+	// aliases the input, like Payload. Through a tunnel it is the outermost
+	// fragmented datagram.
+	FragDatagram []byte
 
 	SrcPort, DstPort uint16
 	Seq, Ack         uint32

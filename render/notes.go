@@ -14,10 +14,13 @@ func fileNotes(f report.FileStats) []string {
 	if f.Truncated > 0 {
 		notes = append(notes, fmt.Sprintf("%d packets cut by the snaplen", f.Truncated))
 	}
+	if f.Reassembled > 0 {
+		notes = append(notes, fmt.Sprintf("%d fragmented IP datagrams reassembled", f.Reassembled))
+	}
 	if f.Fragments > 0 {
-		n := fmt.Sprintf("%d IP fragments skipped", f.Fragments)
+		n := fmt.Sprintf("%d IP fragments skipped (cut by the snaplen, or their datagram never completed)", f.Fragments)
 		if f.TCPFragments > 0 {
-			n += fmt.Sprintf(", %d of them TCP: fragments are not reassembled, so a reset whose header was in one is not seen", f.TCPFragments)
+			n += fmt.Sprintf(", %d of them TCP: a reset whose header was in one is not seen", f.TCPFragments)
 		}
 		notes = append(notes, n)
 	}

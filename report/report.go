@@ -34,10 +34,17 @@ type FileStats struct {
 	Packets   uint64 `json:"packets"`
 	TCP       uint64 `json:"tcp_packets"`
 	Truncated uint64 `json:"truncated_packets"` // cut by the snaplen
-	Fragments uint64 `json:"fragments"`         // IP fragments skipped: not reassembled
+	// Fragments counts IP fragments skipped: cut by the snaplen, or of a
+	// datagram that never completed (a fragment missing within 30 s,
+	// overlapping, or past the reassembler's bounds) — the receiver never
+	// saw such a datagram either.
+	Fragments uint64 `json:"fragments"`
 	// TCPFragments are the Fragments of TCP datagrams: segments (resets
 	// among them) whose header or payload was in fragments not reassembled.
 	TCPFragments uint64 `json:"tcp_fragments,omitempty"`
+	// Reassembled counts the fragmented datagrams put back together and
+	// analysed whole.
+	Reassembled uint64 `json:"reassembled_datagrams,omitempty"`
 	// Tunnelled counts packets inside encapsulations not decoded (IPsec
 	// ESP, L2TP, Geneve, GTP-U sessions without IP): their resets unseen.
 	Tunnelled uint64 `json:"tunnelled_not_decoded,omitempty"`
