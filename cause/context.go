@@ -114,7 +114,23 @@ type Kernel struct {
 	// first and holds the connection in TIME-WAIT.
 	ClosedClean bool
 	ClosedAgo   time.Duration
+	// Conntrack is what the host's connection tracking knew of the flow
+	// whose segment a netfilter reset answered (KernelNetfilter).
+	Conntrack Conntrack
 }
+
+// Conntrack says what a host's connection tracking knew of a flow.
+type Conntrack uint8
+
+const (
+	// ConntrackNone: nothing known (conntrack not running there, or it
+	// found the segment invalid).
+	ConntrackNone Conntrack = iota
+	// ConntrackNew: the segment was the first conntrack saw of the flow.
+	ConntrackNew
+	// ConntrackKnown: conntrack tracked the flow.
+	ConntrackKnown
+)
 
 // KernelReason is the kernel's reason for this reset, or "".
 func (c *Context) KernelReason() string { return trimReason(c.Kernel.Reason) }

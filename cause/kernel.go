@@ -169,6 +169,24 @@ func (f *facts) netfilterVerdict(k *Kernel) kernelVerdict {
 	v := kernelVerdict{cause: FirewallReject, sender: f.role, conf: kernelSure}
 	if k.Path == KernelNetfilter {
 		f.add("kernel: nf_send_reset built this reset (a reject with tcp reset rule)")
+		// nf_send_reset answers a segment that carried ACK with a bare RST
+		// (its sequence that ACK) and anything else with RST+ACK.
+		midFlow := !f.ctx.RST.Flags.Has(packet.ACK)
+		switch {
+		case k.Conntrack == ConntrackNew && midFlow:
+			// A stateful rule (ct state new/invalid, non-SYN) rejected a
+			// segment of an established connection that conntrack met as a
+			// new flow: it held no entry for it any more. Measured in the
+			// lab's idle-timeout-conntrack (a 2 s established timeout);
+			// the stateless rejects of the firewall-reject scenarios carry
+			// no entry, or (NAT) a confirmed one.
+			f.add("the rejected segment was mid-connection (it carried ACK), and conntrack on this host met it as a new flow: it held no entry for that established connection, which expired while idle (nf_conntrack_tcp_timeout_established) or was flushed")
+			f.add("conntrack -S (insert_failed, drop) and the established timeout on this host; keepalives shorter than it keep the entry")
+			v.cause, v.conf = IdleTimeout, 0.8
+			v.alts = []Alternative{{FirewallReject, 0.2}}
+		case k.Conntrack == ConntrackKnown:
+			f.add("conntrack on this host tracked the flow: a rule rejected a connection it knew")
+		}
 	} else {
 		v.cause, v.conf = Injected, 0.8
 		f.add("the reset left this host from a raw or packet socket, not from the TCP stack or a reject rule: a program forged it")

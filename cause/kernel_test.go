@@ -57,6 +57,11 @@ func TestClassifyKernel(t *testing.T) {
 		{"memory pressure", true, Kernel{Path: KernelStack, Reason: "TCP_ABORT_ON_MEMORY", State: "ESTABLISHED"}, ResourceExhaustion, Server},
 		{"host's own reject rule", true, Kernel{Path: KernelNetfilter, InFlags: packet.SYN, FromLocal: true}, FirewallReject, Server},
 		{"router's reject, forging the server", true, Kernel{Path: KernelNetfilter, InFlags: packet.ACK}, FirewallReject, Middlebox},
+		// idle-timeout-conntrack: the reject answered an ACK (bare RST)
+		// that conntrack met as a new flow; a confirmed entry or none is a
+		// rule's reject (firewall-reject-router-midflow{,-nat}).
+		{"router's reject of a flow conntrack forgot", true, Kernel{Path: KernelNetfilter, Conntrack: ConntrackNew}, IdleTimeout, Middlebox},
+		{"router's reject of a flow conntrack knew", true, Kernel{Path: KernelNetfilter, Conntrack: ConntrackKnown}, FirewallReject, Middlebox},
 		{"a raw socket on the server host forged it", true, Kernel{Path: KernelNotStack, InFlags: packet.ACK, FromLocal: true}, Injected, Server},
 		{"NAT router that lost the mapping", false, Kernel{Path: KernelStack, Reason: "NO_SOCKET", InFlags: packet.ACK | packet.PSH, FromLocal: true, Forwards: true}, IdleTimeout, Middlebox},
 		{"a forwarding host's own server lost the connection", true, Kernel{Path: KernelStack, Reason: "NO_SOCKET", InFlags: packet.ACK | packet.PSH, FromLocal: true, Forwards: true}, HalfOpen, Server},

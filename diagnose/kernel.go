@@ -178,6 +178,9 @@ func (a *KernelAttributor) fill(ctx *cause.Context, r *kernel.Reset, at time.Tim
 		if e.Kind == kernel.Wire && e.FromSock {
 			k.Path = cause.KernelNotStack
 		}
+		// The two enums count the same way (kernel.Conntrack mirrors
+		// rstscope.h; cause.Conntrack is the classifier's).
+		k.Conntrack = cause.Conntrack(e.Conntrack)
 		k.FromLocal, _ = a.addrs.Local(e.NetNS, e.From.Addr())
 	case kernel.Received:
 		k.Path = cause.KernelReceived
@@ -192,6 +195,9 @@ func (a *KernelAttributor) fill(ctx *cause.Context, r *kernel.Reset, at time.Tim
 		synAnswered = true // the receiving socket had sent a SYN
 	}
 	ctx.RST.Flags = packet.RST
+	if e.Kind == kernel.Wire && e.RSTFlags != 0 {
+		ctx.RST.Flags = packet.Flags(e.RSTFlags) // seen on the wire
+	}
 	if synAnswered {
 		c.SYNSeen = true
 		o := &c.Ep[flow.FromOrig]

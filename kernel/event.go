@@ -117,7 +117,27 @@ type Event struct {
 	// not remembered (an LRU of 16 384 connections).
 	ClosedClean bool
 	ClosedAgo   time.Duration
+	// Conntrack is, on a Wire event, what conntrack knew of the flow whose
+	// segment the RST answered, from the entry netfilter's reject attached
+	// to it; RSTFlags are that RST's own TCP flags.
+	Conntrack Conntrack
+	RSTFlags  uint8
 }
+
+// Conntrack says what the host's connection tracking knew of a flow.
+type Conntrack uint8
+
+// Values mirror enum ct_seen in rstscope.h.
+const (
+	// ConntrackNone: no entry came with the RST (conntrack not running in
+	// that namespace, or the segment was invalid to it).
+	ConntrackNone Conntrack = 0
+	// ConntrackNew: the entry was not yet confirmed: the answered segment
+	// was the first conntrack saw of the flow.
+	ConntrackNew Conntrack = 1
+	// ConntrackKnown: a confirmed entry: conntrack tracked the flow.
+	ConntrackKnown Conntrack = 2
+)
 
 // CommString returns Comm up to its first NUL.
 func (e *Event) CommString() string {
@@ -134,7 +154,7 @@ func (e *Event) CommString() string {
 const MaxNetNS = 64
 
 // EventSize is sizeof(struct event) in rstscope.h.
-const EventSize = 104
+const EventSize = 112
 
 // Offsets in struct event; TestEventLayout checks them against bpf2go's Go twin.
 const (
@@ -153,6 +173,8 @@ const (
 	offSubstate = 100
 	offFromSock = 101
 	offClosedMs = 102
+	offCt       = 104
+	offRSTFlags = 105
 )
 
 const (
@@ -195,6 +217,7 @@ func Decode(b []byte, e *Event) error {
 	copy(e.Comm[:], b[offComm:offComm+16])
 	e.Substate = b[offSubstate]
 	e.FromSock = b[offFromSock] != 0
+	e.Conntrack, e.RSTFlags = Conntrack(b[offCt]), b[offRSTFlags]
 	ms := le.Uint16(b[offClosedMs:]) // 1 + whole milliseconds, 0 none
 	e.ClosedClean = ms != 0
 	e.ClosedAgo = 0

@@ -33,6 +33,8 @@ func TestEventLayout(t *testing.T) {
 		{"substate", unsafe.Offsetof(e.Substate), offSubstate},
 		{"from_sock", unsafe.Offsetof(e.FromSock), offFromSock},
 		{"closed_ms", unsafe.Offsetof(e.ClosedMs), offClosedMs},
+		{"ct", unsafe.Offsetof(e.Ct), offCt},
+		{"rst_flags", unsafe.Offsetof(e.RstFlags), offRSTFlags},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: got offset %d, want %d", c.name, c.got, c.want)

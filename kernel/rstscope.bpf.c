@@ -576,6 +576,21 @@ int net_dev_queue(struct trace_event_raw_net_dev_template *ctx)
 	// TCP stack's own, also owned, were dropped above or are claimed in
 	// user space. Measured in forwarded_linux_test.go.
 	e->from_sock = skb->sk != NULL;
+	e->rst_flags = flags;
+	// nf_send_reset hands the answered segment's conntrack entry to its RST
+	// (nf_ct_attach), so whether conntrack knew that flow shows here: an
+	// entry not yet confirmed was made for that very segment -- for one
+	// carrying ACK (the RST then has none), an established connection
+	// conntrack had forgotten (idle timeout, flush); a confirmed one, a flow
+	// it tracks. No entry: conntrack is not running in this namespace, or
+	// found the segment invalid. Read only for unclaimed RSTs.
+	if (bpf_core_field_exists(skb->_nfct)) {
+		unsigned long nfct = skb->_nfct & ~7UL; // the low bits are ctinfo
+		if (nfct) {
+			const struct nf_conn *ct = kcast((void *)nfct, struct nf_conn);
+			e->ct = (ct->status & (1UL << IPS_CONFIRMED_BIT)) ? CT_KNOWN : CT_NEW;
+		}
+	}
 	e->cookie = 0;
 	submit(e);
 	return 0;

@@ -51,6 +51,18 @@ struct event {
 	// socket on the tuple ended cleanly as the second to close (closed_clean);
 	// 0 when it did not within 65 s or is not remembered.
 	__u16 closed_ms;
+	// KIND_WIRE: the conntrack entry nf_send_reset attached to its RST from
+	// the segment it answered (nf_ct_attach): CT_NONE, CT_NEW (not yet
+	// confirmed: that segment was the first conntrack saw of the flow) or
+	// CT_KNOWN (confirmed: conntrack knew the flow).
+	__u8 ct;
+	__u8 rst_flags; // KIND_WIRE: the RST's own TCP flags
+};
+
+enum ct_seen {
+	CT_NONE = 0,
+	CT_NEW = 1,
+	CT_KNOWN = 2
 };
 
 #endif

@@ -37,6 +37,9 @@ type rstscopeEvent struct {
 	Substate uint8
 	FromSock uint8
 	ClosedMs uint16
+	Ct       uint8
+	RstFlags uint8
+	_        [6]byte
 }
 
 type rstscopeTuple struct {

@@ -27,10 +27,6 @@ var kernelCannotTell = map[string]struct {
 	// NO_SOCKET, as a server that lost the connection does; only the MAC
 	// on the wire says another host answers for the address.
 	"duplicate-ip": {cause.HalfOpen, cause.Server, "NO_SOCKET from the host that shares the address: only the wire's MAC tells"},
-	// The router's reject rule fires because conntrack dropped the idle
-	// flow; the reject looks the same whatever made the flow invalid, and
-	// the silence before it is only on the wire.
-	"idle-timeout-conntrack": {cause.FirewallReject, cause.Middlebox, "the idle gap before the reject is only on the wire"},
 }
 
 // TestWatchDuringLab attaches `rstscope watch` to the whole host while
