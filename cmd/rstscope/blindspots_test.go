@@ -42,24 +42,7 @@ func TestAnalyzeBlindSpots(t *testing.T) {
 	esp[9] = 50 // IP protocol ESP
 	tiny := bytes.Clone(testutil.RawSYN[:28])
 	tiny[3], tiny[6] = 28, 0x20 // total length 28: 8 bytes of TCP, more fragments follow
-	ts := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
-	b := testutil.PcapHeader()
-	for i, f := range [][]byte{inGTPU(testutil.RawSYN), inGTPU(testutil.RawRSTACK), esp, tiny} {
-		b = append(b, testutil.PcapRecord(ts.Add(time.Duration(i)*time.Millisecond), f)...)
-	}
-	name := filepath.Join(t.TempDir(), "mobile-core.pcap")
-	if err := os.WriteFile(name, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-
-	out, _, err := analyzeCmd(t, "--format", "json", name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep report.Report
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
-		t.Fatal(err)
-	}
+	name, rep := analyzeFrames(t, "mobile-core.pcap", inGTPU(testutil.RawSYN), inGTPU(testutil.RawRSTACK), esp, tiny)
 	if len(rep.Findings) != 1 || rep.Findings[0].Frame != 2 || rep.Findings[0].Cause != "closed-port" || rep.Findings[0].From != "10.0.0.2:80" {
 		t.Errorf("got findings %+v, want frame 2's closed-port from 10.0.0.2:80", rep.Findings)
 	}
@@ -67,7 +50,7 @@ func TestAnalyzeBlindSpots(t *testing.T) {
 		t.Errorf("got %+v, want 2 TCP packets, 1 tunnelled not decoded, 1 TCP fragment", f)
 	}
 
-	out, _, err = analyzeCmd(t, name)
+	out, _, err := analyzeCmd(t, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,16 +88,29 @@ func TestAnalyzeFragmentedReset(t *testing.T) {
 	rst := testutil.RawRSTACK
 	lost := ipv4Fragment(rst, 0, 8)
 	lost[5]++ // another datagram (IP ID), never completed
+	_, rep := analyzeFrames(t, "tiny-fragments.pcap", testutil.RawSYN, ipv4Fragment(rst, 8, 20), ipv4Fragment(rst, 0, 8), lost)
+	if len(rep.Findings) != 1 || rep.Findings[0].Frame != 3 || rep.Findings[0].Cause != "closed-port" || rep.Findings[0].From != "10.0.0.2:80" {
+		t.Errorf("got findings %+v, want frame 3's closed-port from 10.0.0.2:80", rep.Findings)
+	}
+	if f := rep.Summary.Files[0]; f.TCP != 2 || f.Reassembled != 1 || f.Fragments != 1 || f.TCPFragments != 1 {
+		t.Errorf("got %+v, want 2 TCP packets (the SYN, the reassembled reset), 1 datagram reassembled, 1 TCP fragment skipped", f)
+	}
+}
+
+// analyzeFrames writes raw IP frames, written by hand, 1 ms apart into a
+// capture named name and returns its path and analyze's JSON report of it.
+func analyzeFrames(t *testing.T, name string, frames ...[]byte) (string, report.Report) {
+	t.Helper()
 	ts := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
 	b := testutil.PcapHeader()
-	for i, f := range [][]byte{testutil.RawSYN, ipv4Fragment(rst, 8, 20), ipv4Fragment(rst, 0, 8), lost} {
+	for i, f := range frames {
 		b = append(b, testutil.PcapRecord(ts.Add(time.Duration(i)*time.Millisecond), f)...)
 	}
-	name := filepath.Join(t.TempDir(), "tiny-fragments.pcap")
-	if err := os.WriteFile(name, b, 0o644); err != nil {
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, _, err := analyzeCmd(t, "--format", "json", name)
+	out, _, err := analyzeCmd(t, "--format", "json", path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,10 +118,5 @@ func TestAnalyzeFragmentedReset(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Findings) != 1 || rep.Findings[0].Frame != 3 || rep.Findings[0].Cause != "closed-port" || rep.Findings[0].From != "10.0.0.2:80" {
-		t.Errorf("got findings %+v, want frame 3's closed-port from 10.0.0.2:80", rep.Findings)
-	}
-	if f := rep.Summary.Files[0]; f.TCP != 2 || f.Reassembled != 1 || f.Fragments != 1 || f.TCPFragments != 1 {
-		t.Errorf("got %+v, want 2 TCP packets (the SYN, the reassembled reset), 1 datagram reassembled, 1 TCP fragment skipped", f)
-	}
+	return path, rep
 }
