@@ -135,7 +135,7 @@ func (a *Analyzer) decoded(p *packet.Packet, k flow.Key, err error, info capture
 		a.stats.Truncated++
 	}
 	ts := info.Time
-	if a.table.Offer(p, ts, info.Frame, p.IPLen) {
+	if a.table.OfferKey(p, k, ts, info.Frame, p.IPLen) {
 		// A SYN starting a connection, kept compact until answered: what
 		// follows is what the rest of this function does for it.
 		if !a.opts.NoClassify {
@@ -145,7 +145,7 @@ func (a *Analyzer) decoded(p *packet.Packet, k flow.Key, err error, info capture
 		return
 	}
 	if p.Flags.Has(packet.RST) || p.Flags.Has(packet.SYN|packet.ACK) {
-		if a.answer(p, ts, info.Frame) {
+		if a.answer(p, k, ts, info.Frame) {
 			return
 		}
 	}

@@ -364,10 +364,10 @@ func (s *pendingSet) forget(pr *pendingReset) {
 // answer gives p, a reset or a SYN-ACK, to the table to keep compactly
 // (flow.Table.Answer) and does for it what Packet does for a packet on a
 // Conn; it reports whether the table took it.
-func (a *Analyzer) answer(p *packet.Packet, ts time.Time, frame uint64) bool {
+func (a *Analyzer) answer(p *packet.Packet, k flow.Key, ts time.Time, frame uint64) bool {
 	classify := !a.opts.NoClassify
 	rst := p.Flags.Has(packet.RST)
-	ref, d, ok := a.table.Answer(p, ts, frame, p.IPLen, classify)
+	ref, d, ok := a.table.AnswerKey(p, k, ts, frame, p.IPLen, classify)
 	if !ok {
 		return false
 	}
