@@ -58,6 +58,9 @@ type Analyzer struct {
 	// fragment); whole is the reassembled datagram decoded.
 	frags *packet.Reassembler
 	whole packet.Packet
+	// queue, while set, explains resets on Conns on the goroutine that
+	// writes the findings (see pipelined).
+	queue *findingQueue
 }
 
 // New returns an analyzer for one input named file.
@@ -281,6 +284,10 @@ func (a *Analyzer) flushAll() {
 }
 
 func (a *Analyzer) emit(pr *pendingReset) {
+	if a.queue != nil && pr.cx != nil {
+		a.queue.push(a.deferred(pr))
+		return
+	}
 	f := a.explain(pr)
 	if a.opts.OnFinding != nil {
 		a.opts.OnFinding(f)

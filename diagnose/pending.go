@@ -310,6 +310,13 @@ func (s *pendingSet) due(now time.Time, emit func(*pendingReset)) {
 	}
 }
 
+// recycleCx takes back a context the writer's goroutine is done with.
+func (s *pendingSet) recycleCx(cx *resetContext) {
+	if len(s.freeCx) < keepFree {
+		s.freeCx = append(s.freeCx, cx)
+	}
+}
+
 func (s *pendingSet) recycle(pr *pendingReset) {
 	if pr.cx != nil && len(s.freeCx) < keepFree {
 		s.freeCx = append(s.freeCx, pr.cx)
