@@ -30,12 +30,16 @@ var keySeed = [5]uint64{rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64
 
 // MakeKey returns the key of the connection between a and b and whether a is
 // the key's low side.
-func MakeKey(a, b netip.AddrPort) (Key, bool) {
+func MakeKey(a, b netip.AddrPort) (k Key, aLow bool) {
 	aa, ba := a.Addr().As16(), b.Addr().As16()
-	if less(aa, a.Port(), ba, b.Port()) {
-		return makeKey(aa, ba, a.Port(), b.Port()), true
+	ap, bp := a.Port(), b.Port()
+	if less(aa, ap, ba, bp) {
+		k.lo, k.hi, k.loP, k.hiP, aLow = aa, ba, ap, bp, true
+	} else {
+		k.lo, k.hi, k.loP, k.hiP = ba, aa, bp, ap
 	}
-	return makeKey(ba, aa, b.Port(), a.Port()), false
+	k.h = hashOf(&k.lo, &k.hi, k.loP, k.hiP)
+	return k, aLow
 }
 
 func makeKey(lo, hi [16]byte, loP, hiP uint16) Key {
