@@ -217,7 +217,7 @@ func TestAttemptIndex(t *testing.T) {
 			if rng.IntN(2) == 0 { // an IPv4 key (kept in the attempt) or not (in an addrPair)
 				k.lo[10], k.lo[11], k.hi[10], k.hi[11] = 0xff, 0xff, 0xff, 0xff
 			}
-			k = makeKey(k.lo, k.hi, k.loP, k.hiP)
+			k.h = hashOf(&k.lo, &k.hi, k.loP, k.hiP)
 			if _, ok := want[k]; ok || tab.findAttempt(k) != 0 {
 				if !ok {
 					t.Fatalf("step %d: index finds %v, which it does not hold", step, k)

@@ -42,10 +42,6 @@ func MakeKey(a, b netip.AddrPort) (k Key, aLow bool) {
 	return k, aLow
 }
 
-func makeKey(lo, hi [16]byte, loP, hiP uint16) Key {
-	return Key{lo: lo, hi: hi, loP: loP, hiP: hiP, h: hashOf(&lo, &hi, loP, hiP)}
-}
-
 // hashOf is wyhash's mixing (the 128-bit product's halves folded) over
 // the key's words and the process's seed: three multiplications.
 func hashOf(lo, hi *[16]byte, loP, hiP uint16) uint64 {
