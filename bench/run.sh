@@ -30,6 +30,9 @@
 # Needs: Go, tcpdump (apt: tcpdump), tshark (apt: tshark), capinfos (apt: wireshark-common),
 # GNU time at /usr/bin/time (apt: time — the shell's `time` keyword has no peak RSS).
 # SKIP="tshark rstscope-conn" leaves those rows out (tshark alone takes ~2.5 min).
+# IDLE=P starts each round only once the machine was at least P % idle over a second (waiting
+# at most 120 s, then noting that it did not get there): on a machine shared with other jobs
+# that come and go, two-core wall times mean something only when the second core was free.
 # RSTSCOPE=/path/to/rstscope times that binary instead of building one (to compare builds).
 # If rstscope does not build or `analyze` fails, that is printed and the peers still run.
 set -uo pipefail
@@ -133,8 +136,21 @@ fi
 add tcpdump tcpdump -nn -r "$F" 'tcp[tcpflags] & tcp-rst != 0'
 add tshark tshark -n -r "$F" -Y 'tcp.flags.reset==1'
 
+# idle prints the share of CPU time (%) the machine spent idle over the next second.
+idle() {
+	local a b c d e f g t1 i1
+	read -r _ a b c d e f g _ </proc/stat
+	t1=$((a + b + c + d + e + f + g)) i1=$d
+	sleep 1
+	read -r _ a b c d e f g _ </proc/stat
+	echo $((100 * (d - i1) / (a + b + c + d + e + f + g - t1)))
+}
 tf=$(mktemp)
 for ((i = 0; i < RUNS; i++)); do
+	if [[ -n ${IDLE:-} ]]; then
+		for ((w = 0; w < 60; w++)); do (($(idle) >= IDLE)) && break; sleep 1; done
+		((w == 60)) && echo "  round $((i + 1)): the machine was not ${IDLE} % idle within 120 s; running anyway" >&2
+	fi
 	for name in "${NAMES[@]}"; do
 		[[ ${STATUS[$name]} == ok ]] || continue
 		eval "set -- $(cat "$CMDS/$name")"
@@ -173,7 +189,7 @@ LOADAFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 	echo "  tcpdump               tcpdump -nn -r F 'tcp[tcpflags] & tcp-rst != 0'"
 	echo "  tshark                tshark -n -r F -Y tcp.flags.reset==1"
 	[[ -n ${RSTSCOPE_OLD:-} ]] && echo "  old-ndjson[-1cpu]     $RSTSCOPE_OLD analyze --format ndjson F (the build before)"
-	echo "interleaved, $RUNS rounds; load average after: $LOADAFTER"
+	echo "interleaved, $RUNS rounds${IDLE:+, each started once the machine was ≥ ${IDLE} % idle}; load average after: $LOADAFTER"
 	echo
 	awk -v pkts="$PKTS" '
 	BEGIN { printf "%-22s %8s %8s %12s %14s %8s  %s\n", "command", "wall s", "CPU s", "packets/s", "pkts/CPU-s", "RSS MB", "status" }

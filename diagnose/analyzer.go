@@ -58,6 +58,9 @@ type Analyzer struct {
 	// fragment); whole is the reassembled datagram decoded.
 	frags *packet.Reassembler
 	whole packet.Packet
+	// queue, while set, explains resets on Conns on the goroutine that
+	// writes the findings (see pipelined).
+	queue *findingQueue
 }
 
 // New returns an analyzer for one input named file.
@@ -135,7 +138,7 @@ func (a *Analyzer) decoded(p *packet.Packet, k flow.Key, err error, info capture
 		a.stats.Truncated++
 	}
 	ts := info.Time
-	if a.table.Offer(p, ts, info.Frame, p.IPLen) {
+	if a.table.OfferKey(p, k, ts, info.Frame, p.IPLen) {
 		// A SYN starting a connection, kept compact until answered: what
 		// follows is what the rest of this function does for it.
 		if !a.opts.NoClassify {
@@ -145,7 +148,7 @@ func (a *Analyzer) decoded(p *packet.Packet, k flow.Key, err error, info capture
 		return
 	}
 	if p.Flags.Has(packet.RST) || p.Flags.Has(packet.SYN|packet.ACK) {
-		if a.answer(p, ts, info.Frame) {
+		if a.answer(p, k, ts, info.Frame) {
 			return
 		}
 	}
@@ -281,6 +284,10 @@ func (a *Analyzer) flushAll() {
 }
 
 func (a *Analyzer) emit(pr *pendingReset) {
+	if a.queue != nil && pr.cx != nil {
+		a.queue.push(a.deferred(pr))
+		return
+	}
 	f := a.explain(pr)
 	if a.opts.OnFinding != nil {
 		a.opts.OnFinding(f)

@@ -15,19 +15,11 @@ import (
 // explain classifies a reset whose look-ahead is over and builds its finding.
 func (a *Analyzer) explain(pr *pendingReset) report.Finding {
 	ctx := a.pending.context(pr)
-	ctx.LookAheadDone = pr.lookDone
-	switch note := ctx.Conn.LastReset[ctx.Dir]; {
-	case pr.prev != nil && pr.prev.set:
-		ctx.Earlier = &pr.prev.v
-	case note.Frame != 0:
-		ctx.Earlier = &cause.Earlier{Frame: note.Frame, Cause: cause.ID(note.Cause), Sender: cause.Sender(note.Sender), Confidence: float64(note.Confidence)}
-	}
+	a.close(pr, ctx)
+	earlier(ctx, pr.prev)
 	pr.prev = nil
-	if pr.burst != nil {
-		ctx.Burst, ctx.BurstOutOfOrder = pr.burst.n, pr.burst.outOfOrder()
-	}
 	sightings := a.opts.captures.lookup(a.file, pr.frame, ctx)
-	v := cause.Classify(ctx)
+	f, v := findingOf(a.file, pr.frame, ctx, sightings)
 	if pr.verdict != nil {
 		pr.verdict.v, pr.verdict.set = cause.Earlier{Frame: pr.frame, Cause: v.Cause, Sender: v.Sender, Confidence: v.Confidence}, true
 	}
@@ -38,6 +30,71 @@ func (a *Analyzer) explain(pr *pendingReset) report.Finding {
 	if pr.ref != (flow.Ref{}) {
 		a.table.Explained(pr.ref, note) // notes it while the table holds the connection compactly
 	}
+	return f
+}
+
+// close fills in what the tracker knows of pr as its look-ahead closes.
+func (a *Analyzer) close(pr *pendingReset, ctx *cause.Context) {
+	ctx.LookAheadDone = pr.lookDone
+	if pr.burst != nil {
+		ctx.Burst, ctx.BurstOutOfOrder = pr.burst.n, pr.burst.outOfOrder()
+	}
+}
+
+// earlier sets ctx.Earlier, the verdict on the connection's previous
+// reset from the same side: prev's when that one was still pending as
+// this one arrived, else the one noted on the connection.
+func earlier(ctx *cause.Context, prev *verdictBox) {
+	switch note := ctx.Conn.LastReset[ctx.Dir]; {
+	case prev != nil && prev.set:
+		ctx.Earlier = &prev.v
+	case note.Frame != 0:
+		e := cause.Earlier{Frame: note.Frame, Cause: cause.ID(note.Cause), Sender: cause.Sender(note.Sender), Confidence: float64(note.Confidence)}
+		if b, ok := note.Pending.(*verdictBox); ok {
+			// Made on the writer's goroutine (deferred), before this one:
+			// as a note keeps it, with its confidence as a float32.
+			e = b.v
+			e.Confidence = float64(float32(e.Confidence))
+		}
+		ctx.Earlier = &e
+	}
+}
+
+// deferred hands pr's verdict to the goroutine that writes the findings
+// (findingQueue): everything pr's verdict depends on that may still change
+// is settled here, on the tracker's goroutine, and the note the connection
+// keeps of it points at its verdict box, which that goroutine fills in
+// before it explains any later reset. pr gives up its context.
+func (a *Analyzer) deferred(pr *pendingReset) queued {
+	ctx := &pr.cx.ctx
+	a.close(pr, ctx)
+	q := queued{cx: pr.cx, frame: pr.frame, prev: pr.prev, verdict: pr.verdict}
+	note := flow.ResetNote{Frame: pr.frame, Pending: pr.verdict}
+	if pr.conn != nil {
+		pr.conn.LastReset[ctx.Dir] = note
+	}
+	if pr.ref != (flow.Ref{}) {
+		// A record that was built as a Conn (pendingSet.observe): the
+		// table frees what it kept for the reset; the note is not read.
+		a.table.Explained(pr.ref, note)
+	}
+	pr.prev, pr.cx = nil, nil
+	return q
+}
+
+// explainQueued is explain's second half for a deferred reset, on the
+// writer's goroutine.
+func explainQueued(file string, q *queued) report.Finding {
+	ctx := &q.cx.ctx
+	earlier(ctx, q.prev)
+	f, v := findingOf(file, q.frame, ctx, nil)
+	q.verdict.v, q.verdict.set = cause.Earlier{Frame: q.frame, Cause: v.Cause, Sender: v.Sender, Confidence: v.Confidence}, true
+	return f
+}
+
+// findingOf classifies ctx and builds the finding of the reset at frame.
+func findingOf(file string, frame uint64, ctx *cause.Context, sightings []report.Sighting) (report.Finding, cause.Verdict) {
+	v := cause.Classify(ctx)
 	c := &ctx.Conn
 	cd := v.ClientDir
 	client, server := c.Ep[cd].Addr, c.Ep[cd.Other()].Addr
@@ -52,8 +109,8 @@ func (a *Analyzer) explain(pr *pendingReset) report.Finding {
 	}
 	return report.Finding{
 		Time:         ctx.Time,
-		Frame:        pr.frame,
-		File:         a.file,
+		Frame:        frame,
+		File:         file,
 		Client:       cs,
 		Server:       ss,
 		From:         from,
@@ -66,7 +123,7 @@ func (a *Analyzer) explain(pr *pendingReset) report.Finding {
 		Filter:       WiresharkFilter(client, server),
 		Alternatives: alternativesOf(&v),
 		Sightings:    sightings,
-	}
+	}, v
 }
 
 // alternativesOf copies the verdict's open alternatives into the report's type.

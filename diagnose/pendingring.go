@@ -305,6 +305,7 @@ func (s *pendingSet) move(i, j int) *pendingReset {
 	c := s.compacts.chunks[i]
 	s.unpack(pr, &c.rs[j], c)
 	s.compacts.remove(i, j)
+	s.cHead = nil
 	q := s.queue[s.head:]
 	k := sort.Search(len(q), func(k int) bool { return q[k].frame > pr.frame })
 	s.queue = append(s.queue, nil)

@@ -89,12 +89,13 @@ func (t *Table) keyOf(a *attempt) Key {
 	if a.bits&attKey6 != 0 {
 		p := t.addrs6.at(binary.LittleEndian.Uint32(a.addr[0][:]), addrChunk)
 		k.lo, k.hi = p[0], p[1]
-		return k
+	} else {
+		copy(k.lo[:], v4Prefix[:])
+		copy(k.hi[:], v4Prefix[:])
+		copy(k.lo[12:], a.addr[0][:])
+		copy(k.hi[12:], a.addr[1][:])
 	}
-	copy(k.lo[:], v4Prefix[:])
-	copy(k.hi[:], v4Prefix[:])
-	copy(k.lo[12:], a.addr[0][:])
-	copy(k.hi[12:], a.addr[1][:])
+	k.h = hashOf(&k.lo, &k.hi, k.loP, k.hiP)
 	return k
 }
 
@@ -197,16 +198,25 @@ func attemptSYN(p *packet.Packet) bool {
 // packet arrives on its 4-tuple (Lookup returns it as a Conn) or it ends
 // (OnEnd sees it as a Conn).
 func (t *Table) Offer(p *packet.Packet, ts time.Time, frame uint64, ipBytes int) bool {
+	if !attemptSYN(p) {
+		return false
+	}
+	k, _ := MakeKey(p.SrcAddrPort(), p.DstAddrPort())
+	return t.OfferKey(p, k, ts, frame, ipBytes)
+}
+
+// OfferKey is Offer for a packet whose key the caller made already (see
+// LookupKey).
+func (t *Table) OfferKey(p *packet.Packet, k Key, ts time.Time, frame uint64, ipBytes int) bool {
 	if !attemptSYN(p) || ipBytes < 0 || ipBytes > 1<<16-1 || (p.IPVersion != 4 && p.IPVersion != 6) {
 		return false
 	}
 	ns := ts.UnixNano()
-	src, dst := p.SrcAddrPort(), p.DstAddrPort()
-	k, srcLo := MakeKey(src, dst)
+	srcLo := k.srcIsLo(p)
 	if t.last != nil && t.last.Key == k {
 		return false
 	}
-	if _, ok := t.conns[k]; ok {
+	if t.conns.find(&k) != nil {
 		return false
 	}
 	if t.findAttempt(k) != 0 {
@@ -473,7 +483,7 @@ func (t *Table) promote(i uint32) *Conn {
 	}
 	t.build(c, i)
 	t.dropAttempt(i)
-	t.conns[c.Key] = c
+	t.conns.add(c)
 	t.pushBack(c)
 	return c
 }

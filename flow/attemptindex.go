@@ -1,22 +1,18 @@
 package flow
 
-import (
-	"hash/maphash"
-	"runtime"
-)
+import "runtime"
 
 // attemptIndex finds attempts by key: open addressing with linear probing
 // over slab indices, at most half full. A Go map[Key]uint32 took 63 MB for
 // the 500 k attempts of a full table on bench/synflood (as much as the
 // attempts themselves); this takes 4 MB, since the key is read from the
 // slab, mapped outside the Go heap like the slab (on the heap it counted
-// twice, with the collector's headroom). The hash is the runtime's seeded
-// one (maphash), so a flood with chosen addresses cannot aim at one probe
-// chain.
+// twice, with the collector's headroom). The hash is the key's own (Key.h,
+// seeded per process), so a flood with chosen addresses cannot aim at one
+// probe chain.
 type attemptIndex struct {
 	slots []uint32 // slab index + 1, 0 for empty; mem.slots
 	n     int
-	seed  maphash.Seed
 	mem   *indexMem
 }
 
@@ -45,7 +41,7 @@ func (m *indexMem) resize(n int) {
 }
 
 func (x *attemptIndex) home(k Key) int {
-	return int(maphash.Comparable(x.seed, k) & uint64(len(x.slots)-1))
+	return int(k.h & uint64(len(x.slots)-1))
 }
 
 // find returns the slab index of k's attempt, 0 when there is none.
@@ -77,9 +73,6 @@ func (t *Table) indexAttempt(i uint32) {
 		old := append([]uint32(nil), x.slots...) // a copy: resize releases the slots
 		x.mem.resize(max(1024, 2*len(old)))
 		x.slots = x.mem.slots
-		if x.n == 0 {
-			x.seed = maphash.MakeSeed()
-		}
 		for _, j := range old {
 			if j != 0 {
 				t.place(j)

@@ -254,6 +254,10 @@ type ResetNote struct {
 	// Confidence is the verdict's, 0 where not kept (a compact attempt's
 	// note).
 	Confidence float32
+	// Pending, when not nil, is the analyzer's handle on a verdict still
+	// being made on another goroutine: it, not Cause, Sender and
+	// Confidence, holds the verdict then.
+	Pending any
 }
 
 // errorReply says whether a segment's payload begins a reply the

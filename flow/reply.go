@@ -126,16 +126,26 @@ func isSYNACK(p *packet.Packet) bool {
 // (Lookup), so nothing downstream tells the two apart
 // (TestAnswerMatchesProcess).
 func (t *Table) Answer(p *packet.Packet, ts time.Time, frame uint64, ipBytes int, pend bool) (Ref, Dir, bool) {
+	if t.attemptIdx.n == 0 {
+		return Ref{}, 0, false
+	}
+	k, _ := MakeKey(p.SrcAddrPort(), p.DstAddrPort())
+	return t.AnswerKey(p, k, ts, frame, ipBytes, pend)
+}
+
+// AnswerKey is Answer for a packet whose key the caller made already (see
+// LookupKey).
+func (t *Table) AnswerKey(p *packet.Packet, k Key, ts time.Time, frame uint64, ipBytes int, pend bool) (Ref, Dir, bool) {
 	rst := p.Flags.Has(packet.RST)
 	if t.attemptIdx.n == 0 || p.PayloadLen != 0 || len(p.Payload) != 0 || (!rst && !isSYNACK(p)) ||
 		ipBytes < 0 || ipBytes > 1<<16-1 || p.Urgent != 0 || p.Fragmented || p.FragProto != 0 {
 		return Ref{}, 0, false
 	}
-	k, srcLo := MakeKey(p.SrcAddrPort(), p.DstAddrPort())
+	srcLo := k.srcIsLo(p)
 	if t.last != nil && t.last.Key == k {
 		return Ref{}, 0, false
 	}
-	if _, ok := t.conns[k]; ok {
+	if t.conns.find(&k) != nil {
 		return Ref{}, 0, false
 	}
 	i := t.findAttempt(k)

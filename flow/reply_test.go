@@ -237,8 +237,8 @@ func TestAnswerKeepsFloodsCompact(t *testing.T) {
 			tab.Explained(ref, ResetNote{Frame: frame, Cause: "closed-port", Sender: "server"})
 		}
 	}
-	if len(tab.conns) != 0 || tab.Len() != 3 {
-		t.Errorf("%d Conns, %d tracked: want none, 3 records", len(tab.conns), tab.Len())
+	if tab.conns.n != 0 || tab.Len() != 3 {
+		t.Errorf("%d Conns, %d tracked: want none, 3 records", tab.conns.n, tab.Len())
 	}
 	// A packet after the reset builds the Conn, with the noted verdict.
 	late := synFrom(40000, 1000)

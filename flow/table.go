@@ -69,7 +69,7 @@ type Stats struct {
 // few thousand closed in the last 5 s.
 type Table struct {
 	cfg    Config
-	conns  map[Key]*Conn
+	conns  connIndex
 	open   connList
 	closed connList
 	last   *Conn // the connection of the previous packet
@@ -115,14 +115,14 @@ func NewTable(cfg Config) *Table {
 	if cfg.AttemptTimeout <= 0 {
 		cfg.AttemptTimeout = DefaultConfig.AttemptTimeout
 	}
-	return &Table{cfg: cfg, conns: make(map[Key]*Conn)}
+	return &Table{cfg: cfg}
 }
 
 // Stats returns the table's counters.
 func (t *Table) Stats() Stats { return t.stats }
 
 // Len returns the number of connections tracked now.
-func (t *Table) Len() int { return len(t.conns) + t.attemptIdx.n }
+func (t *Table) Len() int { return t.conns.n + t.attemptIdx.n }
 
 // Lookup returns the connection p belongs to, creating it if needed, and the
 // packet's direction. It does not apply the packet: call c.Update for that,
@@ -153,7 +153,7 @@ func (t *Table) LookupKey(p *packet.Packet, k Key, ts time.Time) (*Conn, Dir) {
 	// whose cache misses led the profile on bench/out/traffic.pcap.
 	c := t.last
 	if c == nil || c.Key != k {
-		c = t.conns[k]
+		c = t.conns.find(&k)
 		if c == nil && t.attemptIdx.n > 0 {
 			if i := t.findAttempt(k); i != 0 {
 				if t.attemptGone(i) {
@@ -273,7 +273,7 @@ func (t *Table) newConn(k Key, p *packet.Packet, src, dst netip.AddrPort) *Conn 
 	}
 	c.Ep[FromOrig].Addr, c.Ep[FromResp].Addr = orig, resp
 	c.SYNSeen = p.Flags.Has(packet.SYN) && !p.Flags.Has(packet.ACK)
-	t.conns[k] = c
+	t.conns.add(c)
 	t.stats.Peak = max(t.stats.Peak, t.Len())
 	t.pushBack(c)
 	return c
@@ -382,7 +382,7 @@ func (t *Table) end(c *Conn, why EndReason) {
 	if t.OnEnd != nil {
 		t.OnEnd(c, why)
 	}
-	delete(t.conns, c.Key)
+	t.conns.remove(c)
 	t.unlink(c)
 	c.next, t.free = t.free, c
 }
