@@ -55,7 +55,10 @@ func ranked(m map[string]int, n int) []Count {
 	return out
 }
 
-// SortFindings orders findings by file, then frame.
+// SortFindings orders findings by file, then frame, and the connections
+// beside them by file, each file's in the order its analysis ended them:
+// files analysed at the same time hand theirs over as they go, so without
+// this the report's order changed from run to run.
 func (r *Report) SortFindings() {
 	order := map[string]int{}
 	for i, f := range r.Summary.Files {
@@ -67,5 +70,8 @@ func (r *Report) SortFindings() {
 			return order[a.File] < order[b.File]
 		}
 		return a.Frame < b.Frame
+	})
+	sort.SliceStable(r.Connections, func(i, j int) bool {
+		return order[r.Connections[i].File] < order[r.Connections[j].File]
 	})
 }

@@ -51,6 +51,11 @@ acts on (cause, sender, server) with each group's count, time span, a
 representative reset's evidence, the advice once and example frames; groups that
 deserve attention come first, largest first. Every reset is listed when there are
 at most 50, or with --all. json, ndjson and html carry one finding per reset.
+text, json and html list findings and connections in the files' order, each file's
+by frame; ndjson and conn write each as soon as it is known, so with several files
+(analysed at the same time) their lines interleave in an order that can change from
+run to run (each line names its file; ` + "`sort`" + ` or ` + "`jq -s 'sort_by(.file, .frame)'`" + `
+puts them back).
 
 The filters (--cause, --sender, --host, --port, --attention, --since, --until,
 --min-confidence) apply to every format; a filter that matches nothing says so on
