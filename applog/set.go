@@ -64,9 +64,12 @@ type file struct {
 	// give or take a slow request) costs a few blocks per query, not a scan.
 	pmax, smin []int64
 	// sampled: the file was indexed by samples of its times (sparse.go);
-	// late is the disorder its blocks' bounds allow, in ns.
+	// late is the disorder its blocks' bounds allow, in ns; size its size
+	// when sampled; blocks[:counted+1] have their line numbers (lineOf).
 	sampled bool
 	late    int64
+	size    int64
+	counted int
 }
 
 // span returns the blocks [first, last) that can hold times in [lo, hi].
@@ -99,6 +102,9 @@ func (s *Set) readBlocks(lo, hi int64, fn func(f *file, b *block, buf []byte) er
 		err := func() error {
 			for i := range f.overlapping(lo, hi) {
 				b := &f.blocks[i]
+				if _, err := f.lineOf(i); err != nil {
+					return fmt.Errorf("log %s: %w", f.name, err)
+				}
 				if in == nil {
 					var err error
 					if in, err = os.Open(f.path); err != nil {
@@ -152,8 +158,9 @@ func (f *file) bounds() {
 
 // Stats describe what a Set read.
 type Stats struct {
-	// Timed and Cut count the lines of the files read whole at Open (not
-	// Sampled ones, whose lines are read only around the times asked for).
+	// Lines, Timed and Cut count the lines of the files read whole at
+	// Open, not of Sampled ones: their lines are read only around the
+	// times asked for, and counted only as far as those (sparse.go).
 	Files, Lines, Timed, Cut int
 	Bytes                    int64
 	// Skipped names the files not read and why ("binary", "journald
@@ -339,12 +346,11 @@ func (s *Set) index(f *file, sniff bool) error {
 		return fmt.Errorf("log %s: %w", f.name, err)
 	}
 	if size >= sparseFrom {
-		lines, why, err := f.sample(in, size)
+		why, err := f.sample(in, size)
 		if err != nil {
 			return fmt.Errorf("log %s: %w", f.name, err)
 		}
 		if why == "" {
-			s.stats.Lines += lines
 			s.stats.Bytes += size
 			s.stats.Files++
 			s.stats.Sampled++
@@ -563,6 +569,10 @@ func (s *Set) load(f *file, i int) (*cached, error) {
 		return c, nil
 	}
 	b := &f.blocks[i]
+	num, err := f.lineOf(i)
+	if err != nil {
+		return nil, fmt.Errorf("log %s: %w", f.name, err)
+	}
 	in, err := os.Open(f.path)
 	if err != nil {
 		return nil, fmt.Errorf("log %s: %w", f.name, err)
@@ -571,7 +581,7 @@ func (s *Set) load(f *file, i int) (*cached, error) {
 	if _, err := in.Seek(b.off, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("log %s: %w", f.name, err)
 	}
-	lr := newLineReader(io.LimitReader(in, b.end-b.off), b.off, b.line)
+	lr := newLineReader(io.LimitReader(in, b.end-b.off), b.off, num)
 	var lines []Line
 	prev := time.Time{}
 	if b.prev != 0 {

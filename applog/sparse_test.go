@@ -99,8 +99,10 @@ func TestSparseMatchesWhole(t *testing.T) {
 	whole := open(1<<62, path)
 	sampled := open(0, path)
 	zipped := open(0, filepath.Join(dir, "gz", "late.log.gz"))
-	if st := sampled.Stats(); st.Sampled != 1 || len(st.ReadWhole) != 0 || st.Lines != len(times)-1 || st.Bytes != int64(len(data)) {
-		t.Fatalf("sampled stats %+v, want 1 file sampled, %d lines, %d bytes", st, len(times)-1, len(data))
+	// A sampled file's lines are not counted at Open (lineOf counts them
+	// as far as the queries go): Stats counts only files read whole.
+	if st := sampled.Stats(); st.Sampled != 1 || len(st.ReadWhole) != 0 || st.Lines != 0 || st.Bytes != int64(len(data)) {
+		t.Fatalf("sampled stats %+v, want 1 file sampled, 0 lines counted, %d bytes", st, len(data))
 	}
 	if st := whole.Stats(); st.Sampled != 0 || st.Lines != len(times)-1 {
 		t.Fatalf("whole stats %+v, want no file sampled, %d lines", st, len(times)-1)
@@ -154,6 +156,10 @@ func TestSparseMatchesWhole(t *testing.T) {
 	if read*3 > len(f.blocks) {
 		t.Errorf("one 2 s window of a 120 s log read %d of %d blocks, want under a third", read, len(f.blocks))
 	}
+	// Nor did it count the lines after its blocks.
+	if f.counted*3 > len(f.blocks) {
+		t.Errorf("one 2 s window of a 120 s log counted the lines of %d of %d blocks, want under a third", f.counted, len(f.blocks))
+	}
 	if want := base.Add(46 * time.Second); !times[far[1]].Equal(want) || !times[far[0]].Equal(want.Add(-11*time.Second)) {
 		t.Fatalf("far late lines at %v and %v, want 05:00:35 and 05:00:46", times[far[0]], times[far[1]])
 	}
@@ -172,6 +178,12 @@ func TestSparseMatchesWhole(t *testing.T) {
 		if strings.Join(a, " ") != strings.Join(b, " ") {
 			t.Fatalf("Near, window at %v: sampled gave %d lines, whole %d", from, len(b), len(a))
 		}
+	}
+	// The end of the log: its lines, up to the last the test wrote, have
+	// their numbers (counted on from the windows above).
+	checkWindow(base.Add(118*time.Second), base.Add(121*time.Second))
+	if f.counted != len(f.blocks)-1 {
+		t.Errorf("after the log's last window, %d of %d blocks have their line numbers, want all", f.counted+1, len(f.blocks))
 	}
 }
 
@@ -260,8 +272,8 @@ func TestSparseOddLines(t *testing.T) {
 		return s
 	}
 	whole, sampled := open(1<<62), open(0)
-	if st := sampled.Stats(); st.Sampled != 1 || st.Lines != lines {
-		t.Fatalf("sampled: got %+v, want 1 file sampled with %d lines", st, lines)
+	if st := sampled.Stats(); st.Sampled != 1 || st.Lines != 0 {
+		t.Fatalf("sampled: got %+v, want 1 file sampled, its lines not counted", st)
 	}
 	if st := whole.Stats(); st.Lines != lines {
 		t.Fatalf("whole: got %d lines, want %d", st.Lines, lines)
@@ -272,6 +284,9 @@ func TestSparseOddLines(t *testing.T) {
 		got, want := collect(t, sampled, from, to), collect(t, whole, from, to)
 		if strings.Join(got, "\n") != strings.Join(want, "\n") || len(want) == 0 {
 			t.Errorf("window at %v: sampled gave %d lines, whole %d", at, len(got), len(want))
+		}
+		if at == 399*time.Second && (len(got) == 0 || !strings.HasPrefix(got[len(got)-1], fmt.Sprintf("odd.log:%d ", lines))) {
+			t.Errorf("the last line, without its newline: got %q, want line %d", got[max(len(got)-1, 0):], lines)
 		}
 	}
 }
