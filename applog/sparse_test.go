@@ -2,9 +2,11 @@ package applog
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -288,5 +290,30 @@ func TestSparseOddLines(t *testing.T) {
 		if at == 399*time.Second && (len(got) == 0 || !strings.HasPrefix(got[len(got)-1], fmt.Sprintf("odd.log:%d ", lines))) {
 			t.Errorf("the last line, without its newline: got %q, want line %d", got[max(len(got)-1, 0):], lines)
 		}
+	}
+}
+
+// TestSparseTruncated: a sampled log cut short after Open (rotated with
+// copytruncate) makes a later query fail with one error naming the file,
+// not crash: its lines past the cut are counted through a mapping, where
+// reading them faults.
+func TestSparseTruncated(t *testing.T) {
+	withSparseFrom(t, 0)
+	dir := t.TempDir()
+	base := time.Date(2026, 11, 30, 5, 0, 0, 0, time.UTC)
+	data, _, _ := lateLog(base)
+	path := filepath.Join(dir, "cut.log")
+	write(t, path, data)
+	s, err := Open([]string{path}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := os.Truncate(path, int64(len(data)/3)); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Lines(base.Add(100*time.Second), base.Add(101*time.Second), func(*Line) {})
+	if err == nil || !strings.Contains(err.Error(), path) || !errors.Is(err, errChanged) {
+		t.Fatalf("got %v, want an error naming %s that says it changed", err, path)
 	}
 }
