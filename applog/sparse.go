@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"time"
 )
 
@@ -16,19 +15,19 @@ import (
 // 1.7 s of 3.4 s of CPU (~140 ns a line), and all but 2 % of those
 // lines lie far from any reset.
 //
-// One pass over the file (through a view, view.go: mapped, so only the
-// pages it touches are read) cuts it into the blocks a whole read would
-// (each starts at the first line beginning blockSize after the last) and
-// reads the time of the first line after every sampleStep. Line numbers
+// One pass over the file (through a view, view.go: a small read where
+// each block starts) cuts it into the blocks a whole read would (each
+// starts at the first line beginning blockSize after the last) and reads
+// the times of the first lines of each block (sampleLines). Line numbers
 // stay the file's, but are counted lazily: a block's number (the newlines
 // before it) is counted when a query first reads it, from the last block
 // counted, so a query in the first half of a file never counts the rest
 // (lineOf). Counting every newline at Open was most of the pass: 1 GB
 // read and counted, 0.17–0.59 s of CPU joining the bench log beside the
 // capture's analysis. (Counting only as far as the queries need with the
-// samples pread at each block's start, 16 k scattered reads, had been
-// slower with the page cache dropped and no cheaper hot; mapped, the
-// samples cost no read.)
+// samples read at each block's start had been tried before, with four
+// samples a block, and was slower with the page cache dropped and no
+// cheaper hot: 65 k scattered reads; one a block is 16 k.)
 //
 // A block not yet read is bounded by the samples around it: logs are
 // mostly, not strictly, in time order (a program writes a request's line
@@ -54,12 +53,17 @@ import (
 // to sample small files.
 var sparseFrom int64 = 64 << 20
 
-// sampleStep is how far apart the sampled lines are: 16 KiB is one line in
-// ~130 of the bench log, 65 k samples of 1 GB (~10 ms of reading times),
-// and with its one line in 20 up to 5 s late, ~3 k late ones among them:
-// the samples' disorder was 5.82 s (5.91 s sampling every 4 KiB; 5 s late
-// plus the access log's whole seconds).
-const sampleStep = 16 << 10
+// sampleLines is how many lines at each block's start are sampled (those
+// the one read of sampleWindow bytes there holds). Four samples spread
+// over each block, every 16 KiB (65 k reads of the bench's 1 GB log, or a
+// page fault each mapped), took 119–182 ms of CPU; four lines at each
+// block's start, one read a block, 43–64 ms, and measure the same
+// disorder: 11.9 s allowed on the ordered log, 21.6 s on the late one,
+// against 12.0 s and 21.9 s now, and the bench join reads the times of
+// 190 and 264 blocks (267 before). One line a block measured less of it
+// on TestSparseMatchesWhole's log (1 line in 20 up to 2 s late) and missed
+// the far late line that test looks for.
+const sampleLines = 4
 
 // lateFloor is added to the disorder allowed: lines later than any
 // sampled one by up to 10 s are still found. Each second of it reads
@@ -77,45 +81,37 @@ const farOut = 4
 // first block's (lineOf counts them). It returns why the file should be
 // read whole instead, if it should.
 func (f *file) sample(r *os.File, size int64) (why string, err error) {
-	v := newView(r, size)
-	defer v.Close()
-	defer guardFault(&err)
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	v := newView(r, size, sampleWindow)
+	v.readAhead = true
 	sb := lineFinder{v: v, size: size}
 	topts := f.topts.withCache()
 	const none, never = int64(-1 << 63), int64(1<<63 - 1)
 	runMax, lateSeen := none, int64(0)
 	first, last := never, none // the span of the sampled times
 	cur := block{smpMin: never, smpMax: none}
-	var lastStart int64 = -1
 	for cur.off < size {
-		for x := cur.off; x < cur.off+blockSize; x += sampleStep {
-			st, err := sb.lineStart(max(x, lastStart))
-			if err != nil {
-				return "", err
-			}
-			if st >= cur.off+blockSize || st >= size {
-				break
-			}
-			if st == lastStart {
-				continue // a long line holds more than one step
-			}
-			lastStart = st
+		st := cur.off
+		for range sampleLines {
 			line, err := sb.line(st)
 			if err != nil {
 				return "", err
 			}
-			t, ok := ParseTime(line, &topts)
-			if !ok {
-				continue
+			if t, ok := ParseTime(line, &topts); ok {
+				ns := t.UnixNano()
+				cur.smpMin, cur.smpMax = min(cur.smpMin, ns), max(cur.smpMax, ns)
+				if runMax != none {
+					lateSeen = max(lateSeen, runMax-ns)
+				}
+				runMax = max(runMax, ns)
+				first, last = min(first, ns), max(last, ns)
 			}
-			ns := t.UnixNano()
-			cur.smpMin, cur.smpMax = min(cur.smpMin, ns), max(cur.smpMax, ns)
-			if runMax != none {
-				lateSeen = max(lateSeen, runMax-ns)
+			// The next line, if the window read holds it.
+			if st, err = sb.lineStart(st + 1); err != nil {
+				return "", err
 			}
-			runMax = max(runMax, ns)
-			first, last = min(first, ns), max(last, ns)
+			if st >= cur.off+blockSize || st >= size || !sb.v.holds(st) {
+				break
+			}
 		}
 		end, err := sb.lineStart(cur.off + blockSize)
 		if err != nil {
@@ -154,8 +150,7 @@ func (f *file) lineOf(i int) (int, error) {
 		return 0, err
 	}
 	defer in.Close()
-	v := newView(in, f.size)
-	defer v.Close()
+	v := newView(in, f.size, countWindow)
 	for ; f.counted < i; f.counted++ {
 		b := &f.blocks[f.counted]
 		n, err := v.countLines(b.off, b.end)
@@ -352,9 +347,15 @@ func (s *lineFinder) lineStart(x int64) (int64, error) {
 // line returns the line starting at st as lineReader returns it: its first
 // maxRaw bytes, without its line ending.
 func (s *lineFinder) line(st int64) ([]byte, error) {
-	b, err := s.v.at(st, maxRaw+1)
+	b, err := s.v.at(st, 1)
 	if err != nil {
 		return nil, err
+	}
+	if i := bytes.IndexByte(b[:min(len(b), maxRaw+1)], '\n'); i < 0 && len(b) <= maxRaw {
+		// Not all of it in the window: read it whole.
+		if b, err = s.v.at(st, maxRaw+1); err != nil {
+			return nil, err
+		}
 	}
 	b = b[:min(len(b), maxRaw+1)]
 	if i := bytes.IndexByte(b, '\n'); i >= 0 {

@@ -294,9 +294,8 @@ func TestSparseOddLines(t *testing.T) {
 }
 
 // TestSparseTruncated: a sampled log cut short after Open (rotated with
-// copytruncate) makes a later query fail with one error naming the file,
-// not crash: its lines past the cut are counted through a mapping, where
-// reading them faults.
+// copytruncate) makes a later query fail with one error naming the file
+// and saying it changed: its lines past the cut are counted only then.
 func TestSparseTruncated(t *testing.T) {
 	withSparseFrom(t, 0)
 	dir := t.TempDir()

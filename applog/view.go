@@ -2,41 +2,87 @@ package applog
 
 import (
 	"bytes"
-	"runtime/debug"
+	"io"
+	"os"
 )
 
-// A view reads a large file's bytes a window at a time (view_unix.go maps
-// them, view_other.go reads them into a buffer): the sampling pass and the
-// line count of a sampled file (sparse.go) go through one. Mapping spares
-// the copy a read makes, which was most of the sampling pass's CPU: on the
-// bench's 1 GB log, counting its newlines took 115–128 ms read in 4 MiB
-// or 256 KiB pieces against 75–87 ms mapped, and touching one byte in
-// every 16 KiB (what sampling reads) 15–19 ms mapped. Windows, not the
-// whole file, are mapped so that the pages a pass has touched leave its
-// resident set as it moves on: a whole mapping counted up to the file's
-// size in the peak RSS.
-const viewWindow = 8 << 20
-
-// guardFault turns a fault reading mapped bytes into errChanged: the file
-// was cut short under its mapping (a log truncated by its rotation), which
-// the kernel reports as SIGBUS. Call it deferred, after
-// defer debug.SetPanicOnFault(debug.SetPanicOnFault(true)).
-func guardFault(err *error) {
-	if r := recover(); r != nil {
-		if _, ok := r.(interface{ Addr() uintptr }); ok {
-			*err = errChanged
-			return
-		}
-		panic(r)
-	}
+// A view reads a large file a window at a time with pread, for the
+// sampling pass (a few bytes at each block's start: a small window) and
+// the line count (every byte up to the blocks queries read: a large one)
+// of a sampled file (sparse.go). Measured on the bench's 1 GB log (page
+// cache warm): one 512-byte read per 64 KiB block, 16 k reads, took
+// 19–27 ms of CPU, where mapping the file and touching the same places
+// took 70–100 ms (each page fault maps 64 KiB, and unmapping costs too)
+// and reading it all 115–128 ms; counting the newlines of its first
+// 430 MB took 69–83 ms read through 64 KiB to 4 MiB buffers, and as long
+// mapped.
+type view struct {
+	f     *os.File
+	size  int64
+	space []byte
+	buf   []byte // the bytes [off, off+len(buf))
+	off   int64
+	// ahead: with readAhead set, the bytes before it have been asked
+	// for with willNeed.
+	readAhead bool
+	ahead     int64
 }
 
-// countLines returns the newlines in [from, to) of v's file.
+// readAheadSize is how far ahead of its reads a sampling view asks for the
+// file to be read (willNeed): with the bench's 1 GB log out of the page
+// cache, opening it and reading the bench capture's span took 2.9 s wall
+// (1.0 s CPU) so, 3.6 s without (4.9–5.3 s on main, counting all of it).
+const readAheadSize = 8 << 20
+
+// Windows of a view: sampleWindow holds a block's first line most
+// times; countWindow stays in the CPU's cache while it is counted.
+const (
+	sampleWindow = 4 << 10
+	countWindow  = 256 << 10
+)
+
+// newView reads f, of size bytes (its size at Open: what it has grown
+// since is not read), window bytes at a time.
+func newView(f *os.File, size int64, window int) *view {
+	return &view{f: f, size: size, space: make([]byte, window)}
+}
+
+// at returns the bytes from p on, at least min(n, size-p) of them; they
+// are valid until the next call.
+func (v *view) at(p int64, n int) ([]byte, error) {
+	if p < 0 || p >= v.size {
+		return nil, io.ErrUnexpectedEOF
+	}
+	want := min(int64(n), v.size-p)
+	if p >= v.off && p+want <= v.off+int64(len(v.buf)) {
+		return v.buf[p-v.off:], nil
+	}
+	if int64(len(v.space)) < want {
+		v.space = make([]byte, want)
+	}
+	if v.readAhead && p+want > v.ahead {
+		n := min(readAheadSize, v.size-p)
+		willNeed(v.f, p, n)
+		v.ahead = p + n
+	}
+	m, err := v.f.ReadAt(v.space[:min(int64(len(v.space)), v.size-p)], p)
+	if int64(m) < want {
+		if err == nil || err == io.EOF {
+			err = errChanged // shorter than at Open
+		}
+		return nil, err
+	}
+	v.buf, v.off = v.space[:m], p
+	return v.buf, nil
+}
+
+// holds says the bytes at p were read with the window last read.
+func (v *view) holds(p int64) bool { return p >= v.off && p < v.off+int64(len(v.buf)) }
+
+// countLines returns the newlines in [from, to).
 func (v *view) countLines(from, to int64) (n int, err error) {
-	defer guardFault(&err)
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	for p := from; p < to; {
-		b, err := v.at(p, int(min(to-p, viewWindow/2)))
+		b, err := v.at(p, int(min(to-p, int64(len(v.space)))))
 		if err != nil {
 			return 0, err
 		}
