@@ -70,6 +70,7 @@ type file struct {
 	late    int64
 	size    int64
 	counted int
+	counter *view // reads the file for lineOf
 }
 
 // span returns the blocks [first, last) that can hold times in [lo, hi].
@@ -184,6 +185,8 @@ type Set struct {
 	// seen[j] == epoch marks line j of the block Near is visiting.
 	seen  []uint32
 	epoch uint32
+	// lr reads the blocks load parses (its 64 KiB buffer made once).
+	lr *lineReader
 }
 
 // Open reads and indexes logs: files, directories (every regular file
@@ -526,9 +529,15 @@ func (f *file) scan(r io.Reader, off int64) part {
 // Stats returns what Open read.
 func (s *Set) Stats() Stats { return s.stats }
 
-// Close removes the temporary copies.
+// Close removes the temporary copies and closes what queries left open.
 func (s *Set) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, f := range s.files {
+		if f.counter != nil {
+			f.counter.f.Close()
+			f.counter = nil
+		}
 		s.removeTemp(f)
 	}
 	return nil
@@ -581,8 +590,23 @@ func (s *Set) load(f *file, i int) (*cached, error) {
 	if _, err := in.Seek(b.off, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("log %s: %w", f.name, err)
 	}
-	lr := newLineReader(io.LimitReader(in, b.end-b.off), b.off, num)
-	var lines []Line
+	// The block's lines, counted first (its own newlines, or the next
+	// block's number): a slice grown line by line was half of what
+	// parsing a block allocated.
+	n := 0
+	if i+1 < len(f.blocks) {
+		next, err := f.lineOf(i + 1)
+		if err != nil {
+			return nil, fmt.Errorf("log %s: %w", f.name, err)
+		}
+		n = next - num
+	}
+	if s.lr == nil {
+		s.lr = newLineReader(nil, 0, 0)
+	}
+	lr := s.lr
+	lr.reset(io.LimitReader(in, b.end-b.off), b.off, num)
+	lines := make([]Line, 0, n)
 	prev := time.Time{}
 	if b.prev != 0 {
 		prev = time.Unix(0, b.prev).UTC()

@@ -89,6 +89,7 @@ func (f *file) sample(r *os.File, size int64) (why string, err error) {
 	runMax, lateSeen := none, int64(0)
 	first, last := never, none // the span of the sampled times
 	cur := block{smpMin: never, smpMax: none}
+	f.blocks = make([]block, 0, size/blockSize+1)
 	for cur.off < size {
 		st := cur.off
 		for range sampleLines {
@@ -145,15 +146,18 @@ func (f *file) lineOf(i int) (int, error) {
 	if !f.sampled || i <= f.counted {
 		return f.blocks[i].line, nil
 	}
-	in, err := os.Open(f.path)
-	if err != nil {
-		return 0, err
+	if f.counter == nil {
+		// Kept open until Close: queries come block by block, and a
+		// window read for one holds the next blocks too.
+		in, err := os.Open(f.path)
+		if err != nil {
+			return 0, err
+		}
+		f.counter = newView(in, f.size, countWindow)
 	}
-	defer in.Close()
-	v := newView(in, f.size, countWindow)
 	for ; f.counted < i; f.counted++ {
 		b := &f.blocks[f.counted]
-		n, err := v.countLines(b.off, b.end)
+		n, err := f.counter.countLines(b.off, b.end)
 		if err != nil {
 			return 0, err
 		}

@@ -63,7 +63,7 @@ func judge(bl *batchLine, dt time.Duration, f *report.Finding, client, server ne
 	if rank == rankTime && len(sigs) == 0 {
 		return candidate{}, false
 	}
-	return candidate{l: *l, rank: rank, sigs: sigs, dt: dt}, true
+	return candidate{l: l, rank: rank, sigs: sigs, dt: dt}, true
 }
 
 // pick chooses the lines of b joining f, best first.
