@@ -352,14 +352,13 @@ func (s *lineFinder) lineStart(x int64) (int64, error) {
 // maxRaw bytes, without its line ending.
 func (s *lineFinder) line(st int64) ([]byte, error) {
 	b, err := s.v.at(st, 1)
+	for err == nil && bytes.IndexByte(b[:min(len(b), maxRaw+1)], '\n') < 0 && len(b) <= maxRaw && st+int64(len(b)) < s.size {
+		// Not all of it in the window: read on, twice as much each time
+		// (a line is rarely longer than a few hundred bytes).
+		b, err = s.v.at(st, min(2*len(b), maxRaw+1))
+	}
 	if err != nil {
 		return nil, err
-	}
-	if i := bytes.IndexByte(b[:min(len(b), maxRaw+1)], '\n'); i < 0 && len(b) <= maxRaw {
-		// Not all of it in the window: read it whole.
-		if b, err = s.v.at(st, maxRaw+1); err != nil {
-			return nil, err
-		}
 	}
 	b = b[:min(len(b), maxRaw+1)]
 	if i := bytes.IndexByte(b, '\n'); i >= 0 {
