@@ -2,6 +2,8 @@ package applog
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"slices"
 	"strings"
 	"time"
@@ -69,6 +71,7 @@ func (s *Set) GrepAll(needles []Needle, fn func(i int, l *Line)) error {
 	defer s.mu.Unlock()
 	type hit struct{ pos, k int }
 	var hits []hit
+	var cols []int
 	var ks []int
 	return s.readBlocks(lo, hi, func(f *file, b *block, buf []byte) error {
 		hits = hits[:0]
@@ -98,14 +101,13 @@ func (s *Set) GrepAll(needles []Needle, fn func(i int, l *Line)) error {
 		// The ip: prefixes are found at the colons they end with: where
 		// one prefix is on most lines (the bench log names its client on
 		// half of them), bytes.Index stops and starts again at each and
-		// read 80 MB in 70 ms, a walk over the colons in 40.
+		// read 80 MB in 70 ms, a walk over the colons in 40 (IndexByte
+		// from each colon to the next, ~20 ns a colon in the joins' profile,
+		// 0.1 s of CPU for the bench's 4½ minutes of log), a list of the
+		// colons made eight bytes at a time (indexAll) in ~15.
 		if len(colon) > 0 {
-			for c := 0; ; c++ {
-				e := bytes.IndexByte(buf[c:], ':')
-				if e < 0 {
-					break
-				}
-				c += e
+			cols = indexAll(cols[:0], buf, ':')
+			for _, c := range cols {
 				for _, g := range colon {
 					// The byte before the colon first: most colons in a
 					// log are a time's, after a digit.
@@ -167,4 +169,29 @@ func (s *Set) GrepAll(needles []Needle, fn func(i int, l *Line)) error {
 		}
 		return nil
 	})
+}
+
+// indexAll appends to dst the index of every c in b, in order. It looks at
+// eight bytes at a time: a word's bytes equal to c are found at once
+// (each byte of v is zero where b's is c; for each, adding 0x7f to its low
+// seven bits carries into its high bit unless all are zero, and neither
+// that nor v's own high bit is set only for a zero byte).
+func indexAll(dst []int, b []byte, c byte) []int {
+	const lo7 = 0x7f7f7f7f7f7f7f7f
+	pat := uint64(c) * 0x0101010101010101
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		v := binary.LittleEndian.Uint64(b[i:]) ^ pat
+		z := ^((v&lo7 + lo7) | v | lo7)
+		for z != 0 {
+			dst = append(dst, i+bits.TrailingZeros64(z)>>3)
+			z &= z - 1
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] == c {
+			dst = append(dst, i)
+		}
+	}
+	return dst
 }

@@ -96,3 +96,30 @@ func TestGrepAllIsGrep(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexAll: indexAll finds every byte equal to c and no other, at any
+// place in a word and in the tail, among the bytes its word trick could
+// confuse with c (c±1, c with its high bit set, 0x00, 0xff, 0x80, 0x7f).
+func TestIndexAll(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, c := range []byte{':', 0, 0x7f, 0x80, 0xff, '\n'} {
+		near := []byte{c, c - 1, c + 1, c ^ 0x80, 0, 0xff, 0x80, 0x7f, 'a'}
+		for n := range 40 {
+			for range 200 {
+				b := make([]byte, n)
+				for i := range b {
+					b[i] = near[r.IntN(len(near))]
+				}
+				var want []int
+				for i, x := range b {
+					if x == c {
+						want = append(want, i)
+					}
+				}
+				if got := indexAll(nil, b, c); !slices.Equal(got, want) {
+					t.Fatalf("indexAll(%q, %q) = %v, want %v", b, c, got, want)
+				}
+			}
+		}
+	}
+}

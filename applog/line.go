@@ -92,8 +92,17 @@ func (l *Line) addresses() {
 // original line were already dropped before b; a cut line ends with a note
 // of how much was left out.
 func Sanitize(b []byte, cut int) string {
-	out := make([]byte, 0, min(len(b), MaxText)+16)
+	// Most lines are printable ASCII throughout: copied at once, not byte
+	// by byte (a third of Sanitize's time on the bench's 1 GB log).
 	i := 0
+	for i < len(b) && i < MaxText && b[i] >= 0x20 && b[i] < 0x7f {
+		i++
+	}
+	if i == len(b) && cut == 0 {
+		return string(b)
+	}
+	out := make([]byte, 0, min(len(b), MaxText)+16)
+	out = append(out, b[:i]...)
 	for i < len(b) {
 		if len(out) >= MaxText {
 			cut += len(b) - i
@@ -141,18 +150,18 @@ func Addresses(text string) (ports []netip.AddrPort, ips []netip.Addr) {
 	b := text
 	for i := 0; i < len(b); i++ {
 		c := b[i]
-		if i > 0 && isAddrChar(b[i-1]) && b[i-1] != '[' {
+		if i > 0 && addrClass[b[i-1]]&inWord != 0 {
 			continue
 		}
 		start := i
 		if c == '[' {
 			start = i + 1
-		} else if !isHex(c) && c != ':' {
+		} else if addrClass[c]&startsAddr == 0 {
 			continue
 		}
 		j := start
 		colons, dots := 0, 0
-		for j < len(b) && (isHex(b[j]) || b[j] == ':' || b[j] == '.') {
+		for j < len(b) && addrClass[b[j]]&inAddr != 0 {
 			if b[j] == ':' {
 				colons++
 			} else if b[j] == '.' {
@@ -175,6 +184,9 @@ func Addresses(text string) (ports []netip.AddrPort, ips []netip.Addr) {
 			}
 			continue
 		}
+		// No token starts inside this one (each of its bytes is inWord):
+		// go on after it, not byte by byte through it.
+		i = j - 1
 		switch {
 		case dots == 3 && (colons <= 1 || indexByte(tok, ':') > 6 && indexByte(tok, '.') < indexByte(tok, ':')):
 			// IPv4, with a port, perhaps followed by more (Go's "a:p: read").
@@ -199,14 +211,61 @@ func Addresses(text string) (ports []netip.AddrPort, ips []netip.Addr) {
 			for len(tok) > 0 && tok[len(tok)-1] == '.' {
 				tok = tok[:len(tok)-1]
 			}
-			if a, err := netip.ParseAddr(tok); err == nil {
-				ips = append(ips, a)
-				i = j - 1
+			if maybeIPv6(tok) {
+				if a, err := netip.ParseAddr(tok); err == nil {
+					ips = append(ips, a)
+					i = j - 1
+				}
 			}
 		}
 	}
 	return ports, ips
 }
+
+// maybeIPv6 says tok (hex digits, colons and dots) has the shape of an
+// IPv6 address: "::", or eight groups (seven colons), or six and an IPv4
+// address. A time ("05:00:01.234") has none of them, and parsing every
+// time as an address was a tenth of Addresses' time.
+func maybeIPv6(tok string) bool {
+	colons, dots := 0, 0
+	for i := 0; i < len(tok); i++ {
+		switch tok[i] {
+		case ':':
+			if i > 0 && tok[i-1] == ':' {
+				return true
+			}
+			colons++
+		case '.':
+			dots++
+		}
+	}
+	return colons == 7 || colons == 6 && dots == 3
+}
+
+// addrClass holds, for each byte, what Addresses asks of it: a table
+// look-up in place of the comparisons of isHex and isAddrChar, which were
+// a third of its time on the bench's 1 GB log.
+var addrClass = func() (t [256]uint8) {
+	for c := range 256 {
+		b := byte(c)
+		if isAddrChar(b) && b != '[' {
+			t[c] |= inWord
+		}
+		if isHex(b) || b == ':' {
+			t[c] |= startsAddr
+		}
+		if isHex(b) || b == ':' || b == '.' {
+			t[c] |= inAddr
+		}
+	}
+	return t
+}()
+
+const (
+	inWord     = 1 << iota // a token cannot start after it
+	startsAddr             // a token can start with it
+	inAddr                 // an address can hold it
+)
 
 // port reads ":NNNNN" and returns the port and the bytes read.
 func port(s string) (uint16, int) {

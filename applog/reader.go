@@ -23,6 +23,12 @@ func newLineReader(r io.Reader, off int64, num int) *lineReader {
 	return &lineReader{br: bufio.NewReaderSize(r, maxRaw), off: off, num: num}
 }
 
+// reset reads r from offset off after line num, keeping the buffer.
+func (r *lineReader) reset(rd io.Reader, off int64, num int) {
+	r.br.Reset(rd)
+	r.off, r.num = off, num
+}
+
 // next returns the next line without its line ending, the number of bytes
 // cut from it, and the offset where it started. The line is valid until
 // the next call. At the end it returns io.EOF.

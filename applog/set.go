@@ -64,9 +64,13 @@ type file struct {
 	// give or take a slow request) costs a few blocks per query, not a scan.
 	pmax, smin []int64
 	// sampled: the file was indexed by samples of its times (sparse.go);
-	// late is the disorder its blocks' bounds allow, in ns.
+	// late is the disorder its blocks' bounds allow, in ns; size its size
+	// when sampled; blocks[:counted+1] have their line numbers (lineOf).
 	sampled bool
 	late    int64
+	size    int64
+	counted int
+	counter *view // reads the file for lineOf
 }
 
 // span returns the blocks [first, last) that can hold times in [lo, hi].
@@ -99,6 +103,9 @@ func (s *Set) readBlocks(lo, hi int64, fn func(f *file, b *block, buf []byte) er
 		err := func() error {
 			for i := range f.overlapping(lo, hi) {
 				b := &f.blocks[i]
+				if _, err := f.lineOf(i); err != nil {
+					return fmt.Errorf("log %s: %w", f.name, err)
+				}
 				if in == nil {
 					var err error
 					if in, err = os.Open(f.path); err != nil {
@@ -152,8 +159,9 @@ func (f *file) bounds() {
 
 // Stats describe what a Set read.
 type Stats struct {
-	// Timed and Cut count the lines of the files read whole at Open (not
-	// Sampled ones, whose lines are read only around the times asked for).
+	// Lines, Timed and Cut count the lines of the files read whole at
+	// Open, not of Sampled ones: their lines are read only around the
+	// times asked for, and counted only as far as those (sparse.go).
 	Files, Lines, Timed, Cut int
 	Bytes                    int64
 	// Skipped names the files not read and why ("binary", "journald
@@ -177,6 +185,8 @@ type Set struct {
 	// seen[j] == epoch marks line j of the block Near is visiting.
 	seen  []uint32
 	epoch uint32
+	// lr reads the blocks load parses (its 64 KiB buffer made once).
+	lr *lineReader
 }
 
 // Open reads and indexes logs: files, directories (every regular file
@@ -339,12 +349,11 @@ func (s *Set) index(f *file, sniff bool) error {
 		return fmt.Errorf("log %s: %w", f.name, err)
 	}
 	if size >= sparseFrom {
-		lines, why, err := f.sample(in, size)
+		why, err := f.sample(in, size)
 		if err != nil {
 			return fmt.Errorf("log %s: %w", f.name, err)
 		}
 		if why == "" {
-			s.stats.Lines += lines
 			s.stats.Bytes += size
 			s.stats.Files++
 			s.stats.Sampled++
@@ -520,9 +529,15 @@ func (f *file) scan(r io.Reader, off int64) part {
 // Stats returns what Open read.
 func (s *Set) Stats() Stats { return s.stats }
 
-// Close removes the temporary copies.
+// Close removes the temporary copies and closes what queries left open.
 func (s *Set) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, f := range s.files {
+		if f.counter != nil {
+			f.counter.f.Close()
+			f.counter = nil
+		}
 		s.removeTemp(f)
 	}
 	return nil
@@ -563,6 +578,10 @@ func (s *Set) load(f *file, i int) (*cached, error) {
 		return c, nil
 	}
 	b := &f.blocks[i]
+	num, err := f.lineOf(i)
+	if err != nil {
+		return nil, fmt.Errorf("log %s: %w", f.name, err)
+	}
 	in, err := os.Open(f.path)
 	if err != nil {
 		return nil, fmt.Errorf("log %s: %w", f.name, err)
@@ -571,8 +590,23 @@ func (s *Set) load(f *file, i int) (*cached, error) {
 	if _, err := in.Seek(b.off, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("log %s: %w", f.name, err)
 	}
-	lr := newLineReader(io.LimitReader(in, b.end-b.off), b.off, b.line)
-	var lines []Line
+	// The block's lines, counted first (its own newlines, or the next
+	// block's number): a slice grown line by line was half of what
+	// parsing a block allocated.
+	n := 0
+	if i+1 < len(f.blocks) {
+		next, err := f.lineOf(i + 1)
+		if err != nil {
+			return nil, fmt.Errorf("log %s: %w", f.name, err)
+		}
+		n = next - num
+	}
+	if s.lr == nil {
+		s.lr = newLineReader(nil, 0, 0)
+	}
+	lr := s.lr
+	lr.reset(io.LimitReader(in, b.end-b.off), b.off, num)
+	lines := make([]Line, 0, n)
 	prev := time.Time{}
 	if b.prev != 0 {
 		prev = time.Unix(0, b.prev).UTC()

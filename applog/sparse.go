@@ -15,15 +15,19 @@ import (
 // 1.7 s of 3.4 s of CPU (~140 ns a line), and all but 2 % of those
 // lines lie far from any reset.
 //
-// One pass over the file counts its lines (line numbers are the file's; a
-// newline count reads 1 GB in ~0.15 s of CPU here, most of it the
-// kernel's copy), cuts it into the blocks a whole read would (each starts
-// at the first line beginning blockSize after the last), and reads the
-// time of the first line after every sampleStep. (Counting only as far as
-// the queries need, with the samples read where each block starts, read
-// 578 MB of the bench log instead of 1 GB but took longer with the page
-// cache dropped, 16 k scattered reads being slower than one sequential
-// one, and no less CPU measurably.)
+// One pass over the file (through a view, view.go: a small read where
+// each block starts) cuts it into the blocks a whole read would (each
+// starts at the first line beginning blockSize after the last) and reads
+// the times of the first lines of each block (sampleLines). Line numbers
+// stay the file's, but are counted lazily: a block's number (the newlines
+// before it) is counted when a query first reads it, from the last block
+// counted, so a query in the first half of a file never counts the rest
+// (lineOf). Counting every newline at Open was most of the pass: 1 GB
+// read and counted, 0.17–0.59 s of CPU joining the bench log beside the
+// capture's analysis. (Counting only as far as the queries need with the
+// samples read at each block's start had been tried before, with four
+// samples a block, and was slower with the page cache dropped and no
+// cheaper hot: 65 k scattered reads; one a block is 16 k.)
 //
 // A block not yet read is bounded by the samples around it: logs are
 // mostly, not strictly, in time order (a program writes a request's line
@@ -49,12 +53,17 @@ import (
 // to sample small files.
 var sparseFrom int64 = 64 << 20
 
-// sampleStep is how far apart the sampled lines are: 16 KiB is one line in
-// ~130 of the bench log, 65 k samples of 1 GB (~10 ms of reading times),
-// and with its one line in 20 up to 5 s late, ~3 k late ones among them:
-// the samples' disorder was 5.82 s (5.91 s sampling every 4 KiB; 5 s late
-// plus the access log's whole seconds).
-const sampleStep = 16 << 10
+// sampleLines is how many lines at each block's start are sampled (those
+// the one read of sampleWindow bytes there holds). Four samples spread
+// over each block, every 16 KiB (65 k reads of the bench's 1 GB log, or a
+// page fault each mapped), took 119–182 ms of CPU; four lines at each
+// block's start, one read a block, 43–64 ms, and measure the same
+// disorder: 11.9 s allowed on the ordered log, 21.6 s on the late one,
+// against 12.0 s and 21.9 s now, and the bench join reads the times of
+// 190 and 264 blocks (267 before). One line a block measured less of it
+// on TestSparseMatchesWhole's log (1 line in 20 up to 2 s late) and missed
+// the far late line that test looks for.
+const sampleLines = 4
 
 // lateFloor is added to the disorder allowed: lines later than any
 // sampled one by up to 10 s are still found. Each second of it reads
@@ -68,84 +77,93 @@ const lateFloor = int64(10 * time.Second)
 const farOut = 4
 
 // sample indexes f from one pass over r (size bytes): its blocks with
-// their line numbers and sampled times, bounds from those. It returns the
-// file's line count, or why the file should be read whole instead.
-func (f *file) sample(r io.ReaderAt, size int64) (lines int, why string, err error) {
-	sb := seqBuf{r: r, size: size, space: make([]byte, 4<<20)}
+// their sampled times, bounds from those, and no line numbers but the
+// first block's (lineOf counts them). It returns why the file should be
+// read whole instead, if it should.
+func (f *file) sample(r *os.File, size int64) (why string, err error) {
+	v := newView(r, size, sampleWindow)
+	v.readAhead = true
+	sb := lineFinder{v: v, size: size}
 	topts := f.topts.withCache()
 	const none, never = int64(-1 << 63), int64(1<<63 - 1)
 	runMax, lateSeen := none, int64(0)
 	first, last := never, none // the span of the sampled times
 	cur := block{smpMin: never, smpMax: none}
-	var lastStart int64 = -1
+	f.blocks = make([]block, 0, size/blockSize+1)
 	for cur.off < size {
-		for x := cur.off; x < cur.off+blockSize; x += sampleStep {
-			st, err := sb.lineStart(max(x, lastStart))
-			if err != nil {
-				return 0, "", err
-			}
-			if st >= cur.off+blockSize || st >= size {
-				break
-			}
-			if st == lastStart {
-				continue // a long line holds more than one step
-			}
-			lastStart = st
+		st := cur.off
+		for range sampleLines {
 			line, err := sb.line(st)
 			if err != nil {
-				return 0, "", err
+				return "", err
 			}
-			t, ok := ParseTime(line, &topts)
-			if !ok {
-				continue
+			if t, ok := ParseTime(line, &topts); ok {
+				ns := t.UnixNano()
+				cur.smpMin, cur.smpMax = min(cur.smpMin, ns), max(cur.smpMax, ns)
+				if runMax != none {
+					lateSeen = max(lateSeen, runMax-ns)
+				}
+				runMax = max(runMax, ns)
+				first, last = min(first, ns), max(last, ns)
 			}
-			ns := t.UnixNano()
-			cur.smpMin, cur.smpMax = min(cur.smpMin, ns), max(cur.smpMax, ns)
-			if runMax != none {
-				lateSeen = max(lateSeen, runMax-ns)
+			// The next line, if the window read holds it.
+			if st, err = sb.lineStart(st + 1); err != nil {
+				return "", err
 			}
-			runMax = max(runMax, ns)
-			first, last = min(first, ns), max(last, ns)
+			if st >= cur.off+blockSize || st >= size || !sb.v.holds(st) {
+				break
+			}
 		}
 		end, err := sb.lineStart(cur.off + blockSize)
 		if err != nil {
-			return 0, "", err
+			return "", err
 		}
 		cur.end = min(end, size)
 		f.blocks = append(f.blocks, cur)
 		if end >= size {
 			break
 		}
-		n, err := sb.newlinesBefore(end)
-		if err != nil {
-			return 0, "", err
-		}
-		cur = block{off: end, line: n, smpMin: never, smpMax: none}
-	}
-	lines, err = sb.newlinesBefore(size)
-	if err != nil {
-		return 0, "", err
-	}
-	if size > 0 {
-		var b [1]byte
-		if _, err := r.ReadAt(b[:], size-1); err != nil {
-			return 0, "", err
-		}
-		if b[0] != '\n' {
-			lines++ // a last line without its newline
-		}
+		cur = block{off: end, smpMin: never, smpMax: none}
 	}
 	f.late = 2*lateSeen + lateFloor
 	switch {
 	case first > last:
-		return 0, "no time read in a sample of its lines", nil
+		return "no time read in a sample of its lines", nil
 	case f.late*farOut > last-first:
-		return 0, fmt.Sprintf("lines up to %v out of order in a sample of them", time.Duration(lateSeen)), nil
+		return fmt.Sprintf("lines up to %v out of order in a sample of them", time.Duration(lateSeen)), nil
 	}
-	f.sampled = true
+	f.sampled, f.size, f.counted = true, size, 0
 	f.widen()
 	f.bounds()
-	return lines, "", nil
+	return "", nil
+}
+
+// lineOf returns the number of the line before block i's first. A sampled
+// file's blocks are numbered as queries reach them: the newlines from the
+// last block numbered up to block i are counted then. Callers hold the
+// Set's lock.
+func (f *file) lineOf(i int) (int, error) {
+	if !f.sampled || i <= f.counted {
+		return f.blocks[i].line, nil
+	}
+	if f.counter == nil {
+		// Kept open until Close: queries come block by block, and a
+		// window read for one holds the next blocks too.
+		in, err := os.Open(f.path)
+		if err != nil {
+			return 0, err
+		}
+		f.counter = newView(in, f.size, countWindow)
+	}
+	for ; f.counted < i; f.counted++ {
+		b := &f.blocks[f.counted]
+		n, err := f.counter.countLines(b.off, b.end)
+		if err != nil {
+			return 0, err
+		}
+		f.blocks[f.counted+1].line = b.line + n
+	}
+	return f.blocks[i].line, nil
 }
 
 // widen sets the bounds of the blocks not yet read from the samples around
@@ -241,6 +259,9 @@ func (f *file) read(a, b int) (need int64, err error) {
 		return 0, fmt.Errorf("log %s: %w", f.name, err)
 	}
 	defer in.Close()
+	if _, err := f.lineOf(b - 1); err != nil {
+		return 0, fmt.Errorf("log %s: %w", f.name, err)
+	}
 	carry, err := f.carryBefore(in, a)
 	if err != nil {
 		return 0, err
@@ -293,57 +314,19 @@ func (f *file) carryBefore(in *os.File, a int) (int64, error) {
 	return 0, nil
 }
 
-// seqBuf reads a file forward through one buffer, counting the newlines of
-// the bytes it passes.
-type seqBuf struct {
-	r     io.ReaderAt
-	size  int64
-	space []byte
-	buf   []byte // the bytes at [off, off+len(buf))
-	off   int64
-	// nl newlines lie in [0, counted).
-	counted int64
-	nl      int
+// lineFinder finds lines in a file through a view.
+type lineFinder struct {
+	v    *view
+	size int64
 	// The last lineStart looked from seek on and found found: no newline
 	// lies in [seek, found-1), so a later call for a point in it has the
-	// same answer (its bytes may have left the buffer).
+	// same answer without looking through a long line again.
 	seek, found int64
-}
-
-// from returns the buffered bytes from p on, at least min(n, size-p) of
-// them. p may not go back before an earlier call's p (the bytes before it
-// are dropped); n is at most half the buffer.
-func (s *seqBuf) from(p int64, n int) ([]byte, error) {
-	if p < s.off {
-		return nil, errors.New("reading back")
-	}
-	want := min(int64(n), s.size-p)
-	for p+want > s.off+int64(len(s.buf)) {
-		drop := min(p, s.off+int64(len(s.buf))) - s.off
-		if s.counted < s.off+drop {
-			s.nl += bytes.Count(s.buf[max(s.counted-s.off, 0):drop], []byte{'\n'})
-			s.counted = s.off + drop
-		}
-		k := copy(s.space, s.buf[drop:])
-		s.off += drop
-		m, err := s.r.ReadAt(s.space[k:min(int64(len(s.space)), s.size-s.off)], s.off+int64(k))
-		s.buf = s.space[:k+m]
-		if m == 0 {
-			if err == nil || err == io.EOF {
-				err = io.ErrUnexpectedEOF // shorter than at Open
-			}
-			return nil, err
-		}
-		if err != nil && err != io.EOF {
-			return nil, err
-		}
-	}
-	return s.buf[p-s.off:], nil
 }
 
 // lineStart returns the offset of the first line starting at or after x,
 // size if none.
-func (s *seqBuf) lineStart(x int64) (int64, error) {
+func (s *lineFinder) lineStart(x int64) (int64, error) {
 	if x <= 0 {
 		return 0, nil
 	}
@@ -352,7 +335,7 @@ func (s *seqBuf) lineStart(x int64) (int64, error) {
 	}
 	s.seek, s.found = x-1, s.size
 	for q := x - 1; q < s.size; {
-		b, err := s.from(q, 1)
+		b, err := s.v.at(q, 1)
 		if err != nil {
 			return 0, err
 		}
@@ -367,8 +350,13 @@ func (s *seqBuf) lineStart(x int64) (int64, error) {
 
 // line returns the line starting at st as lineReader returns it: its first
 // maxRaw bytes, without its line ending.
-func (s *seqBuf) line(st int64) ([]byte, error) {
-	b, err := s.from(st, maxRaw+1)
+func (s *lineFinder) line(st int64) ([]byte, error) {
+	b, err := s.v.at(st, 1)
+	for err == nil && bytes.IndexByte(b[:min(len(b), maxRaw+1)], '\n') < 0 && len(b) <= maxRaw && st+int64(len(b)) < s.size {
+		// Not all of it in the window: read on, twice as much each time
+		// (a line is rarely longer than a few hundred bytes).
+		b, err = s.v.at(st, min(2*len(b), maxRaw+1))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -378,16 +366,4 @@ func (s *seqBuf) line(st int64) ([]byte, error) {
 	}
 	b = b[:min(len(b), maxRaw)]
 	return bytes.TrimSuffix(b, []byte{'\r'}), nil
-}
-
-// newlinesBefore counts the newlines in [0, p); p must lie in the buffer.
-func (s *seqBuf) newlinesBefore(p int64) (int, error) {
-	if p < s.counted || p > s.off+int64(len(s.buf)) {
-		if _, err := s.from(p, 0); err != nil || p < s.counted {
-			return 0, errors.New("counting lines out of order")
-		}
-	}
-	s.nl += bytes.Count(s.buf[s.counted-s.off:p-s.off], []byte{'\n'})
-	s.counted = p
-	return s.nl, nil
 }

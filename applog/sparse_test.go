@@ -2,9 +2,11 @@ package applog
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -99,8 +101,10 @@ func TestSparseMatchesWhole(t *testing.T) {
 	whole := open(1<<62, path)
 	sampled := open(0, path)
 	zipped := open(0, filepath.Join(dir, "gz", "late.log.gz"))
-	if st := sampled.Stats(); st.Sampled != 1 || len(st.ReadWhole) != 0 || st.Lines != len(times)-1 || st.Bytes != int64(len(data)) {
-		t.Fatalf("sampled stats %+v, want 1 file sampled, %d lines, %d bytes", st, len(times)-1, len(data))
+	// A sampled file's lines are not counted at Open (lineOf counts them
+	// as far as the queries go): Stats counts only files read whole.
+	if st := sampled.Stats(); st.Sampled != 1 || len(st.ReadWhole) != 0 || st.Lines != 0 || st.Bytes != int64(len(data)) {
+		t.Fatalf("sampled stats %+v, want 1 file sampled, 0 lines counted, %d bytes", st, len(data))
 	}
 	if st := whole.Stats(); st.Sampled != 0 || st.Lines != len(times)-1 {
 		t.Fatalf("whole stats %+v, want no file sampled, %d lines", st, len(times)-1)
@@ -154,6 +158,10 @@ func TestSparseMatchesWhole(t *testing.T) {
 	if read*3 > len(f.blocks) {
 		t.Errorf("one 2 s window of a 120 s log read %d of %d blocks, want under a third", read, len(f.blocks))
 	}
+	// Nor did it count the lines after its blocks.
+	if f.counted*3 > len(f.blocks) {
+		t.Errorf("one 2 s window of a 120 s log counted the lines of %d of %d blocks, want under a third", f.counted, len(f.blocks))
+	}
 	if want := base.Add(46 * time.Second); !times[far[1]].Equal(want) || !times[far[0]].Equal(want.Add(-11*time.Second)) {
 		t.Fatalf("far late lines at %v and %v, want 05:00:35 and 05:00:46", times[far[0]], times[far[1]])
 	}
@@ -172,6 +180,12 @@ func TestSparseMatchesWhole(t *testing.T) {
 		if strings.Join(a, " ") != strings.Join(b, " ") {
 			t.Fatalf("Near, window at %v: sampled gave %d lines, whole %d", from, len(b), len(a))
 		}
+	}
+	// The end of the log: its lines, up to the last the test wrote, have
+	// their numbers (counted on from the windows above).
+	checkWindow(base.Add(118*time.Second), base.Add(121*time.Second))
+	if f.counted != len(f.blocks)-1 {
+		t.Errorf("after the log's last window, %d of %d blocks have their line numbers, want all", f.counted+1, len(f.blocks))
 	}
 }
 
@@ -260,8 +274,8 @@ func TestSparseOddLines(t *testing.T) {
 		return s
 	}
 	whole, sampled := open(1<<62), open(0)
-	if st := sampled.Stats(); st.Sampled != 1 || st.Lines != lines {
-		t.Fatalf("sampled: got %+v, want 1 file sampled with %d lines", st, lines)
+	if st := sampled.Stats(); st.Sampled != 1 || st.Lines != 0 {
+		t.Fatalf("sampled: got %+v, want 1 file sampled, its lines not counted", st)
 	}
 	if st := whole.Stats(); st.Lines != lines {
 		t.Fatalf("whole: got %d lines, want %d", st.Lines, lines)
@@ -273,5 +287,32 @@ func TestSparseOddLines(t *testing.T) {
 		if strings.Join(got, "\n") != strings.Join(want, "\n") || len(want) == 0 {
 			t.Errorf("window at %v: sampled gave %d lines, whole %d", at, len(got), len(want))
 		}
+		if at == 399*time.Second && (len(got) == 0 || !strings.HasPrefix(got[len(got)-1], fmt.Sprintf("odd.log:%d ", lines))) {
+			t.Errorf("the last line, without its newline: got %q, want line %d", got[max(len(got)-1, 0):], lines)
+		}
+	}
+}
+
+// TestSparseTruncated: a sampled log cut short after Open (rotated with
+// copytruncate) makes a later query fail with one error naming the file
+// and saying it changed: its lines past the cut are counted only then.
+func TestSparseTruncated(t *testing.T) {
+	withSparseFrom(t, 0)
+	dir := t.TempDir()
+	base := time.Date(2026, 11, 30, 5, 0, 0, 0, time.UTC)
+	data, _, _ := lateLog(base)
+	path := filepath.Join(dir, "cut.log")
+	write(t, path, data)
+	s, err := Open([]string{path}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := os.Truncate(path, int64(len(data)/3)); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Lines(base.Add(100*time.Second), base.Add(101*time.Second), func(*Line) {})
+	if err == nil || !strings.Contains(err.Error(), path) || !errors.Is(err, errChanged) {
+		t.Fatalf("got %v, want an error naming %s that says it changed", err, path)
 	}
 }

@@ -162,9 +162,11 @@ func (j *LogJoiner) JoinAll(fs []report.Finding) error {
 	return j.joinBatches(fs, order)
 }
 
-// candidate is a line being considered for a finding.
+// candidate is a line being considered for a finding. l points into the
+// index's cache, whose lines are never changed: copying each (~180 bytes)
+// for every line judged was a sixth of the joins' allocations.
 type candidate struct {
-	l    applog.Line
+	l    *applog.Line
 	rank int // what of the connection it names; see matchRank
 	sigs []*cause.Signature
 	dt   time.Duration
@@ -238,7 +240,7 @@ func (j *LogJoiner) Attach(f *report.Finding) error {
 		if rank == rankTime && len(sigs) == 0 {
 			return // a line that names nothing and says nothing about resets
 		}
-		c := candidate{l: *l, rank: rank, sigs: sigs, dt: dt}
+		c := candidate{l: l, rank: rank, sigs: sigs, dt: dt}
 		best = insertBest(best, c, j.opts.MaxLines)
 	})
 	if err != nil {

@@ -83,7 +83,10 @@ func (j *LogJoiner) buildBatch(lines []*applog.Line) *lineBatch {
 		stamp:  make([]uint32, len(lines)),
 	}
 	for i, l := range lines {
-		b.lines[i] = batchLine{l: l, ns: l.Time.UnixNano(), sigs: j.signatures(l)}
+		// Not through the memo: a batch's lines are distinct, and looking
+		// each up and storing it (a map of up to 32 k lines) cost more
+		// than matching again the few lines two batches share.
+		b.lines[i] = batchLine{l: l, ns: l.Time.UnixNano(), sigs: cause.MatchLog(cause.LogFacts{Text: l.Text, HAProxyState: l.HAProxyState, EnvoyFlags: l.EnvoyFlags})}
 	}
 	// Ids in order of time, then of reading: every list filled from it is
 	// in the order its walk needs.
