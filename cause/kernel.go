@@ -182,8 +182,10 @@ func (f *facts) netfilterVerdict(k *Kernel) kernelVerdict {
 			// no entry, or (NAT) a confirmed one.
 			f.add("the rejected segment was mid-connection (it carried ACK), and conntrack on this host met it as a new flow: it held no entry for that established connection, which expired while idle (nf_conntrack_tcp_timeout_established) or was flushed")
 			f.add("conntrack -S (insert_failed, drop) and the established timeout on this host; keepalives shorter than it keep the entry")
+			// An ACK for a connection that never existed (nmap -sA, a
+			// stray) is met as new too; the capture at the client tells.
 			v.cause, v.conf = IdleTimeout, 0.8
-			v.alts = []Alternative{{FirewallReject, 0.2}}
+			v.alts = []Alternative{{FirewallReject, 0.1}, {ScanProbe, 0.1}}
 		case k.Conntrack == ConntrackKnown:
 			f.add("conntrack on this host tracked the flow: a rule rejected a connection it knew")
 		}
