@@ -17,8 +17,8 @@ const maxHosts = 1 << 16
 
 // hostStat is what one address showed across its flows (resets excluded):
 // the model of its sender that cause/model.go holds a reset against. It is
-// 96 bytes (TestHostStatSize); with its map entry (a 24-byte address and a
-// pointer) a full table of maxHosts is about 9 MB.
+// 96 bytes (TestHostStatSize); with its index slot (hostIndex) a full
+// table of maxHosts is 9 MB.
 type hostStat struct {
 	minTTL, maxTTL uint8
 	ttls           [4]uint8 // distinct TTLs, the first four seen
@@ -46,12 +46,33 @@ type hostStat struct {
 // hostTable holds what each address showed, and the bursts of resets each
 // address:port sent.
 type hostTable struct {
-	m      map[netip.Addr]*hostStat
+	addrs  hostIndex
+	stats  []hostStat // in the order the addresses came; addrs points here
 	bursts map[netip.AddrPort]*burst
 }
 
 func newHostTable() hostTable {
-	return hostTable{m: make(map[netip.Addr]*hostStat), bursts: make(map[netip.AddrPort]*burst)}
+	return hostTable{bursts: make(map[netip.AddrPort]*burst)}
+}
+
+// lookup returns a's model, nil when there is none.
+func (h *hostTable) lookup(a netip.Addr) *hostStat {
+	if i := h.addrs.find(a); i != 0 {
+		return &h.stats[i-1]
+	}
+	return nil
+}
+
+// add starts a's model as st, a not having one; a full table (maxHosts)
+// starts over first.
+func (h *hostTable) add(a netip.Addr, st hostStat) *hostStat {
+	if len(h.stats) >= maxHosts {
+		h.addrs.clear()
+		h.stats = h.stats[:0]
+	}
+	h.stats = append(h.stats, st)
+	h.addrs.add(a, uint32(len(h.stats)))
+	return &h.stats[len(h.stats)-1]
 }
 
 // burst is a run of resets from one address:port, each within
@@ -122,13 +143,9 @@ func (h *hostTable) observe(e *flow.Endpoint) *hostStat {
 		return nil // only resets: nothing trustworthy about its identity
 	}
 	a := e.Addr.Addr()
-	st := h.m[a]
+	st := h.lookup(a)
 	if st == nil {
-		if len(h.m) >= maxHosts {
-			clear(h.m)
-		}
-		st = &hostStat{minTTL: e.MinTTL, maxTTL: e.MaxTTL}
-		h.m[a] = st
+		st = h.add(a, hostStat{minTTL: e.MinTTL, maxTTL: e.MaxTTL})
 	}
 	st.minTTL = min(st.minTTL, e.MinTTL)
 	st.maxTTL = max(st.maxTTL, e.MaxTTL)
@@ -237,7 +254,7 @@ func (h *hostTable) first(p *packet.Packet) {
 }
 
 func (h *hostTable) get(a netip.Addr) cause.Host {
-	st := h.m[a]
+	st := h.lookup(a)
 	if st == nil {
 		return cause.Host{}
 	}
