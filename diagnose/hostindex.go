@@ -8,86 +8,100 @@ import (
 )
 
 // hostIndex finds an address's model in hostTable.stats: open addressing
-// with linear probing, at most half full, each slot holding the address
-// itself, so a probe compares it without reading the model. It replaced a
-// Go map[netip.Addr]*hostStat, which on a SYN flood from random sources
+// with linear probing, at most half full. It replaced a Go
+// map[netip.Addr]*hostStat, which on a SYN flood from random sources
 // (bench/flood.sh -k unanswered, 10 M SYNs) hashed a 24-byte key and
 // allocated a model for nearly every packet: 38 % of a one-core run, as
-// much as the flow table's work. A full table (maxHosts addresses) takes
-// 2 × maxHosts slots of 24 bytes, 3 MB, kept when the table starts over.
+// much as the flow table's work.
 //
-// An address is told apart by its 16 bytes and its length, as netip.Addr's
-// == tells 1.2.3.4 from ::ffff:1.2.3.4. Zones are not kept: addresses
-// decoded from packets have none.
+// On that flood nearly every lookup misses (each SYN's source is new, and
+// is looked up again when its attempt leaves the table, past several
+// start-overs), so a lookup costs what reading its slot from memory costs.
+// A slot is therefore 4 bytes, the model's index beside a few bits of the
+// hash: a full table (maxHosts) takes 2 × maxHosts slots, 512 KiB, the
+// size of one core's L2 cache here, where 24-byte slots holding the
+// address (3 MB) were 21 % of that run in the probe's first read alone.
+// The addresses sit beside the models (hostTable.addrs), read only when
+// the hash bits agree.
 type hostIndex struct {
-	slots []hostSlot
+	slots []uint32 // tag<<hostIdxBits | index + 1 in hostTable.stats; 0 for empty
 	n     int
 }
 
-type hostSlot struct {
-	hi, lo uint64 // the address's 16 bytes, big-endian halves
-	i      uint32 // hostTable.stats index + 1, 0 for an empty slot
+// hostIdxBits holds a model's index + 1, at most maxHosts
+// (TestHostIndexBits); the slot's other bits are a tag from the hash.
+const hostIdxBits = 17
+
+// hostAddr is an address as the index compares it: its 16 bytes and its
+// length, as netip.Addr's == tells 1.2.3.4 from ::ffff:1.2.3.4. Zones are
+// not kept: addresses decoded from packets have none.
+type hostAddr struct {
+	hi, lo uint64 // big-endian halves
 	bitLen uint32 // 32 or 128 (0: the zero Addr)
 }
 
-// hostSeed keys hostHash for this process, so a flood with chosen source
+func hostAddrOf(a netip.Addr) hostAddr {
+	b := a.As16()
+	return hostAddr{hi: binary.BigEndian.Uint64(b[:8]), lo: binary.BigEndian.Uint64(b[8:]), bitLen: uint32(a.BitLen())}
+}
+
+// hostSeed keys hash for this process, so a flood with chosen source
 // addresses cannot aim at one probe chain.
 var hostSeed = [3]uint64{rand.Uint64(), rand.Uint64(), rand.Uint64()}
 
-func hostSlotOf(a netip.Addr) hostSlot {
-	b := a.As16()
-	return hostSlot{hi: binary.BigEndian.Uint64(b[:8]), lo: binary.BigEndian.Uint64(b[8:]), bitLen: uint32(a.BitLen())}
-}
-
-// hostHash is wyhash's mixing (see flow's hashOf) of the slot's address.
-func hostHash(s *hostSlot) uint64 {
-	h, l := bits.Mul64(s.hi^hostSeed[0], s.lo^hostSeed[1])
-	h, l = bits.Mul64(h^l, uint64(s.bitLen)^hostSeed[2])
+// hash is wyhash's mixing (see flow's hashOf) of the address.
+func (k *hostAddr) hash() uint64 {
+	h, l := bits.Mul64(k.hi^hostSeed[0], k.lo^hostSeed[1])
+	h, l = bits.Mul64(h^l, uint64(k.bitLen)^hostSeed[2])
 	return h ^ l
 }
 
-// find returns a's index + 1 in hostTable.stats, 0 when a is not indexed.
-func (x *hostIndex) find(a netip.Addr) uint32 {
+// tag is the slot bits of hash h beside the index: its top bits, which
+// no table of fewer than 1 << 47 slots uses for the home slot.
+func tag(h uint64) uint32 { return uint32(h>>(64-(32-hostIdxBits))) << hostIdxBits }
+
+// find returns k's index + 1 in addrs (hostTable.addrs), 0 when k is not
+// indexed.
+func (x *hostIndex) find(k *hostAddr, addrs []hostAddr) uint32 {
 	if x.n == 0 {
 		return 0
 	}
-	k := hostSlotOf(a)
+	h := k.hash()
+	t := tag(h)
 	mask := uint64(len(x.slots) - 1)
-	for s := hostHash(&k) & mask; ; s = (s + 1) & mask {
-		sl := &x.slots[s]
-		if sl.i == 0 {
+	for s := h & mask; ; s = (s + 1) & mask {
+		sl := x.slots[s]
+		if sl == 0 {
 			return 0
 		}
-		if sl.lo == k.lo && sl.hi == k.hi && sl.bitLen == k.bitLen {
-			return sl.i
-		}
-	}
-}
-
-// add indexes a, which is not indexed, as index i - 1 of hostTable.stats.
-func (x *hostIndex) add(a netip.Addr, i uint32) {
-	if (x.n+1)*2 > len(x.slots) {
-		old := x.slots
-		x.slots = make([]hostSlot, max(64, 2*len(old)))
-		for k := range old {
-			if old[k].i != 0 {
-				x.place(old[k])
+		if sl&^(1<<hostIdxBits-1) == t {
+			if i := sl & (1<<hostIdxBits - 1); addrs[i-1] == *k {
+				return i
 			}
 		}
 	}
-	sl := hostSlotOf(a)
-	sl.i = i
-	x.place(sl)
+}
+
+// add indexes addrs' last address, which is not indexed yet.
+func (x *hostIndex) add(addrs []hostAddr) {
+	if (x.n+1)*2 > len(x.slots) {
+		x.slots = make([]uint32, max(64, 2*len(x.slots)))
+		for i := range addrs[:len(addrs)-1] {
+			x.place(&addrs[i], uint32(i+1))
+		}
+	}
+	x.place(&addrs[len(addrs)-1], uint32(len(addrs)))
 	x.n++
 }
 
-func (x *hostIndex) place(sl hostSlot) {
+func (x *hostIndex) place(k *hostAddr, i uint32) {
+	h := k.hash()
 	mask := uint64(len(x.slots) - 1)
-	s := hostHash(&sl) & mask
-	for x.slots[s].i != 0 {
+	s := h & mask
+	for x.slots[s] != 0 {
 		s = (s + 1) & mask
 	}
-	x.slots[s] = sl
+	x.slots[s] = tag(h) | i
 }
 
 // clear empties the index, keeping its slots.

@@ -17,8 +17,8 @@ const maxHosts = 1 << 16
 
 // hostStat is what one address showed across its flows (resets excluded):
 // the model of its sender that cause/model.go holds a reset against. It is
-// 96 bytes (TestHostStatSize); with its index slot (hostIndex) a full
-// table of maxHosts is 9 MB.
+// 96 bytes (TestHostStatSize); with its address and index slots
+// (hostIndex) a full table of maxHosts is 8 MiB.
 type hostStat struct {
 	minTTL, maxTTL uint8
 	ttls           [4]uint8 // distinct TTLs, the first four seen
@@ -47,7 +47,8 @@ type hostStat struct {
 // address:port sent.
 type hostTable struct {
 	addrs  hostIndex
-	stats  []hostStat // in the order the addresses came; addrs points here
+	stats  []hostStat // in the order their addresses came
+	keys   []hostAddr // stats[i]'s address
 	bursts map[netip.AddrPort]*burst
 }
 
@@ -57,7 +58,8 @@ func newHostTable() hostTable {
 
 // lookup returns a's model, nil when there is none.
 func (h *hostTable) lookup(a netip.Addr) *hostStat {
-	if i := h.addrs.find(a); i != 0 {
+	k := hostAddrOf(a)
+	if i := h.addrs.find(&k, h.keys); i != 0 {
 		return &h.stats[i-1]
 	}
 	return nil
@@ -68,10 +70,11 @@ func (h *hostTable) lookup(a netip.Addr) *hostStat {
 func (h *hostTable) add(a netip.Addr, st hostStat) *hostStat {
 	if len(h.stats) >= maxHosts {
 		h.addrs.clear()
-		h.stats = h.stats[:0]
+		h.stats, h.keys = h.stats[:0], h.keys[:0]
 	}
 	h.stats = append(h.stats, st)
-	h.addrs.add(a, uint32(len(h.stats)))
+	h.keys = append(h.keys, hostAddrOf(a))
+	h.addrs.add(h.keys)
 	return &h.stats[len(h.stats)-1]
 }
 

@@ -14,7 +14,7 @@ import (
 // the table's ceiling is maxHosts of these.
 func TestHostStatSize(t *testing.T) {
 	if got := unsafe.Sizeof(hostStat{}); got > 96 {
-		t.Errorf("hostStat is %d bytes, want at most 96 (maxHosts of them, 9 MB with the index, is the table's ceiling)", got)
+		t.Errorf("hostStat is %d bytes, want at most 96 (maxHosts of them, 8 MiB with the index, is the table's ceiling)", got)
 	}
 }
 
@@ -108,8 +108,15 @@ func TestHostTable(t *testing.T) {
 			want[a] = ttl
 			h.add(a, hostStat{ttls: [4]uint8{ttl}})
 		}
-		if len(h.stats) != len(want) || h.addrs.n != len(want) {
+		if len(h.stats) != len(want) || h.addrs.n != len(want) || len(h.keys) != len(want) {
 			t.Fatalf("step %d: table holds %d (index %d), map %d", step, len(h.stats), h.addrs.n, len(want))
 		}
+	}
+}
+
+// TestHostIndexBits: a slot's index bits hold every model's index + 1.
+func TestHostIndexBits(t *testing.T) {
+	if maxHosts >= 1<<hostIdxBits {
+		t.Errorf("maxHosts %d does not fit hostIdxBits %d", maxHosts, hostIdxBits)
 	}
 }
