@@ -5,6 +5,9 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"net/netip"
+	"unsafe"
+
+	"github.com/rstscope/rstscope/internal/prefetch"
 )
 
 // hostIndex finds an address's model in hostTable.stats: open addressing
@@ -60,13 +63,12 @@ func (k *hostAddr) hash() uint64 {
 // no table of fewer than 1 << 47 slots uses for the home slot.
 func tag(h uint64) uint32 { return uint32(h>>(64-(32-hostIdxBits))) << hostIdxBits }
 
-// find returns k's index + 1 in addrs (hostTable.addrs), 0 when k is not
-// indexed.
-func (x *hostIndex) find(k *hostAddr, addrs []hostAddr) uint32 {
+// find returns k's index + 1 in addrs (hostTable.keys), 0 when k is not
+// indexed; h is k's hash.
+func (x *hostIndex) find(k *hostAddr, h uint64, addrs []hostAddr) uint32 {
 	if x.n == 0 {
 		return 0
 	}
-	h := k.hash()
 	t := tag(h)
 	mask := uint64(len(x.slots) - 1)
 	for s := h & mask; ; s = (s + 1) & mask {
@@ -82,20 +84,27 @@ func (x *hostIndex) find(k *hostAddr, addrs []hostAddr) uint32 {
 	}
 }
 
-// add indexes addrs' last address, which is not indexed yet.
-func (x *hostIndex) add(addrs []hostAddr) {
+// prefetch starts reading the home slot of hash h (see internal/prefetch).
+func (x *hostIndex) prefetch(h uint64) {
+	if x.n == 0 {
+		return
+	}
+	prefetch.Line(unsafe.Pointer(&x.slots[h&uint64(len(x.slots)-1)]))
+}
+
+// add indexes addrs' last address, of hash h, which is not indexed yet.
+func (x *hostIndex) add(addrs []hostAddr, h uint64) {
 	if (x.n+1)*2 > len(x.slots) {
 		x.slots = make([]uint32, max(64, 2*len(x.slots)))
 		for i := range addrs[:len(addrs)-1] {
-			x.place(&addrs[i], uint32(i+1))
+			x.place(addrs[i].hash(), uint32(i+1))
 		}
 	}
-	x.place(&addrs[len(addrs)-1], uint32(len(addrs)))
+	x.place(h, uint32(len(addrs)))
 	x.n++
 }
 
-func (x *hostIndex) place(k *hostAddr, i uint32) {
-	h := k.hash()
+func (x *hostIndex) place(h uint64, i uint32) {
 	mask := uint64(len(x.slots) - 1)
 	s := h & mask
 	for x.slots[s] != 0 {

@@ -59,22 +59,33 @@ func newHostTable() hostTable {
 // lookup returns a's model, nil when there is none.
 func (h *hostTable) lookup(a netip.Addr) *hostStat {
 	k := hostAddrOf(a)
-	if i := h.addrs.find(&k, h.keys); i != 0 {
+	if i := h.addrs.find(&k, k.hash(), h.keys); i != 0 {
 		return &h.stats[i-1]
 	}
 	return nil
 }
 
-// add starts a's model as st, a not having one; a full table (maxHosts)
-// starts over first.
-func (h *hostTable) add(a netip.Addr, st hostStat) *hostStat {
+// prefetch starts reading what lookup(a) will read first.
+func (h *hostTable) prefetch(a netip.Addr) {
+	k := hostAddrOf(a)
+	h.addrs.prefetch(k.hash())
+}
+
+// obtain returns a's model, starting it as st when there is none; a full
+// table (maxHosts) starts over first.
+func (h *hostTable) obtain(a netip.Addr, st hostStat) *hostStat {
+	k := hostAddrOf(a)
+	hash := k.hash()
+	if i := h.addrs.find(&k, hash, h.keys); i != 0 {
+		return &h.stats[i-1]
+	}
 	if len(h.stats) >= maxHosts {
 		h.addrs.clear()
 		h.stats, h.keys = h.stats[:0], h.keys[:0]
 	}
 	h.stats = append(h.stats, st)
-	h.keys = append(h.keys, hostAddrOf(a))
-	h.addrs.add(h.keys)
+	h.keys = append(h.keys, k)
+	h.addrs.add(h.keys, hash)
 	return &h.stats[len(h.stats)-1]
 }
 
@@ -146,10 +157,7 @@ func (h *hostTable) observe(e *flow.Endpoint) *hostStat {
 		return nil // only resets: nothing trustworthy about its identity
 	}
 	a := e.Addr.Addr()
-	st := h.lookup(a)
-	if st == nil {
-		st = h.add(a, hostStat{minTTL: e.MinTTL, maxTTL: e.MaxTTL})
-	}
+	st := h.obtain(a, hostStat{minTTL: e.MinTTL, maxTTL: e.MaxTTL})
 	st.minTTL = min(st.minTTL, e.MinTTL)
 	st.maxTTL = max(st.maxTTL, e.MaxTTL)
 	st.addTTL(e.MinTTL)

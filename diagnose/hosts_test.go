@@ -106,7 +106,9 @@ func TestHostTable(t *testing.T) {
 			}
 			ttl := uint8(rng.IntN(255) + 1)
 			want[a] = ttl
-			h.add(a, hostStat{ttls: [4]uint8{ttl}})
+			if got := h.obtain(a, hostStat{ttls: [4]uint8{ttl}}); got.ttls[0] != ttl {
+				t.Fatalf("step %d: %v: obtained a model of TTL %d, want a new one of %d", step, a, got.ttls[0], ttl)
+			}
 		}
 		if len(h.stats) != len(want) || h.addrs.n != len(want) || len(h.keys) != len(want) {
 			t.Fatalf("step %d: table holds %d (index %d), map %d", step, len(h.stats), h.addrs.n, len(want))

@@ -256,3 +256,36 @@ func TestAttemptIndex(t *testing.T) {
 		t.Errorf("index holds %d, want %d", tab.attemptIdx.n, len(want))
 	}
 }
+
+// TestPrefetchNamesTheEvictee: Prefetch returns the originator of the
+// connection the next admission evicts, once the table is full, and the
+// zero Addr before; IPv6 keys (in an addrPair) included, and either side
+// of the key sending the SYN.
+func TestPrefetchNamesTheEvictee(t *testing.T) {
+	tab := NewTable(Config{MaxConns: 2})
+	var evicted netip.Addr
+	tab.OnEnd = func(c *Conn, why EndReason) {
+		if why == EndEvicted {
+			evicted = c.Ep[FromOrig].Addr.Addr()
+		}
+	}
+	start := time.Unix(1_700_000_000, 0)
+	srv4, srv6 := netip.MustParseAddrPort("10.9.9.9:443"), netip.MustParseAddrPort("[2001:db8::9]:443")
+	for i, src := range []string{"10.0.0.1:4000", "10.200.0.2:4000", "[2001:db8::1]:4000", "[2001:db8::ffff:1]:4000", "10.0.0.5:4000", "10.0.0.6:4000"} {
+		s := netip.MustParseAddrPort(src)
+		dst, v := srv4, uint8(4)
+		if s.Addr().Is6() {
+			dst, v = srv6, 6
+		}
+		p := packet.Packet{IPVersion: v, IPLen: 40, TTL: 64, Src: s.Addr(), Dst: dst.Addr(), SrcPort: s.Port(), DstPort: dst.Port(), Seq: 1000, Flags: packet.SYN}
+		k, _ := MakeKey(p.SrcAddrPort(), p.DstAddrPort())
+		want := tab.Prefetch(&k)
+		evicted = netip.Addr{}
+		if !tab.Offer(&p, start.Add(time.Duration(i)*time.Millisecond), uint64(i+1), p.IPLen) {
+			t.Fatalf("SYN %d not taken as an attempt", i)
+		}
+		if want != evicted {
+			t.Errorf("SYN %d from %v: Prefetch named %v, the table evicted %v", i, s, want, evicted)
+		}
+	}
+}

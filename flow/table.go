@@ -341,13 +341,17 @@ func (t *Table) expire() {
 // a SYN flood pushes out its own SYNs rather than the connections that
 // carry traffic.
 func (t *Table) evictOne() {
+	t.endEntry(t.nextEvicted(), EndEvicted)
+}
+
+// nextEvicted is the connection evictOne would end now.
+func (t *Table) nextEvicted() entry {
 	if e := t.first(&t.closed, &t.rClosed); !e.none() {
-		t.endEntry(e, EndEvicted)
+		return e
 	} else if t.attempts.head != 0 {
-		t.endAttempt(t.attempts.head, EndEvicted)
-	} else {
-		t.endEntry(t.first(&t.open, &t.rOpen), EndEvicted)
+		return entry{i: t.attempts.head}
 	}
+	return t.first(&t.open, &t.rOpen)
 }
 
 // Flush ends every connection, as at the end of the input: in order of
