@@ -85,6 +85,9 @@ func (t *Table) setKey(a *attempt, k Key) {
 
 // keyOf is a's key.
 func (t *Table) keyOf(a *attempt) Key {
+	if a == t.warmed {
+		return t.warmedKey
+	}
 	k := Key{loP: a.loP, hiP: a.hiP}
 	if a.bits&attKey6 != 0 {
 		p := t.addrs6.at(binary.LittleEndian.Uint32(a.addr[0][:]), addrChunk)
@@ -344,6 +347,9 @@ func (t *Table) freeAttempt(i uint32) {
 		delete(t.bigNotes, a.id)
 	}
 	t.freeKey(a)
+	if a == t.warmed {
+		t.warmed = nil
+	}
 	a.more, a.id = 0, 0
 	a.next = t.slab.free
 	t.slab.free = i

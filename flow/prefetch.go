@@ -17,7 +17,7 @@ import (
 // keys its frames in batches); it changes nothing. On a SYN flood each
 // of those reads is a cache miss (see internal/prefetch).
 func (t *Table) Prefetch(k *Key) (evictee netip.Addr) {
-	if n := len(t.conns.slots); n > 0 {
+	if n := len(t.conns.slots); n > smallIndex {
 		prefetch.Line(unsafe.Pointer(&t.conns.slots[k.h&uint64(n-1)]))
 	}
 	x := &t.attemptIdx
@@ -35,11 +35,22 @@ func (t *Table) Prefetch(k *Key) (evictee netip.Addr) {
 		return netip.Addr{}
 	}
 	// Dropping the attempt reads its key's home slot (unindexAttempt).
+	// Its key is kept for keyOf, which builds it again when the attempt
+	// ends (a tenth of what warming cost).
 	a := t.attempt(e.i)
-	ek := t.keyOf(a)
+	if t.warmed != a {
+		t.warmed, t.warmedKey = nil, t.keyOf(a)
+		t.warmed = a
+	}
+	ek := t.warmedKey
 	prefetch.Line(unsafe.Pointer(&x.slots[ek.h&uint64(len(x.slots)-1)]))
 	if a.srcLo() {
 		return keyAddr(ek.lo, a.ipVersion())
 	}
 	return keyAddr(ek.hi, a.ipVersion())
 }
+
+// smallIndex is the most slots of the Conn index Prefetch leaves alone:
+// 64 KiB of them, which stay in the cache anyway (a flood's few real
+// connections), and prefetching costs a call (an assembly function).
+const smallIndex = 4096

@@ -91,8 +91,10 @@ type Table struct {
 	attempts       slotList
 	rOpen, rClosed slotList
 	replay         packet.Packet // an attempt's packets, rebuilt
-	scratch        *Conn         // an ending attempt, as OnEnd sees it
-	notes          []string      // noted verdicts of records' resets, interned
+	warmed         *attempt      // the attempt whose key Prefetch built, until freed
+	warmedKey      Key
+	scratch        *Conn    // an ending attempt, as OnEnd sees it
+	notes          []string // noted verdicts of records' resets, interned
 	bigNotes       map[uint64]ResetNote
 	// tick orders a Conn list and the record list beside it as one list
 	// would: each connection or record takes the next tick when it moves to
