@@ -9,19 +9,20 @@ import (
 // over slab indices, at most half full. A Go map[Key]uint32 took 63 MB for
 // the 500 k attempts of a full table on bench/synflood (as much as the
 // attempts themselves); this took 4 MB with 4-byte slots and takes 8 MB
-// with 8-byte ones (below), 4 MB for the 250 k of the default cap, since
-// the key is read from the slab; it is mapped outside the Go heap like the
-// slab (on the heap it counted twice, with the collector's headroom). The hash is the key's own (Key.h,
-// seeded per process), so a flood with chosen addresses cannot aim at one
-// probe chain.
+// with the 8-byte ones below (4 MB at the default cap of 250 k), since
+// the key is read from the slab. It is mapped outside the Go heap like the
+// slab (on the heap it counted twice, with the collector's headroom). The
+// hash is the key's own (Key.h, seeded per process), so a flood with
+// chosen addresses cannot aim at one probe chain.
 //
 // Each slot keeps the low half of its key's hash beside the slab index: a
 // probe reads the attempt (a cache miss in a slab of 250 k) only when the
 // hashes agree, and deletion finds the home of the entries it shifts back
-// without rebuilding their keys. Rebuilding them (keyOf: the key and its
-// hash) was 23 % of the CPU time of a one-core run on a 10 M-SYN flood
-// (bench/flood.sh -k unanswered), and the probes' reads of the slab 12 %.
-// The half is enough: the index never holds 1 << 32 slots.
+// without rebuilding their keys. With slab indices alone, deletion
+// (unindexAttempt, mostly rebuilding keys with keyOf) was 23 % of the CPU
+// time of a one-core run on a 10 M-SYN flood (bench/flood.sh -k
+// unanswered) and findAttempt 12 %. The half is enough: the index never
+// holds 1 << 32 slots.
 type attemptIndex struct {
 	slots []attemptSlot // mem.slots
 	n     int
