@@ -60,7 +60,7 @@ func BenchmarkReadAheadBenchCapture(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := readAhead(context.Background(), r, Options{}, func(data []byte, _ capture.Info, _ *packet.Packet, _ *flow.Key, _ error) { n += len(data) }, nil); err != nil {
+		if err := readAhead(context.Background(), r, Options{}, func(data []byte, _ capture.Info, _ *packet.Packet, _ *flow.Key, _ error) { n += len(data) }, nil, nil); err != nil {
 			b.Fatal(err)
 		}
 		r.Close()

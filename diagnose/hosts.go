@@ -17,8 +17,8 @@ const maxHosts = 1 << 16
 
 // hostStat is what one address showed across its flows (resets excluded):
 // the model of its sender that cause/model.go holds a reset against. It is
-// 96 bytes (TestHostStatSize); with its map entry (a 24-byte address and a
-// pointer) a full table of maxHosts is about 9 MB.
+// 96 bytes (TestHostStatSize); with its address and index slots
+// (hostIndex) a full table of maxHosts is 8 MiB.
 type hostStat struct {
 	minTTL, maxTTL uint8
 	ttls           [4]uint8 // distinct TTLs, the first four seen
@@ -46,12 +46,47 @@ type hostStat struct {
 // hostTable holds what each address showed, and the bursts of resets each
 // address:port sent.
 type hostTable struct {
-	m      map[netip.Addr]*hostStat
+	addrs  hostIndex
+	stats  []hostStat // in the order their addresses came
+	keys   []hostAddr // stats[i]'s address
 	bursts map[netip.AddrPort]*burst
 }
 
 func newHostTable() hostTable {
-	return hostTable{m: make(map[netip.Addr]*hostStat), bursts: make(map[netip.AddrPort]*burst)}
+	return hostTable{bursts: make(map[netip.AddrPort]*burst)}
+}
+
+// lookup returns a's model, nil when there is none.
+func (h *hostTable) lookup(a netip.Addr) *hostStat {
+	k := hostAddrOf(a)
+	if i := h.addrs.find(&k, k.hash(), h.keys); i != 0 {
+		return &h.stats[i-1]
+	}
+	return nil
+}
+
+// prefetch starts reading what lookup(a) will read first.
+func (h *hostTable) prefetch(a netip.Addr) {
+	k := hostAddrOf(a)
+	h.addrs.prefetch(k.hash())
+}
+
+// obtain returns a's model, starting it as st when there is none; a full
+// table (maxHosts) starts over first.
+func (h *hostTable) obtain(a netip.Addr, st hostStat) *hostStat {
+	k := hostAddrOf(a)
+	hash := k.hash()
+	if i := h.addrs.find(&k, hash, h.keys); i != 0 {
+		return &h.stats[i-1]
+	}
+	if len(h.stats) >= maxHosts {
+		h.addrs.clear()
+		h.stats, h.keys = h.stats[:0], h.keys[:0]
+	}
+	h.stats = append(h.stats, st)
+	h.keys = append(h.keys, k)
+	h.addrs.add(h.keys, hash)
+	return &h.stats[len(h.stats)-1]
 }
 
 // burst is a run of resets from one address:port, each within
@@ -122,14 +157,7 @@ func (h *hostTable) observe(e *flow.Endpoint) *hostStat {
 		return nil // only resets: nothing trustworthy about its identity
 	}
 	a := e.Addr.Addr()
-	st := h.m[a]
-	if st == nil {
-		if len(h.m) >= maxHosts {
-			clear(h.m)
-		}
-		st = &hostStat{minTTL: e.MinTTL, maxTTL: e.MaxTTL}
-		h.m[a] = st
-	}
+	st := h.obtain(a, hostStat{minTTL: e.MinTTL, maxTTL: e.MaxTTL})
 	st.minTTL = min(st.minTTL, e.MinTTL)
 	st.maxTTL = max(st.maxTTL, e.MaxTTL)
 	st.addTTL(e.MinTTL)
@@ -237,7 +265,7 @@ func (h *hostTable) first(p *packet.Packet) {
 }
 
 func (h *hostTable) get(a netip.Addr) cause.Host {
-	st := h.m[a]
+	st := h.lookup(a)
 	if st == nil {
 		return cause.Host{}
 	}

@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 	"time"
@@ -13,7 +14,7 @@ import (
 // the table's ceiling is maxHosts of these.
 func TestHostStatSize(t *testing.T) {
 	if got := unsafe.Sizeof(hostStat{}); got > 96 {
-		t.Errorf("hostStat is %d bytes, want at most 96 (maxHosts of them, about 9 MB with the map, is the table's ceiling)", got)
+		t.Errorf("hostStat is %d bytes, want at most 96 (maxHosts of them, 8 MiB with the index, is the table's ceiling)", got)
 	}
 }
 
@@ -66,5 +67,58 @@ func TestBurstOrder(t *testing.T) {
 	h.reset(src, us(0), at(5))
 	if b := h.reset(src, us(0)+int64(2*cause.BurstWindow), at(1)); b.n != 1 || b.outOfOrder() {
 		t.Errorf("a reset after the window: burst of %d, out of order %t; want a new burst of 1 in order", b.n, b.outOfOrder())
+	}
+}
+
+// TestHostTable: the open-addressing table against a Go map keyed by
+// netip.Addr (what it replaced), through more addresses than maxHosts, so
+// that both start over at the same insert; IPv4 addresses beside their
+// IPv4-mapped IPv6 form, which == tells apart, and the zero Addr.
+func TestHostTable(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	h := newHostTable()
+	want := map[netip.Addr]uint8{}
+	addr := func() netip.Addr {
+		b := [16]byte{10: 0xff, 11: 0xff, 12: 10, 13: byte(rng.IntN(256)), 14: byte(rng.IntN(256)), 15: byte(rng.IntN(8))}
+		switch rng.IntN(8) {
+		case 0:
+			return netip.AddrFrom16(b) // ::ffff:10.x.y.z
+		case 1:
+			b[0], b[1], b[10], b[11] = 0xfe, 0x80, 0, 0
+			return netip.AddrFrom16(b)
+		case 2:
+			if rng.IntN(1000) == 0 {
+				return netip.Addr{}
+			}
+		}
+		return netip.AddrFrom16(b).Unmap()
+	}
+	for step := range 400_000 {
+		a := addr()
+		st := h.lookup(a)
+		w, ok := want[a]
+		if (st != nil) != ok || ok && st.ttls[0] != w {
+			t.Fatalf("step %d: %v: table has %v, map %d (%t)", step, a, st, w, ok)
+		}
+		if st == nil {
+			if len(want) >= maxHosts {
+				clear(want)
+			}
+			ttl := uint8(rng.IntN(255) + 1)
+			want[a] = ttl
+			if got := h.obtain(a, hostStat{ttls: [4]uint8{ttl}}); got.ttls[0] != ttl {
+				t.Fatalf("step %d: %v: obtained a model of TTL %d, want a new one of %d", step, a, got.ttls[0], ttl)
+			}
+		}
+		if len(h.stats) != len(want) || h.addrs.n != len(want) || len(h.keys) != len(want) {
+			t.Fatalf("step %d: table holds %d (index %d), map %d", step, len(h.stats), h.addrs.n, len(want))
+		}
+	}
+}
+
+// TestHostIndexBits: a slot's index bits hold every model's index + 1.
+func TestHostIndexBits(t *testing.T) {
+	if maxHosts >= 1<<hostIdxBits {
+		t.Errorf("maxHosts %d does not fit hostIdxBits %d", maxHosts, hostIdxBits)
 	}
 }

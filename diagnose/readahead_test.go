@@ -36,7 +36,7 @@ func TestReadAheadSameAsInline(t *testing.T) {
 					frames = append(frames, fmt.Sprintf("%d %d %x %v %+v %x %v", info.Frame, info.CaptureLen, data, err, *p, p.Payload, *k))
 				}
 				if ahead {
-					err = readAhead(context.Background(), r, Options{}, handle, nil)
+					err = readAhead(context.Background(), r, Options{}, handle, nil, nil)
 				} else {
 					var p packet.Packet
 					err = readInline(r, Options{}, func(data []byte, info capture.Info) {

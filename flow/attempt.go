@@ -85,6 +85,9 @@ func (t *Table) setKey(a *attempt, k Key) {
 
 // keyOf is a's key.
 func (t *Table) keyOf(a *attempt) Key {
+	if a == t.warmed {
+		return t.warmedKey
+	}
 	k := Key{loP: a.loP, hiP: a.hiP}
 	if a.bits&attKey6 != 0 {
 		p := t.addrs6.at(binary.LittleEndian.Uint32(a.addr[0][:]), addrChunk)
@@ -248,7 +251,7 @@ func (t *Table) OfferKey(p *packet.Packet, k Key, ts time.Time, frame uint64, ip
 			a.bits |= b.bit
 		}
 	}
-	t.indexAttempt(i)
+	t.indexAttempt(i, k.h)
 	t.pushAttempt(i)
 	t.stats.Peak = max(t.stats.Peak, t.Len())
 	return true
@@ -315,12 +318,12 @@ func (t *Table) unlinkAttempt(i uint32) {
 	a.prev, a.next = 0, 0
 }
 
-// dropAttempt unlinks attempt i, forgets its key and frees its slot and
-// its replies, unless a reset of it waits for its verdict: then they stay
-// until Explained.
-func (t *Table) dropAttempt(i uint32) {
+// dropAttempt unlinks attempt i, whose key's hash is h, forgets its key
+// and frees its slot and its replies, unless a reset of it waits for its
+// verdict: then they stay until Explained.
+func (t *Table) dropAttempt(i uint32, h uint64) {
 	t.unlinkAttempt(i)
-	t.unindexAttempt(i)
+	t.unindexAttempt(i, h)
 	a := t.attempt(i)
 	for j := a.more; j != 0; j = t.reply(j).next {
 		if t.reply(j).bits&replyPending != 0 {
@@ -344,6 +347,9 @@ func (t *Table) freeAttempt(i uint32) {
 		delete(t.bigNotes, a.id)
 	}
 	t.freeKey(a)
+	if a == t.warmed {
+		t.warmed = nil
+	}
 	a.more, a.id = 0, 0
 	a.next = t.slab.free
 	t.slab.free = i
@@ -482,7 +488,7 @@ func (t *Table) promote(i uint32) *Conn {
 		c = new(Conn)
 	}
 	t.build(c, i)
-	t.dropAttempt(i)
+	t.dropAttempt(i, c.Key.h)
 	t.conns.add(c)
 	t.pushBack(c)
 	return c
@@ -490,12 +496,15 @@ func (t *Table) promote(i uint32) *Conn {
 
 // endAttempt ends attempt i as end does a Conn: OnEnd sees it built as one.
 func (t *Table) endAttempt(i uint32, why EndReason) {
-	if t.OnEnd != nil {
-		if t.scratch == nil {
-			t.scratch = new(Conn)
-		}
-		t.build(t.scratch, i)
-		t.OnEnd(t.scratch, why)
+	if t.OnEnd == nil {
+		t.dropAttempt(i, t.keyOf(t.attempt(i)).h)
+		return
 	}
-	t.dropAttempt(i)
+	if t.scratch == nil {
+		t.scratch = new(Conn)
+	}
+	t.build(t.scratch, i)
+	h := t.scratch.Key.h // before OnEnd, which may reuse the scratch
+	t.OnEnd(t.scratch, why)
+	t.dropAttempt(i, h)
 }

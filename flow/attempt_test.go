@@ -197,11 +197,13 @@ func TestEvictionOrder(t *testing.T) {
 }
 
 // TestAttemptIndex: the open-addressing index against a Go map, through
-// inserts and deletes that wrap around and shift chains.
+// inserts and deletes that wrap around and shift chains, with keys whose
+// hashes collide.
 func TestAttemptIndex(t *testing.T) {
 	tab := NewTable(DefaultConfig)
 	rng := rand.New(rand.NewPCG(1, 2))
 	want := map[Key]uint32{}
+	keys := map[uint32]Key{} // want's inverse
 	var live []uint32
 	for step := range 200_000 {
 		if len(live) > 0 && (rng.IntN(3) == 0 || len(live) > 5000) {
@@ -209,8 +211,12 @@ func TestAttemptIndex(t *testing.T) {
 			i := live[j]
 			live[j] = live[len(live)-1]
 			live = live[:len(live)-1]
-			delete(want, tab.keyOf(tab.attempt(i)))
-			tab.dropAttempt(i)
+			k := keys[i]
+			if got := tab.keyOf(tab.attempt(i)); got.lo != k.lo || got.hi != k.hi || got.loP != k.loP || got.hiP != k.hiP {
+				t.Fatalf("step %d: attempt %d holds %v, want %v", step, i, got, k)
+			}
+			delete(want, k)
+			tab.dropAttempt(i, k.h)
 		} else {
 			var k Key
 			k.lo[15], k.lo[14], k.loP = byte(rng.IntN(256)), byte(rng.IntN(64)), uint16(rng.IntN(4))
@@ -218,6 +224,12 @@ func TestAttemptIndex(t *testing.T) {
 				k.lo[10], k.lo[11], k.hi[10], k.hi[11] = 0xff, 0xff, 0xff, 0xff
 			}
 			k.h = hashOf(&k.lo, &k.hi, k.loP, k.hiP)
+			if k.lo[15]&1 == 0 {
+				// Few hashes for 5 000 keys (the same for the same key):
+				// slots whose hashes agree while their keys differ, and
+				// long chains.
+				k.h &= 0xfff
+			}
 			if _, ok := want[k]; ok || tab.findAttempt(k) != 0 {
 				if !ok {
 					t.Fatalf("step %d: index finds %v, which it does not hold", step, k)
@@ -227,9 +239,9 @@ func TestAttemptIndex(t *testing.T) {
 			i := tab.allocAttempt()
 			*tab.attempt(i) = attempt{}
 			tab.setKey(tab.attempt(i), k)
-			tab.indexAttempt(i)
+			tab.indexAttempt(i, k.h)
 			tab.pushAttempt(i)
-			want[k] = i
+			want[k], keys[i] = i, k
 			live = append(live, i)
 		}
 		if step%1000 == 0 {
@@ -242,5 +254,38 @@ func TestAttemptIndex(t *testing.T) {
 	}
 	if tab.attemptIdx.n != len(want) {
 		t.Errorf("index holds %d, want %d", tab.attemptIdx.n, len(want))
+	}
+}
+
+// TestPrefetchNamesTheEvictee: Prefetch returns the originator of the
+// connection the next admission evicts, once the table is full, and the
+// zero Addr before; IPv6 keys (in an addrPair) included, and either side
+// of the key sending the SYN.
+func TestPrefetchNamesTheEvictee(t *testing.T) {
+	tab := NewTable(Config{MaxConns: 2})
+	var evicted netip.Addr
+	tab.OnEnd = func(c *Conn, why EndReason) {
+		if why == EndEvicted {
+			evicted = c.Ep[FromOrig].Addr.Addr()
+		}
+	}
+	start := time.Unix(1_700_000_000, 0)
+	srv4, srv6 := netip.MustParseAddrPort("10.9.9.9:443"), netip.MustParseAddrPort("[2001:db8::9]:443")
+	for i, src := range []string{"10.0.0.1:4000", "10.200.0.2:4000", "[2001:db8::1]:4000", "[2001:db8::ffff:1]:4000", "10.0.0.5:4000", "10.0.0.6:4000"} {
+		s := netip.MustParseAddrPort(src)
+		dst, v := srv4, uint8(4)
+		if s.Addr().Is6() {
+			dst, v = srv6, 6
+		}
+		p := packet.Packet{IPVersion: v, IPLen: 40, TTL: 64, Src: s.Addr(), Dst: dst.Addr(), SrcPort: s.Port(), DstPort: dst.Port(), Seq: 1000, Flags: packet.SYN}
+		k, _ := MakeKey(p.SrcAddrPort(), p.DstAddrPort())
+		want := tab.Prefetch(&k)
+		evicted = netip.Addr{}
+		if !tab.Offer(&p, start.Add(time.Duration(i)*time.Millisecond), uint64(i+1), p.IPLen) {
+			t.Fatalf("SYN %d not taken as an attempt", i)
+		}
+		if want != evicted {
+			t.Errorf("SYN %d from %v: Prefetch named %v, the table evicted %v", i, s, want, evicted)
+		}
 	}
 }

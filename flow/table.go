@@ -91,8 +91,10 @@ type Table struct {
 	attempts       slotList
 	rOpen, rClosed slotList
 	replay         packet.Packet // an attempt's packets, rebuilt
-	scratch        *Conn         // an ending attempt, as OnEnd sees it
-	notes          []string      // noted verdicts of records' resets, interned
+	warmed         *attempt      // the attempt whose key Prefetch built, until freed
+	warmedKey      Key
+	scratch        *Conn    // an ending attempt, as OnEnd sees it
+	notes          []string // noted verdicts of records' resets, interned
 	bigNotes       map[uint64]ResetNote
 	// tick orders a Conn list and the record list beside it as one list
 	// would: each connection or record takes the next tick when it moves to
@@ -341,13 +343,17 @@ func (t *Table) expire() {
 // a SYN flood pushes out its own SYNs rather than the connections that
 // carry traffic.
 func (t *Table) evictOne() {
+	t.endEntry(t.nextEvicted(), EndEvicted)
+}
+
+// nextEvicted is the connection evictOne would end now.
+func (t *Table) nextEvicted() entry {
 	if e := t.first(&t.closed, &t.rClosed); !e.none() {
-		t.endEntry(e, EndEvicted)
+		return e
 	} else if t.attempts.head != 0 {
-		t.endAttempt(t.attempts.head, EndEvicted)
-	} else {
-		t.endEntry(t.first(&t.open, &t.rOpen), EndEvicted)
+		return entry{i: t.attempts.head}
 	}
+	return t.first(&t.open, &t.rOpen)
 }
 
 // Flush ends every connection, as at the end of the input: in order of
