@@ -481,12 +481,7 @@ func keyAddr(b [16]byte, ipVersion uint8) netip.Addr {
 // promote turns attempt i into a tracked Conn, as if it had been one all
 // along.
 func (t *Table) promote(i uint32) *Conn {
-	c := t.free
-	if c != nil {
-		t.free = c.next
-	} else {
-		c = new(Conn)
-	}
+	c := t.allocConn()
 	t.build(c, i)
 	t.dropAttempt(i, c.Key.h)
 	t.conns.add(c)

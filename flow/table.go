@@ -78,7 +78,8 @@ type Table struct {
 	// OnEnd, when set, sees every connection as it leaves the table, before
 	// its memory is reused.
 	OnEnd func(c *Conn, why EndReason)
-	free  *Conn // ended connections kept for reuse
+	free  *Conn  // ended connections kept for reuse
+	spare []Conn // the rest of allocConn's chunk
 
 	// Connection attempts that are one SYN so far (see Offer), in a slab
 	// of pointer-free chunks indexed from 1, on a list oldest first; and
@@ -256,14 +257,31 @@ func (t *Table) reused(c *Conn, p *packet.Packet) bool {
 		c.Ep[co].Addr == p.SrcAddrPort()
 }
 
-func (t *Table) newConn(k Key, p *packet.Packet, src, dst netip.AddrPort) *Conn {
-	c := t.free
-	if c != nil {
+// allocConn returns a zero Conn: an ended one cleared, or the next of a
+// chunk of them. One allocation a Conn (1 456 bytes, each zeroed on its
+// own and with its own heap header) took about 0.03 s a run of the harness
+// capture's 1.9 M packets in promote alone; a chunk's 32 are zeroed at
+// once. Memory is as before but for one chunk (46 KiB): ended Conns stay
+// on the free list for good anyway.
+func (t *Table) allocConn() *Conn {
+	if c := t.free; c != nil {
 		t.free = c.next
 		*c = Conn{}
-	} else {
-		c = new(Conn)
+		return c
 	}
+	if len(t.spare) == 0 {
+		t.spare = make([]Conn, connChunk)
+	}
+	c := &t.spare[0]
+	t.spare = t.spare[1:]
+	return c
+}
+
+// connChunk is how many Conns allocConn allocates at once.
+const connChunk = 32
+
+func (t *Table) newConn(k Key, p *packet.Packet, src, dst netip.AddrPort) *Conn {
+	c := t.allocConn()
 	t.stats.Conns++
 	c.ID, c.Key = t.stats.Conns, k
 	c.VLAN, c.Tunnels = p.VLAN, p.Tunnels
