@@ -64,14 +64,7 @@ func checksum(b []byte, sum uint32) uint16 {
 func TestCleanCloseRemembered(t *testing.T) {
 	testutil.RequireRoot(t)
 	ns := newTestNS(t)
-	w, err := Open(Options{NetNS: []uint32{ns.Inode}})
-	if errors.Is(err, ErrUnsupported) || errors.Is(err, ErrNoReasons) {
-		t.Skipf("kernel cannot: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w := openWatcher(t, ns)
 	for _, n := range w.Notes() {
 		t.Log(n)
 	}

@@ -17,14 +17,7 @@ import (
 // ns after the Correlator's wait: what watch would call made there.
 func wireEvents(t *testing.T, ns *testNS, traffic func()) []Event {
 	t.Helper()
-	w, err := Open(Options{NetNS: []uint32{ns.Inode}})
-	if errors.Is(err, ErrUnsupported) || errors.Is(err, ErrNoReasons) {
-		t.Skipf("kernel cannot: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w := openWatcher(t, ns)
 	traffic()
 	var corr Correlator
 	var got []Event

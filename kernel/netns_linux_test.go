@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -114,4 +115,19 @@ func TestPrimeKeepsDeletedNamespace(t *testing.T) {
 	} else if _, known := cold.Local(ns.Inode, other); known {
 		t.Errorf("never primed: the deleted namespace is known; the test would not show what Prime adds")
 	}
+}
+
+// openWatcher attaches a watcher filtered to ns, closed when the test ends;
+// the test skips, saying why, where the kernel cannot.
+func openWatcher(t *testing.T, ns *testNS) *Watcher {
+	t.Helper()
+	w, err := Open(Options{NetNS: []uint32{ns.Inode}})
+	if errors.Is(err, ErrUnsupported) || errors.Is(err, ErrNoReasons) {
+		t.Skipf("kernel cannot: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w
 }

@@ -16,14 +16,7 @@ import (
 func TestWatchClosedPort(t *testing.T) {
 	testutil.RequireRoot(t)
 	ns := newTestNS(t)
-	w, err := Open(Options{NetNS: []uint32{ns.Inode}})
-	if errors.Is(err, ErrUnsupported) || errors.Is(err, ErrNoReasons) {
-		t.Skipf("kernel cannot: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w := openWatcher(t, ns)
 	names, err := LoadNames()
 	if err != nil {
 		t.Fatal(err)
