@@ -178,9 +178,7 @@ func (a *KernelAttributor) fill(ctx *cause.Context, r *kernel.Reset, at time.Tim
 		if e.Kind == kernel.Wire && e.FromSock {
 			k.Path = cause.KernelNotStack
 		}
-		// The two enums count the same way (kernel.Conntrack mirrors
-		// rstscope.h; cause.Conntrack is the classifier's).
-		k.Conntrack = cause.Conntrack(e.Conntrack)
+		k.Conntrack = conntrackOf(e.Conntrack)
 		k.FromLocal, _ = a.addrs.Local(e.NetNS, e.From.Addr())
 	case kernel.Received:
 		k.Path = cause.KernelReceived
@@ -208,6 +206,19 @@ func (a *KernelAttributor) fill(ctx *cause.Context, r *kernel.Reset, at time.Tim
 		ctx.RST.Flags |= packet.ACK
 		ctx.RST.Ack = uint32(o.ISN) + 1
 	}
+}
+
+// conntrackOf names kernel's conntrack fact in the classifier's terms:
+// kernel.Conntrack mirrors rstscope.h, cause.Conntrack is cause's own, and
+// nothing but this switch ties their numbers.
+func conntrackOf(c kernel.Conntrack) cause.Conntrack {
+	switch c {
+	case kernel.ConntrackNew:
+		return cause.ConntrackNew
+	case kernel.ConntrackKnown:
+		return cause.ConntrackKnown
+	}
+	return cause.ConntrackNone
 }
 
 // bare drops the TCP_ prefix: cause.Kernel names states as ss prints them.
