@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rstscope/rstscope/cause"
+	"github.com/rstscope/rstscope/packet"
 	"github.com/rstscope/rstscope/report"
 )
 
@@ -16,6 +17,7 @@ func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 // dual-stack event address, and an event whose reset never reached the
 // capture.
 func TestJoin(t *testing.T) {
+	rstAck := packet.RST | packet.ACK
 	t0 := time.Unix(1000, 0)
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 	cli, srv := ap("10.0.0.1:40000"), ap("10.0.0.2:8083")
@@ -24,9 +26,9 @@ func TestJoin(t *testing.T) {
 		{Client: cli, Server: srv, Kind: "abort-client", Start: at(100)},
 	}}
 	wire := []WireReset{
-		{Frame: 5, Time: at(10), Src: srv, Dst: cli, Answered: "data"},  // 1st conn, server, ABORT_ON_CLOSE
-		{Frame: 6, Time: at(11), Src: srv, Dst: cli, Answered: "data"},  // 1st conn, for the listener
-		{Frame: 9, Time: at(150), Src: cli, Dst: srv, Answered: "data"}, // 2nd conn, client, TCP_STATE
+		{Frame: 5, Time: at(10), Src: srv, Dst: cli, Flags: rstAck, Answered: "data"},     // 1st conn, server, ABORT_ON_CLOSE
+		{Frame: 6, Time: at(11), Src: srv, Dst: cli, Flags: packet.RST, Answered: "data"}, // 1st conn, for the listener
+		{Frame: 9, Time: at(150), Src: cli, Dst: srv, Flags: rstAck, Answered: "data"},    // 2nd conn, client, TCP_STATE
 	}
 	events := []KernelEvent{
 		{Time: at(10), Event: "tcp_send_reset", Src: srv, Dst: cli, State: "TCP_CLOSE", Reason: "TCP_ABORT_ON_CLOSE"},
@@ -70,6 +72,53 @@ func TestJoin(t *testing.T) {
 	s := res.Summarize()
 	if s.ConnsScored != 2 || s.ConnsRight != 1 || s.SenderRight != 3 {
 		t.Errorf("got %d scored, %d right, %d senders right; want 2, 1, 3", s.ConnsScored, s.ConnsRight, s.SenderRight)
+	}
+}
+
+// TestJoinByShape: an application's close with unread data unhashes the
+// socket before it sends its reset, so the client's segments in flight meet
+// the listener, which answers them with bare RSTs (no ACK), on the wire just
+// before the close's own RST+ACK (bench/mktruth.sh seed 4, frames
+// 204122-204127). tcp_send_active_reset always sets ACK, so the close's
+// event takes the RST+ACK, and the bare RSTs are the listener's.
+func TestJoinByShape(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(us int) time.Time { return t0.Add(time.Duration(us) * time.Microsecond) }
+	cli, srv := ap("10.0.0.1:40000"), ap("10.0.0.2:8086")
+	res := &Result{Unmatched: map[string]int{}, Scenarios: []Scenario{
+		{Client: cli, Server: srv, Kind: "refused-upload", Start: at(0)},
+	}}
+	wire := []WireReset{
+		{Frame: 1, Time: at(1000), Src: srv, Dst: cli, Flags: packet.RST, Answered: "data"},
+		{Frame: 2, Time: at(1010), Src: srv, Dst: cli, Flags: packet.RST, Answered: "data"},
+		{Frame: 3, Time: at(1027), Src: srv, Dst: cli, Flags: packet.RST | packet.ACK, Answered: "data"},
+	}
+	events := []KernelEvent{
+		{Time: at(1020), Event: "tcp_send_reset", Src: srv, Dst: cli, State: "TCP_CLOSE", Reason: "TCP_ABORT_ON_CLOSE"},
+		{Time: at(1001), Event: "tcp_send_reset", Src: srv, Dst: ap("0.0.0.0:0"), State: "TCP_LISTEN", Reason: "TCP_FLAGS"},
+		{Time: at(1011), Event: "tcp_send_reset", Src: srv, Dst: ap("0.0.0.0:0"), State: "TCP_LISTEN", Reason: "TCP_FLAGS"},
+	}
+	findings := map[uint64]report.Finding{
+		1: {Cause: cause.HalfOpen, Sender: cause.Server},
+		2: {Cause: cause.HalfOpen, Sender: cause.Server},
+		3: {Cause: cause.UnreadDataClose, Sender: cause.Server},
+	}
+	res.join(wire, events, findings)
+	for i, want := range []string{"TCP_FLAGS", "TCP_FLAGS", "TCP_ABORT_ON_CLOSE"} {
+		r := res.Resets[i]
+		if r.Kernel == nil || r.Kernel.Reason != want {
+			got := "none"
+			if r.Kernel != nil {
+				got = r.Kernel.Reason
+			}
+			t.Errorf("frame %d: matched %s, want %s", r.Wire.Frame, got, want)
+		}
+		if !r.Right() {
+			t.Errorf("frame %d: %s not allowed by row %s %v", r.Wire.Frame, r.Finding.Cause, r.Truth.Row, r.Truth.Allowed)
+		}
+	}
+	if len(res.Unmatched) != 0 {
+		t.Errorf("unmatched %v, want none", res.Unmatched)
 	}
 }
 
