@@ -151,6 +151,21 @@ func TestClassify(t *testing.T) {
 			seg{flags: PA, seq: 1001, ack: 5002, n: 100, at: 4 * ms},
 			seg{fromServer: true, flags: R, seq: 5002, at: 5 * ms, zeroWin: true, noOpts: true},
 		), -1, DataAfterClose, Server},
+		{"data after close: the server's FIN and the client's request crossed", conv(
+			// bench/mktruth.sh seed 4, keepalive-race, frames 625783-625786,
+			// kernel reason TCP_ABORT_ON_DATA; captured near the client, so
+			// the request goes out before the FIN arrives.
+			seg{flags: PA, seq: 1001, ack: 5001, n: 5, at: 3 * ms},
+			seg{fromServer: true, flags: FA, seq: 5001, ack: 1001, at: 3*ms + 30*time.Microsecond},
+			seg{fromServer: true, flags: R, seq: 5001, at: 3*ms + 46*time.Microsecond, zeroWin: true, noOpts: true},
+		), -1, DataAfterClose, Server},
+		{"not a crossing when the FIN had acknowledged the data: half-open", conv(
+			// The server read the request and closed; a bare reset answering
+			// that same request can only come from a host without the socket.
+			seg{flags: PA, seq: 1001, ack: 5001, n: 5, at: 3 * ms},
+			seg{fromServer: true, flags: FA, seq: 5001, ack: 1006, at: 3*ms + 30*time.Microsecond},
+			seg{fromServer: true, flags: R, seq: 5001, at: 3*ms + 46*time.Microsecond, zeroWin: true, noOpts: true},
+		), -1, HalfOpen, Server},
 		{"time-wait assassination", conv(
 			seg{flags: FA, seq: 1001, ack: 5001, at: 3 * ms},
 			seg{fromServer: true, flags: FA, seq: 5001, ack: 1002, at: 4 * ms},
