@@ -360,6 +360,13 @@ func TestSilentServerTiming(t *testing.T) {
 		{"rejects out of the queue's order", conv(
 			seg{fromServer: true, flags: RA, seq: 5001, ack: 1001, at: 40 * ms},
 		), 3, ApplicationAbort, true},
+		// Two such rejects in order, the client silent: as often
+		// haproxy's reject as a listener with two queued (24 of 27 pairs
+		// were the reject, realtruth seeds 3, 6, 8, 9, 11; harness seeds 1,
+		// 3, 4, 12), so no more a listener than one reset alone.
+		{"a pair of rejects in order, client silent", conv(
+			seg{fromServer: true, flags: RA, seq: 5001, ack: 1001, at: 40 * ms},
+		), 2, ApplicationAbort, false},
 		// A request the server never read, in such a burst
 		// (TCP_ABORT_ON_CLOSE: haproxy rejecting after the client spoke).
 		{"unread closes out of the queue's order", conv(
