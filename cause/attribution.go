@@ -113,11 +113,7 @@ func gatherFacts(ctx *Context) *facts {
 	case f.p.HasAck && seq == f.p.HighAck, f.s.HasSeq && seq == f.s.NextSeq:
 		f.place = seqExact
 	case f.p.HasAck:
-		win := uint32(f.p.Window)
-		if f.p.SYNOpt.HasWScale && f.s.SYNOpt.HasWScale {
-			win <<= min(f.p.SYNOpt.WScale, 14)
-		}
-		if seq.InWindow(f.p.HighAck, max(win, 1)) {
+		if seq.InWindow(f.p.HighAck, max(f.peerWindow(), 1)) {
 			f.place = seqInWindow
 		} else {
 			f.place = seqOutside

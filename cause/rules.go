@@ -35,7 +35,7 @@ var rules = []rule{
 	{RetransmissionTimeout, matchRetransmissionTimeout},
 	{DataAfterClose, matchDataAfterClose},
 	{"", matchAfterClose},
-	{HalfOpen, matchHalfOpen},
+	{"", matchHalfOpen},
 	{"", matchLiveAbort},
 	{InvalidSegment, matchInvalidSegment},
 	{ApplicationAbort, matchApplicationAbort},

@@ -159,6 +159,22 @@ func TestClassify(t *testing.T) {
 			seg{fromServer: true, flags: FA, seq: 5001, ack: 1001, at: 3*ms + 30*time.Microsecond},
 			seg{fromServer: true, flags: R, seq: 5001, at: 3*ms + 46*time.Microsecond, zeroWin: true, noOpts: true},
 		), -1, DataAfterClose, Server},
+		{"a bare reset behind a closed window: the uploader's close, its FIN queued", conv(
+			// bench/realtruth seed 11, nginx-413-lingering, frames
+			// 102398-102525: the client uploads into a window the server
+			// has closed, the server answers 413, the client (closed, its
+			// FIN behind the unsent body) resets: TCP_ABORT_ON_DATA.
+			seg{flags: A, seq: 1001, ack: 5001, n: 500, at: 3 * ms},
+			seg{fromServer: true, flags: A, seq: 5001, ack: 1501, at: 4 * ms, win: 100},
+			seg{fromServer: true, flags: PA, seq: 5001, ack: 1501, n: 348, at: 14 * ms, win: 100},
+			seg{flags: R, seq: 1501, at: 14*ms + 50*time.Microsecond, zeroWin: true, noOpts: true},
+		), -1, DataAfterClose, Client},
+		{"the same reset with the window open: half-open", conv(
+			seg{flags: A, seq: 1001, ack: 5001, n: 500, at: 3 * ms},
+			seg{fromServer: true, flags: A, seq: 5001, ack: 1501, at: 4 * ms},
+			seg{fromServer: true, flags: PA, seq: 5001, ack: 1501, n: 348, at: 14 * ms},
+			seg{flags: R, seq: 1501, at: 14*ms + 50*time.Microsecond, zeroWin: true, noOpts: true},
+		), -1, HalfOpen, Client},
 		{"not a crossing when the FIN had acknowledged the data: half-open", conv(
 			// The server read the request and closed; a bare reset answering
 			// that same request can only come from a host without the socket.
