@@ -58,7 +58,7 @@ var Vocabulary = []Info{
 	{
 		ID: HalfOpen, Title: "Half-open connection",
 		Description:   "One side lost the connection (restart, crash, failover, NAT or conntrack state loss) while the other kept using it.",
-		Wire:          "A mid-connection segment answered by a bare RST (no ACK flag, seq = the segment's ack, window 0, no options: the no-socket shape of tcp_v4_send_reset), often after a gap. A RST+ACK in that shape at the exact next sequence is a live socket's abort (Windows), not this.",
+		Wire:          "A mid-connection segment answered by a bare RST (no ACK flag, seq = the segment's ack, window 0, no options: the no-socket shape of tcp_v4_send_reset), often after a gap. A RST+ACK in that shape at the exact next sequence is a live socket's abort (Windows), not this; behind a window the peer had closed, it is more often a close whose FIN could not leave yet (data-after-close).",
 		KernelReasons: []string{"NO_SOCKET", "TCP_FLAGS"},
 		Advice: []string{
 			"check whether the resetting host or process restarted: journalctl, uptime, the service's start time",
@@ -124,7 +124,7 @@ var Vocabulary = []Info{
 	{
 		ID: DataAfterClose, Title: "Data after close",
 		Description:   "Data arrived after the application had closed its socket, so the kernel answered with a reset.",
-		Wire:          "FIN from A, then data from B, and A answers RST.",
+		Wire:          "FIN from A, then data from B, and A answers RST; also B's data crossing A's FIN (neither acknowledges the other), and a bare RST from A while B's window held A's data back (A's FIN still queued behind it).",
 		KernelReasons: []string{"TCP_ABORT_ON_DATA", "TCP_TIMEWAIT_SOCKET"},
 		Advice: []string{
 			"the peer kept sending after this side closed: check the protocol's framing (keep-alive reuse after Connection: close, pipelining)",
