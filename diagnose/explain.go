@@ -9,6 +9,7 @@ import (
 
 	"github.com/rstscope/rstscope/cause"
 	"github.com/rstscope/rstscope/flow"
+	"github.com/rstscope/rstscope/packet"
 	"github.com/rstscope/rstscope/report"
 )
 
@@ -123,7 +124,16 @@ func findingOf(file string, frame uint64, ctx *cause.Context, sightings []report
 		Filter:       WiresharkFilter(client, server),
 		Alternatives: alternativesOf(&v),
 		Sightings:    sightings,
+		ResetACK:     ackOf(ctx.RST.Flags),
 	}, v
+}
+
+// ackOf is report.Finding.ResetACK for a reset's flags.
+func ackOf(f packet.Flags) int8 {
+	if f.Has(packet.ACK) {
+		return 1
+	}
+	return -1
 }
 
 // alternativesOf copies the verdict's open alternatives into the report's type.

@@ -20,8 +20,8 @@ type Joiner struct {
 	Emit   func(report.Finding)
 
 	mu    sync.Mutex
-	queue []*joined           // by Finding.Time, oldest first
-	open  map[joinKey]*joined // halves still waiting for the other
+	queue []*joined             // by Finding.Time, oldest first
+	open  map[joinKey][]*joined // halves still waiting for the other, oldest first
 }
 
 type joined struct {
@@ -33,22 +33,32 @@ type joined struct {
 
 type joinKey struct{ from, to string }
 
-// Add offers a finding; fromKernel says which source made it.
+// Add offers a finding; fromKernel says which source made it. It joins
+// the oldest waiting half of the same reset from the other source whose
+// flags can be the same: one close can send a bare RST (a segment in
+// flight answered by the listener, the socket already unhashed) and the
+// close's own RST+ACK to one peer within microseconds, and the kernel's
+// events and the packets need not come in the same order (bench/truth
+// found the close's reason paired with the listener's reset that way).
 func (j *Joiner) Add(f report.Finding, fromKernel bool, now time.Time) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	k := joinKey{f.From, to(&f)}
-	if w, ok := j.open[k]; ok && (fromKernel && !w.kernel || !fromKernel && !w.packet) {
+	waiting := j.open[k]
+	for i, w := range waiting {
+		if fromKernel && w.kernel || !fromKernel && w.packet || w.f.ResetACK*f.ResetACK < 0 {
+			continue
+		}
 		merge(&w.f, &f, fromKernel)
 		w.kernel, w.packet = w.kernel || fromKernel, w.packet || !fromKernel
-		delete(j.open, k)
+		j.forget(k, waiting, i)
 		return
 	}
 	w := &joined{f: f, kernel: fromKernel, packet: !fromKernel, at: now}
 	if j.open == nil {
-		j.open = make(map[joinKey]*joined)
+		j.open = make(map[joinKey][]*joined)
 	}
-	j.open[k] = w
+	j.open[k] = append(waiting, w)
 	// Sources deliver nearly in order: the walk from the back is short.
 	i := len(j.queue)
 	j.queue = append(j.queue, w)
@@ -73,14 +83,24 @@ func (j *Joiner) Flush(now time.Time) {
 	j.queue = j.queue[:copy(j.queue, j.queue[n:])]
 	for _, w := range out {
 		k := joinKey{w.f.From, to(&w.f)}
-		if j.open[k] == w {
-			delete(j.open, k)
+		waiting := j.open[k]
+		if i := slices.Index(waiting, w); i >= 0 {
+			j.forget(k, waiting, i)
 		}
 	}
 	j.mu.Unlock()
 	for _, w := range out {
 		j.Emit(w.f)
 	}
+}
+
+// forget takes waiting[i], a half of key k, off the open list.
+func (j *Joiner) forget(k joinKey, waiting []*joined, i int) {
+	if len(waiting) == 1 {
+		delete(j.open, k)
+		return
+	}
+	j.open[k] = slices.Delete(waiting, i, i+1)
 }
 
 // to is the address a reset went to.

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/rstscope/rstscope/cause"
+	"github.com/rstscope/rstscope/kernel"
+	"github.com/rstscope/rstscope/packet"
 	"github.com/rstscope/rstscope/report"
 )
 
@@ -69,4 +71,64 @@ func TestJoiner(t *testing.T) {
 func at(f report.Finding, ms int) report.Finding {
 	f.Time = time.UnixMilli(int64(ms))
 	return f
+}
+
+// TestJoinerByShape: a server closing with a request unread has unhashed
+// its socket before it sends its RST+ACK, so the client's segments in
+// flight are answered by the listener with bare RSTs, on the wire before
+// the close's own reset and toward the same peer (bench/mktruth.sh seed 4,
+// frames 204122-204127). Each kernel event must join the packet of its own
+// shape, whatever order the two sources deliver them in.
+func TestJoinerByShape(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	base := report.Finding{From: "10.0.0.2:8086", Client: "10.0.0.1:40000", Server: "10.0.0.2:8086", Sender: cause.Server}
+	pkt := func(frame uint64, ack int8) report.Finding {
+		f := base
+		f.Frame, f.ResetACK, f.Cause = frame, ack, cause.HalfOpen
+		return f
+	}
+	kern := func(reason string, in uint8) report.Finding {
+		f := base
+		f.Direction, f.KernelReason, f.Cause = "sent", reason, cause.HalfOpen
+		if reason == "TCP_ABORT_ON_CLOSE" {
+			f.Cause = cause.UnreadDataClose
+		}
+		f.ResetACK = resetACK(&kernel.Event{Kind: kernel.Sent, InFlags: in})
+		return f
+	}
+	const ackPsh = uint8(packet.ACK | packet.PSH)
+	orders := map[string][]struct {
+		f      report.Finding
+		kernel bool
+	}{
+		"the close's event first": {{kern("TCP_ABORT_ON_CLOSE", 0), true}, {pkt(1, -1), false}, {pkt(2, -1), false}, {pkt(3, 1), false},
+			{kern("TCP_FLAGS", ackPsh), true}, {kern("TCP_FLAGS", ackPsh), true}},
+		"packets first": {{pkt(1, -1), false}, {pkt(2, -1), false}, {pkt(3, 1), false},
+			{kern("TCP_ABORT_ON_CLOSE", 0), true}, {kern("TCP_FLAGS", ackPsh), true}, {kern("TCP_FLAGS", ackPsh), true}},
+	}
+	for name, adds := range orders {
+		t.Run(name, func(t *testing.T) {
+			var got []report.Finding
+			j := &Joiner{Window: time.Second, Emit: func(f report.Finding) { got = append(got, f) }}
+			for _, a := range adds {
+				j.Add(a.f, a.kernel, t0)
+			}
+			j.Flush(t0.Add(2 * time.Second))
+			if len(got) != 3 {
+				t.Fatalf("got %d findings, want 3 (each packet joined to one event)", len(got))
+			}
+			for _, f := range got {
+				want := "TCP_FLAGS"
+				if f.Frame == 3 {
+					want = "TCP_ABORT_ON_CLOSE"
+				}
+				if f.KernelReason != want {
+					t.Errorf("frame %d (reset ACK %d) joined %q, want %q", f.Frame, f.ResetACK, f.KernelReason, want)
+				}
+			}
+		})
+	}
+	if got := resetACK(&kernel.Event{Kind: kernel.Sent, InFlags: uint8(packet.SYN)}); got != 1 {
+		t.Errorf("a reset answering a SYN: ResetACK %d, want 1 (RST+ACK, ack = SYN+1)", got)
+	}
 }

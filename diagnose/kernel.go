@@ -105,6 +105,7 @@ func (a *KernelAttributor) Finding(r *kernel.Reset, at time.Time) report.Finding
 	st := a.stateText(e.State, e.Substate)
 	f.State = st.shown
 	f.Alternatives = alternativesOf(&v)
+	f.ResetACK = resetACK(e)
 	if e.Context == kernel.ContextUnknown {
 		f.Context = ""
 	}
@@ -152,6 +153,23 @@ func (a *KernelAttributor) Finding(r *kernel.Reset, at time.Time) report.Finding
 		f.Evidence = append(f.Evidence, more[:n]...)
 	}
 	return f
+}
+
+// resetACK is whether the reset an event reports carried ACK, as far as
+// the kernel says. tcp_send_active_reset (a close, a disconnect, a timer;
+// no segment answered, so no InFlags) always sets ACK; tcp_v4_send_reset
+// and tcp_v6_send_reset set it only when the segment they answer had none
+// (a SYN). An unclaimed RST's flags were read off the skb.
+func resetACK(e *kernel.Event) int8 {
+	switch {
+	case e.Kind == kernel.Sent && e.InFlags == 0:
+		return 1
+	case e.Kind == kernel.Sent:
+		return ackOf(^packet.Flags(e.InFlags) & packet.ACK)
+	case e.Kind == kernel.Wire && e.RSTFlags != 0:
+		return ackOf(packet.Flags(e.RSTFlags))
+	}
+	return 0
 }
 
 // fill sets ctx to the classifier's input for one reset the kernel

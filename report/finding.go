@@ -27,6 +27,12 @@ type Finding struct {
 	// Benign says the reset is expected behaviour (a closed port probed, a
 	// browser aborting) rather than a fault that deserves attention.
 	Benign bool `json:"benign"`
+	// ResetACK says whether the reset carried the ACK flag: +1 it did, -1
+	// it did not, 0 not known. It is not part of any output: a live
+	// watch joins the kernel's half of a reset to its packet by it, since
+	// one close can put a bare RST and a RST+ACK on the wire toward the
+	// same peer within microseconds (diagnose.Joiner).
+	ResetACK int8 `json:"-"`
 	// KernelReason is the kernel's sk_rst_reason name when known (watch).
 	KernelReason string `json:"kernel_reason,omitempty"`
 	// Filter is the Wireshark display filter that isolates the connection.
