@@ -232,7 +232,7 @@ func (res *Result) join(wire []WireReset, events []KernelEvent, findings map[uin
 		best := -1
 		var bestD time.Duration
 		for j := lo; j < len(idx) && !wire[idx[j]].Time.After(e.Time.Add(matchAfter)); j++ {
-			if res.Resets[idx[j]].Kernel != nil {
+			if res.Resets[idx[j]].Kernel != nil || !shapeFits(e.Reason, &wire[idx[j]]) {
 				continue
 			}
 			d := wire[idx[j]].Time.Sub(e.Time)
