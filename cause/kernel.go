@@ -219,3 +219,20 @@ func (f *facts) ephemeralSender() bool {
 	p, r := f.s.Addr.Port(), f.ctx.EphemeralPorts
 	return r[1] != 0 && p >= r[0] && p <= r[1]
 }
+
+// SentWithACK says whether Linux builds the reset it sends for reason with
+// the ACK flag: tcp_send_active_reset (a close, a disconnect, a timer, a
+// memory abort) always does; tcp_v4_send_reset and tcp_v6_send_reset,
+// answering a segment, only when that segment had no ACK (a SYN), which
+// answeredSYN says. known is false for a reason this does not cover.
+func SentWithACK(reason string, answeredSYN bool) (ack, known bool) {
+	switch reason {
+	case "TCP_ABORT_ON_CLOSE", "TCP_ABORT_ON_LINGER", "TCP_ABORT_ON_MEMORY", "TCP_STATE",
+		"TCP_KEEPALIVE_TIMEOUT", "TCP_DISCONNECT_WITH_DATA":
+		return true, true
+	case "NO_SOCKET", "TCP_FLAGS", "TCP_ABORT_ON_DATA", "TCP_TIMEWAIT_SOCKET", "INVALID_SYN", "TCP_OLD_ACK",
+		"TCP_INVALID_ACK_SEQUENCE", "TCP_RFC7323_PAWS", "TCP_TOO_OLD_ACK", "TCP_ACK_UNSENT_DATA":
+		return answeredSYN, true
+	}
+	return false, false
+}

@@ -34,8 +34,8 @@ type joined struct {
 type joinKey struct{ from, to string }
 
 // Add offers a finding; fromKernel says which source made it. It joins
-// the oldest waiting half of the same reset from the other source whose
-// flags can be the same: one close can send a bare RST (a segment in
+// the waiting half of the same address pair from the other source nearest
+// in time whose flags can be the same: one close can send a bare RST (a segment in
 // flight answered by the listener, the socket already unhashed) and the
 // close's own RST+ACK to one peer within microseconds, and the kernel's
 // events and the packets need not come in the same order (bench/truth
@@ -45,13 +45,28 @@ func (j *Joiner) Add(f report.Finding, fromKernel bool, now time.Time) {
 	defer j.mu.Unlock()
 	k := joinKey{f.From, to(&f)}
 	waiting := j.open[k]
+	best := -1
+	var bestD time.Duration
 	for i, w := range waiting {
 		if fromKernel && w.kernel || !fromKernel && w.packet || w.f.ResetACK*f.ResetACK < 0 {
 			continue
 		}
+		// The nearest in time, the oldest on a tie: a half lost on one
+		// side (a dropped packet or event) must not shift every later
+		// pair on the address pair by one.
+		d := w.f.Time.Sub(f.Time)
+		if d < 0 {
+			d = -d
+		}
+		if best < 0 || d < bestD {
+			best, bestD = i, d
+		}
+	}
+	if best >= 0 {
+		w := waiting[best]
 		merge(&w.f, &f, fromKernel)
 		w.kernel, w.packet = w.kernel || fromKernel, w.packet || !fromKernel
-		j.forget(k, waiting, i)
+		j.forget(k, waiting, best)
 		return
 	}
 	w := &joined{f: f, kernel: fromKernel, packet: !fromKernel, at: now}

@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -87,13 +88,31 @@ func TestJoinerByShape(t *testing.T) {
 		f.Frame, f.ResetACK, f.Cause = frame, ack, cause.HalfOpen
 		return f
 	}
+	// The reasons of Linux 6.18's tcp:tcp_send_reset format, as
+	// /sys/kernel/tracing/events/tcp/tcp_send_reset/format prints them.
+	const format = `print fmt: "...", __print_symbolic(REC->reason, { 0, "NOT_SPECIFIED" }, { 1, "NO_SOCKET" }, ` +
+		`{ 6, "TCP_FLAGS" }, { 8, "TCP_ABORT_ON_DATA" }, { 11, "TCP_ABORT_ON_CLOSE" }, { 14, "TCP_STATE" }, { 15, "TCP_KEEPALIVE_TIMEOUT" })`
+	names, err := kernel.NamesFromFormat(format)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewKernelAttributor(names, [2]uint16{32768, 60999}, &kernel.Cgroups{Root: t.TempDir()}, fakeAddrs{})
+	reasonValue := func(name string) uint32 {
+		for v := uint32(0); v < 64; v++ {
+			if names.Reason(v) == name {
+				return v
+			}
+		}
+		t.Fatalf("no reason %s in the 6.18 format", name)
+		return 0
+	}
 	kern := func(reason string, in uint8) report.Finding {
 		f := base
 		f.Direction, f.KernelReason, f.Cause = "sent", reason, cause.HalfOpen
 		if reason == "TCP_ABORT_ON_CLOSE" {
 			f.Cause = cause.UnreadDataClose
 		}
-		f.ResetACK = resetACK(&kernel.Event{Kind: kernel.Sent, InFlags: in})
+		f.ResetACK = a.resetACK(&kernel.Event{Kind: kernel.Sent, Reason: reasonValue(reason), InFlags: in})
 		return f
 	}
 	const ackPsh = uint8(packet.ACK | packet.PSH)
@@ -128,7 +147,52 @@ func TestJoinerByShape(t *testing.T) {
 			}
 		})
 	}
-	if got := resetACK(&kernel.Event{Kind: kernel.Sent, InFlags: uint8(packet.SYN)}); got != 1 {
-		t.Errorf("a reset answering a SYN: ResetACK %d, want 1 (RST+ACK, ack = SYN+1)", got)
+	for _, c := range []struct {
+		reason string
+		in     uint8
+		want   int8
+	}{
+		{"NO_SOCKET", uint8(packet.SYN), 1}, // RST+ACK, ack = SYN+1
+		{"NO_SOCKET", ackPsh, -1},           // bare, seq = the segment's ack
+		{"TCP_ABORT_ON_DATA", 0, 0},         // a reply whose segment the program could not read
+		{"TCP_KEEPALIVE_TIMEOUT", 0, 1},     // tcp_send_active_reset
+		{"TCP_STATE", ackPsh, 1},            // active whatever InFlags says
+	} {
+		if got := a.resetACK(&kernel.Event{Kind: kernel.Sent, Reason: reasonValue(c.reason), InFlags: c.in}); got != c.want {
+			t.Errorf("%s answering flags %#x: ResetACK %d, want %d", c.reason, c.in, got, c.want)
+		}
+	}
+}
+
+// TestJoinerLostHalf: one packet lost on a busy address pair (a dropped
+// frame) must not pair every later event with the packet before its own.
+func TestJoinerLostHalf(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	half := func(ms int, reason string, kernel bool) report.Finding {
+		f := report.Finding{From: "10.0.0.2:80", Client: "10.0.0.1:4000", Server: "10.0.0.2:80", Cause: cause.UnreadDataClose,
+			Sender: cause.Server, Time: t0.Add(time.Duration(ms) * time.Millisecond), ResetACK: 1}
+		if kernel {
+			f.Direction, f.KernelReason = "sent", reason
+		} else {
+			f.Frame = uint64(ms)
+		}
+		return f
+	}
+	var got []report.Finding
+	j := &Joiner{Window: 2 * time.Second, Emit: func(f report.Finding) { got = append(got, f) }}
+	for _, ms := range []int{0, 300, 600} {
+		j.Add(half(ms, fmt.Sprintf("event at %d ms", ms), true), true, t0)
+	}
+	for _, ms := range []int{300, 600} { // the packet at 0 ms was lost
+		j.Add(half(ms, "", false), false, t0)
+	}
+	j.Flush(time.Time{})
+	for _, f := range got {
+		if f.Frame != 0 && f.KernelReason != fmt.Sprintf("event at %d ms", f.Frame) {
+			t.Errorf("packet at %d ms joined %q", f.Frame, f.KernelReason)
+		}
+	}
+	if len(got) != 3 {
+		t.Errorf("got %d findings, want 3 (two joined, the lone event)", len(got))
 	}
 }

@@ -105,7 +105,7 @@ func (a *KernelAttributor) Finding(r *kernel.Reset, at time.Time) report.Finding
 	st := a.stateText(e.State, e.Substate)
 	f.State = st.shown
 	f.Alternatives = alternativesOf(&v)
-	f.ResetACK = resetACK(e)
+	f.ResetACK = a.resetACK(e)
 	if e.Context == kernel.ContextUnknown {
 		f.Context = ""
 	}
@@ -156,16 +156,21 @@ func (a *KernelAttributor) Finding(r *kernel.Reset, at time.Time) report.Finding
 }
 
 // resetACK is whether the reset an event reports carried ACK, as far as
-// the kernel says. tcp_send_active_reset (a close, a disconnect, a timer;
-// no segment answered, so no InFlags) always sets ACK; tcp_v4_send_reset
-// and tcp_v6_send_reset set it only when the segment they answer had none
-// (a SYN). An unclaimed RST's flags were read off the skb.
-func resetACK(e *kernel.Event) int8 {
+// the kernel says (cause.SentWithACK by its reason; a reply's ACK depends
+// on the segment it answered, unknown when the event could not read it).
+// An unclaimed RST's flags were read off the skb.
+func (a *KernelAttributor) resetACK(e *kernel.Event) int8 {
 	switch {
-	case e.Kind == kernel.Sent && e.InFlags == 0:
-		return 1
 	case e.Kind == kernel.Sent:
-		return ackOf(^packet.Flags(e.InFlags) & packet.ACK)
+		in := packet.Flags(e.InFlags)
+		ack, known := cause.SentWithACK(a.names.Reason(e.Reason), in.Has(packet.SYN) && !in.Has(packet.ACK))
+		if !known || !ack && e.InFlags == 0 {
+			return 0 // a reply whose answered segment the program could not read
+		}
+		if ack {
+			return 1
+		}
+		return -1
 	case e.Kind == kernel.Wire && e.RSTFlags != 0:
 		return ackOf(packet.Flags(e.RSTFlags))
 	}
