@@ -92,28 +92,46 @@ func matchDataAfterClose(f *facts) (Sender, float64, bool) {
 	}
 	if crossedFIN(f) {
 		f.add("%s's FIN and %s's data crossed: the FIN did not acknowledge the data, and the data did not acknowledge the FIN", f.role, f.peerRole)
-		f.add("the data reached %s after its close, and the bare reset answers it", f.role)
+		f.add("the data reached %s after its close, and the reset answers it", f.role)
+		if f.ctx.RST.Flags.Has(packet.ACK) {
+			// A stack other than Linux, answering from its socket: one
+			// corpus case judged by hand, no kernel truth.
+			f.alt(ApplicationAbort, 0.3)
+			return f.role, 0.6, true
+		}
 		return f.role, 0.9, true
 	}
 	return "", 0, false
 }
 
-// crossedFIN: the peer's last segment carried data that the sender's FIN
-// did not acknowledge, sent before the peer had the FIN, and the reset
-// answers it (bare, its sequence that segment's ACK). Seen from near the
-// peer the data goes out before the FIN arrives, so "data after FIN" by
-// capture time misses it; the sender got it in FIN-WAIT-1 with its receive
-// side shut, which Linux answers with a reset (TCP_ABORT_ON_DATA,
-// tcp_rcv_state_process). Measured on the truth harness (bench/mktruth.sh
-// seeds 1, 3, 4, 12): 17 keepalive races of this shape, kernel reason
-// TCP_ABORT_ON_DATA on all 17, had been called half-open at 0.9.
+// crossedFIN: the reset answers (bare, its sequence the answered segment's
+// ACK) a peer that had sent data the sender's FIN did not acknowledge, and
+// the peer had not acknowledged that FIN either: data and FIN crossed, and
+// the data reached the sender after its close. Seen from near the peer the
+// data goes out before the FIN arrives, so "data after FIN" by capture
+// time misses it; the sender got it in FIN-WAIT-1 with its receive side
+// shut, which Linux answers with a reset (TCP_ABORT_ON_DATA,
+// tcp_rcv_state_process). The answered segment may be the data or the
+// peer's own FIN after it. Measured on the truth harness (bench/mktruth.sh
+// seeds 1, 3, 4, 12): 17 keepalive races and 5 refused uploads of this
+// shape, kernel reason TCP_ABORT_ON_DATA on all 22, had been called
+// half-open at 0.9; the corpus' hand-judged crossings (suricata-verify
+// tcp-fastopen-07 and -10, the answered segment the peer's FIN) had been
+// called application-abort at 0.4.
 func crossedFIN(f *facts) bool {
 	r := &f.ctx.RST
-	if !f.hasPrior || f.prior.PayloadLen == 0 || r.Flags.Has(packet.ACK) || flow.Seq(r.Seq) != f.prior.Ack {
+	if !f.hasPrior || !f.s.HasAck || !f.p.HasSeq {
 		return false
 	}
-	end := f.prior.Seq.Add(uint32(f.prior.PayloadLen))
-	return f.s.HasAck && f.s.HighAck.LessThan(end) && f.prior.Ack.LessThanEq(f.s.FINSeq)
+	bare := f.ctlShape && !r.Flags.Has(packet.ACK) && f.prior.Flags.Has(packet.ACK) && flow.Seq(r.Seq) == f.prior.Ack
+	// Stacks other than Linux answer it from the socket, at its next
+	// sequence past the FIN (zeek rfb__vnc-scanner.pcap frame 18).
+	live := r.Flags.Has(packet.ACK) && flow.Seq(r.Seq) == f.s.FINSeq.Add(1)
+	if !bare && !live {
+		return false
+	}
+	peerAckedFIN := f.p.HasAck && f.s.FINSeq.LessThan(f.p.HighAck)
+	return f.s.HighAck.LessThan(f.peerDataEnd()) && !peerAckedFIN
 }
 
 // finAcked: e's FIN was acknowledged by its peer (the FIN occupies one
@@ -142,9 +160,32 @@ func matchAfterClose(f *facts) (Sender, float64, bool) {
 			who = f.peerRole
 		}
 		f.add("both sides sent FIN, but %s's FIN was never acknowledged: the close did not complete, so no side was in TIME-WAIT", who)
+		if !f.ctx.RST.Flags.Has(packet.ACK) {
+			// A bare reset in the close: Linux answers a FIN in FIN-WAIT
+			// with an ACK, so the sender's socket was gone already (an
+			// orphan reaped, a crash) or a rule answered. No kernel truth
+			// has this shape; the corpus' (zeek tcp__ctu-64702-888.pcap,
+			// judged by hand) had been called application-abort at 0.4
+			// with unknown at 0.5 beside it.
+			f.add("the reset is bare (no ACK): %s no longer had the connection when %s's segment came", f.role, f.peerRole)
+			if f.s.HasAck && f.p.HasSeq && f.s.HighAck.LessThan(f.peerDataEnd()) {
+				// Data it never acknowledged came after its FIN
+				// (suricata-verify tcp-fastopen-07.pcap frame 19, judged
+				// by hand): a socket that closed gets data and resets.
+				f.add("%s's last %d byte(s) were never acknowledged by %s: they arrived after its close", f.peerRole, uint32(f.peerDataEnd()-f.s.HighAck), f.role)
+				f.cause = DataAfterClose
+				f.alt(HalfOpen, 0.3)
+				f.alt(FirewallReject, 0.1)
+				return f.role, 0.6, true
+			}
+			f.cause = HalfOpen
+			f.alt(DataAfterClose, 0.2)
+			f.alt(FirewallReject, 0.1)
+			return f.role, 0.5, true
+		}
 		f.cause = ApplicationAbort
-		f.alt(Unknown, 0.5)
-		return f.role, 0.4, true
+		f.alt(Unknown, 0.4)
+		return f.role, 0.45, true
 	}
 	if since := f.ctx.Time.Sub(maxTime(f.s.FINTime, f.p.FINTime)); since < max(closeAnswerTime, promptly(f.c)/2) {
 		f.add("both sides closed with FIN, then %s reset %s after the second FIN: an abortive close right after a graceful one", f.role, since.Round(time.Microsecond))
@@ -168,10 +209,14 @@ func matchAfterClose(f *facts) (Sender, float64, bool) {
 }
 
 // peerMSS is the largest segment the peer said it takes (its SYN's MSS
-// option; 536 bytes without one, RFC 9293 §3.7.1).
+// option; without one 536 bytes, RFC 9293 §3.7.1, or 1 220 over IPv6,
+// RFC 8200 §5).
 func peerMSS(f *facts) uint32 {
-	if f.p.SYNOpt.HasMSS {
+	switch {
+	case f.p.SYNOpt.HasMSS:
 		return uint32(f.p.SYNOpt.MSS)
+	case f.ctx.RST.IPVersion == 6:
+		return 1220
 	}
 	return 536
 }
@@ -201,7 +246,7 @@ func matchHalfOpen(f *facts) (Sender, float64, bool) {
 	if f.s.SYNOpt.Len == 0 && f.s.LastOptLen == 0 && f.s.Window == 0 {
 		return "", 0, false // never showed options or a window: the shape says nothing
 	}
-	if f.s.Payload > 0 && !f.s.SawFIN && f.peerWindow() < peerMSS(f) {
+	if f.s.Payload > 0 && !f.s.SawFIN && f.windowKnown() && f.peerWindow() < peerMSS(f) {
 		// The peer's segment left its window closed to the sender, which
 		// had been sending: a close would queue the sender's FIN behind its
 		// unsent data, and data that arrives after a close is answered in
@@ -262,6 +307,11 @@ func matchHalfOpen(f *facts) (Sender, float64, bool) {
 //     4 000 SO_LINGER 0 vs 3 000 unread (pipelined requests left in the
 //     buffer, which the window did not show).
 
+// windowKnown says both SYNs were seen, so peerWindow's bytes are the
+// peer's (without them a scaled window's raw value, 501 for 64 KiB at
+// Linux's scale 7, would read as a closed one).
+func (f *facts) windowKnown() bool { return f.s.SawSYN && f.p.SawSYN }
+
 // peerWindow is the peer's last advertised window in bytes (scaled when
 // both SYNs agreed on scaling, RFC 7323 §2.2).
 func (f *facts) peerWindow() uint32 {
@@ -282,6 +332,11 @@ func (f *facts) windowReopened() bool {
 	var sc uint8
 	if f.s.SYNOpt.HasWScale && f.p.SYNOpt.HasWScale {
 		sc = min(f.s.SYNOpt.WScale, 14)
+	} else if f.s.Window == 0xffff && r.Window == 0xffff {
+		// Without scaling a window at 65 535 cannot show more room: the
+		// right edge moves with the acknowledgment alone, freed or not
+		// (suricata-verify tcp-rst-unacked-stream-01, judged by hand).
+		return false
 	}
 	before := f.s.HighAck.Add(uint32(f.s.Window) << sc)
 	after := flow.Seq(r.Ack).Add(uint32(r.Window) << sc)
@@ -332,6 +387,25 @@ func matchLiveAbort(f *facts) (Sender, float64, bool) {
 	r := &f.ctx.RST
 	if !r.Flags.Has(packet.ACK) || f.ctlShape || f.s.SawFIN || !f.s.HasSeq || f.place == seqOutside {
 		return "", 0, false
+	}
+	if s := f.s; initialTTL(s.MinTTL) != initialTTL(s.MaxTTL) && initialTTL(r.TTL) != initialTTL(s.LastTTL) {
+		// The sender's packets came from two network stacks (one for the
+		// handshake, one for the data: a proxy or balancer on its side),
+		// and the reset from the other one than its latest packets: the
+		// windows and sequence the rules below read are not that stack's.
+		// zeek ldap__simpleauth.pcap, judged by hand: handshake at TTL 251,
+		// data at 52, a RST+ACK at 251 after 181 s of silence, which the
+		// window test had called an unread close at 0.95.
+		f.add("%s's packets came from two network stacks (initial TTL %d and %d) and the reset from the one that did not send its latest packets (TTL %d against %d): what that stack's window says is not the application's", f.role, initialTTL(s.MinTTL), initialTTL(s.MaxTTL), r.TTL, s.LastTTL)
+		if gap := f.ctx.Time.Sub(f.c.Last()); gap >= time.Second {
+			f.add("the connection had been silent for %s: a proxy's or balancer's idle timer on %s's side", gap.Round(time.Second), f.role)
+			f.cause = IdleTimeout
+			f.alt(ApplicationAbort, 0.3)
+			return f.role, 0.5, true
+		}
+		f.cause = ApplicationAbort
+		f.alt(UnreadDataClose, 0.2)
+		return f.role, 0.4, true
 	}
 	unacked := f.s.HasAck && f.p.HasSeq && f.s.HighAck.LessThan(f.peerDataEnd())
 	switch {
@@ -550,6 +624,20 @@ func matchLiveAbort(f *facts) (Sender, float64, bool) {
 		f.cause = ApplicationAbort
 		f.alt(UnreadDataClose, 0.45)
 		return f.role, 0.55, true
+	}
+	if age := f.ctx.Time.Sub(f.c.EstablishedTime); f.role == Client && f.s.SawSYN && f.s.Payload == 0 && f.p.Payload == 0 &&
+		!f.c.EstablishedTime.IsZero() && age < promptReject {
+		// Connect, then reset at once, nothing said either way: a TCP
+		// connect probe (nmap -sT and its version scan, a load balancer's
+		// health check closing with SO_LINGER 0). The corpus' zeek
+		// nmap-vsn.pcap, judged by hand: 3 of 3 such resets, 0.1–0.3 ms
+		// after the handshake, from a source probing six hosts, had been
+		// called application-abort at 0.75. No kernel truth has this
+		// shape yet, hence the even odds with the abort it also is.
+		f.add("%s completed the handshake and reset %s later, nothing sent either way: a connect probe (a port scanner's connect scan, a health check), or an application that gave up at once", f.role, age.Round(time.Microsecond))
+		f.cause = ScanProbe
+		f.alt(ApplicationAbort, 0.4)
+		return f.role, 0.6, true
 	}
 	f.add("%s reset an open connection from its live socket with its next sequence number (%s)", f.role, f.place)
 	f.cause = ApplicationAbort

@@ -169,12 +169,59 @@ func TestClassify(t *testing.T) {
 			seg{fromServer: true, flags: PA, seq: 5001, ack: 1501, n: 348, at: 14 * ms, win: 100},
 			seg{flags: R, seq: 1501, at: 14*ms + 50*time.Microsecond, zeroWin: true, noOpts: true},
 		), -1, DataAfterClose, Client},
+		{"mid-stream, a raw window is not a closed one: half-open", []seg{
+			// No handshake, so no scale: 501 is Linux's 64 KiB at scale 7.
+			{fromServer: true, flags: PA, seq: 5001, ack: 1001, n: 100},
+			{flags: A, seq: 1001, ack: 5101, at: ms, win: 501},
+			{flags: PA, seq: 1001, ack: 5101, n: 10, at: 2 * time.Second, win: 501},
+			{fromServer: true, flags: R, seq: 5101, at: 2*time.Second + ms, zeroWin: true, noOpts: true},
+		}, -1, HalfOpen, Server},
 		{"the same reset with the window open: half-open", conv(
 			seg{flags: A, seq: 1001, ack: 5001, n: 500, at: 3 * ms},
 			seg{fromServer: true, flags: A, seq: 5001, ack: 1501, at: 4 * ms},
 			seg{fromServer: true, flags: PA, seq: 5001, ack: 1501, n: 348, at: 14 * ms},
 			seg{flags: R, seq: 1501, at: 14*ms + 50*time.Microsecond, zeroWin: true, noOpts: true},
 		), -1, HalfOpen, Client},
+		{"a crossing answered from the socket (RST+ACK past the FIN): not Linux, data-after-close", conv(
+			// zeek rfb__vnc-scanner.pcap frames 14-18, judged by hand.
+			seg{fromServer: true, flags: PA, seq: 5001, ack: 1001, n: 40, at: 3 * ms},
+			seg{flags: FA, seq: 1001, ack: 5001, at: 3*ms + 100*time.Microsecond},
+			seg{flags: RA, seq: 1002, ack: 5041, at: 3*ms + 120*time.Microsecond},
+		), -1, DataAfterClose, Client},
+		{"FIN unacknowledged, a bare reset, nothing unread: the socket was gone (half-open)", conv(
+			// zeek tcp__ctu-64702-888.pcap frames 5-15, judged by hand: the
+			// server sent data and FIN, the client acknowledged both and
+			// closed, the server answered that FIN with a bare reset.
+			seg{fromServer: true, flags: PA, seq: 5001, ack: 1001, n: 13, at: 3 * ms},
+			seg{fromServer: true, flags: FA, seq: 5014, ack: 1001, at: 3 * ms},
+			seg{flags: A, seq: 1001, ack: 5015, at: 4 * ms},
+			seg{flags: FA, seq: 1001, ack: 5015, at: 100 * ms},
+			seg{fromServer: true, flags: R, seq: 1002, at: 190 * ms, zeroWin: true, noOpts: true},
+		), -1, HalfOpen, Server},
+		{"FIN unacknowledged, a bare reset, data it never acknowledged: data-after-close", conv(
+			// suricata-verify tcp-fastopen-07.pcap frames 15-19, judged by
+			// hand: the client closed having acknowledged part of the reply.
+			seg{fromServer: true, flags: PA, seq: 5001, ack: 1001, n: 308, at: 3 * ms},
+			seg{flags: A, seq: 1001, ack: 5245, at: 4 * ms},
+			seg{flags: FA, seq: 1001, ack: 5245, at: 4*ms + 100*time.Microsecond},
+			seg{fromServer: true, flags: FA, seq: 5309, ack: 1002, at: 4*ms + 200*time.Microsecond},
+			seg{flags: R, seq: 1001, at: 4*ms + 260*time.Microsecond, zeroWin: true, noOpts: true},
+		), -1, DataAfterClose, Client},
+		{"a client's two stacks, the reset from the handshake's after 3 minutes idle: idle-timeout", []seg{
+			// zeek ldap__simpleauth.pcap, judged by hand: SYN and ACK at TTL
+			// 251, the data at 52, a RST+ACK at 251 with another window.
+			{flags: S, seq: 1000, ttl: 251},
+			{fromServer: true, flags: SA, seq: 5000, ack: 1001, at: ms},
+			{flags: A, seq: 1001, ack: 5001, at: 2 * ms, ttl: 251},
+			{flags: PA, seq: 1001, ack: 5001, n: 52, at: 2 * ms, ttl: 52, win: 460},
+			{fromServer: true, flags: PA, seq: 5001, ack: 1053, n: 22, at: 3 * ms},
+			{flags: A, seq: 1053, ack: 5023, at: 60 * ms, ttl: 52, win: 492},
+			{flags: RA, seq: 1053, ack: 5023, at: 181 * time.Second, ttl: 251, win: 9300},
+		}, -1, IdleTimeout, Client},
+		{"connect and reset at once, nothing said: a connect probe", conv(
+			// zeek nmap-vsn.pcap frames 114-116 (nmap -sT), judged by hand.
+			seg{flags: RA, seq: 1001, ack: 5001, at: 2*ms + 80*time.Microsecond},
+		), -1, ScanProbe, Client},
 		{"not a crossing when the FIN had acknowledged the data: half-open", conv(
 			// The server read the request and closed; a bare reset answering
 			// that same request can only come from a host without the socket.
@@ -376,10 +423,10 @@ func TestSilentServerTiming(t *testing.T) {
 		{"rejects out of the queue's order", conv(
 			seg{fromServer: true, flags: RA, seq: 5001, ack: 1001, at: 40 * ms},
 		), 3, ApplicationAbort, true},
-		// Two such rejects in order, the client silent: as often
-		// haproxy's reject as a listener with two queued (24 of 27 pairs
-		// were the reject, realtruth seeds 3, 6, 8, 9, 11; harness seeds 1,
-		// 3, 4, 12), so no more a listener than one reset alone.
+		// Two such rejects in order, the client silent: 24 of 27 such
+		// pairs were haproxy's reject, 3 a listener with two queued
+		// (realtruth seeds 3, 6, 8, 9, 11; harness seeds 1, 3, 4, 12), so
+		// no more a listener than one reset alone.
 		{"a pair of rejects in order, client silent", conv(
 			seg{fromServer: true, flags: RA, seq: 5001, ack: 1001, at: 40 * ms},
 		), 2, ApplicationAbort, false},

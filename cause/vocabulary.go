@@ -207,7 +207,7 @@ var Vocabulary = []Info{
 	{
 		ID: ScanProbe, Title: "Probe or scan traffic",
 		Description:   "A probe (a SYN scanner, a health check that only tests the handshake) was answered and reset by design.",
-		Wire:          "A SYN answered by a SYN-ACK that the prober resets at once without completing the handshake, often from one source to many ports or hosts.",
+		Wire:          "A SYN answered by a SYN-ACK that the prober resets at once without completing the handshake, often from one source to many ports or hosts; or a handshake the client completes and resets within 10 ms, nothing sent either way (a connect scan, a health check).",
 		KernelReasons: []string{"NO_SOCKET"},
 		Benign:        true,
 		Advice: []string{
