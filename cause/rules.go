@@ -38,7 +38,7 @@ var rules = []rule{
 	{"", matchHalfOpen},
 	{"", matchLiveAbort},
 	{InvalidSegment, matchInvalidSegment},
-	{ApplicationAbort, matchApplicationAbort},
+	{"", matchApplicationAbort},
 }
 
 // Classify names the cause and the sender of one reset. It is a pure

@@ -222,6 +222,16 @@ func TestClassify(t *testing.T) {
 			// zeek nmap-vsn.pcap frames 114-116 (nmap -sT), judged by hand.
 			seg{flags: RA, seq: 1001, ack: 5001, at: 2*ms + 80*time.Microsecond},
 		), -1, ScanProbe, Client},
+		{"a shutdown, then a close with data unread: the window reopened past the FIN's", conv(
+			// zeek http__deeply-nested-mime.pcap frames 50-55, judged by
+			// hand: the server answers, sends FIN with window 349, and
+			// resets 11 µs later with 501.
+			seg{flags: PA, seq: 1001, ack: 5001, n: 600, at: 3 * ms},
+			seg{fromServer: true, flags: PA, seq: 5001, ack: 1601, n: 200, at: 4 * ms, win: 349},
+			seg{flags: A, seq: 1601, ack: 5201, at: 5 * ms},
+			seg{fromServer: true, flags: FA, seq: 5201, ack: 1601, at: 6 * ms, win: 349},
+			seg{fromServer: true, flags: RA, seq: 5202, ack: 1601, at: 6*ms + 11*time.Microsecond, win: 501},
+		), -1, UnreadDataClose, Server},
 		{"not a crossing when the FIN had acknowledged the data: half-open", conv(
 			// The server read the request and closed; a bare reset answering
 			// that same request can only come from a host without the socket.
