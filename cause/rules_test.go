@@ -232,6 +232,12 @@ func TestClassify(t *testing.T) {
 			seg{fromServer: true, flags: FA, seq: 5201, ack: 1601, at: 6 * ms, win: 349},
 			seg{fromServer: true, flags: RA, seq: 5202, ack: 1601, at: 6*ms + 11*time.Microsecond, win: 501},
 		), -1, UnreadDataClose, Server},
+		{"no accept-queue overflow once the server acknowledged the request", conv(
+			// zeek tcp__rst-inject-rae.pcap frames 5-7, judged by hand.
+			seg{flags: PA, seq: 1001, ack: 5001, n: 25, at: 3 * ms},
+			seg{fromServer: true, flags: A, seq: 5001, ack: 1026, at: 3*ms + 300*time.Microsecond},
+			seg{fromServer: true, flags: RA, seq: 5001, ack: 1026, at: 5 * ms, zeroWin: true, noOpts: true},
+		), -1, ApplicationAbort, Server},
 		{"not a crossing when the FIN had acknowledged the data: half-open", conv(
 			// The server read the request and closed; a bare reset answering
 			// that same request can only come from a host without the socket.
