@@ -518,7 +518,9 @@ func matchLiveAbort(f *facts) (Sender, float64, bool) {
 			// 3 of 27 such pairs were a listener's close and 24 haproxy's
 			// `tcp-request connection reject` (TCP_STATE from an accepted
 			// socket), which this said listener-closed at 0.6: a pair says no
-			// more than a single reset here.
+			// more than a single reset here. 24 of 27 would allow more than
+			// the single reset's 0.55, but they are one program's on one
+			// mix; the single reset's odds stand until a wider measurement.
 			f.add("another reset left %s within %s: a listener closing its accept queue, or two aborts", f.s.Addr, BurstWindow)
 		}
 		if f.p.Payload == 0 {
