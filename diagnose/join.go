@@ -21,7 +21,7 @@ type Joiner struct {
 
 	mu    sync.Mutex
 	queue []*joined             // by Finding.Time, oldest first
-	open  map[joinKey][]*joined // halves still waiting for the other, oldest first
+	open  map[openKey][]*joined // halves still waiting for the other, oldest first
 }
 
 type joined struct {
@@ -32,6 +32,14 @@ type joined struct {
 }
 
 type joinKey struct{ from, to string }
+
+// openKey files a waiting half by its address pair and source, so a half
+// looks only at the other source's (a stream one source alone sees, as
+// kernel events from interfaces not captured, stays O(1) a finding).
+type openKey struct {
+	joinKey
+	kernel bool
+}
 
 // Add offers a finding; fromKernel says which source made it. It joins
 // the waiting half of the same address pair from the other source nearest
@@ -44,11 +52,12 @@ func (j *Joiner) Add(f report.Finding, fromKernel bool, now time.Time) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	k := joinKey{f.From, to(&f)}
-	waiting := j.open[k]
+	other := openKey{k, !fromKernel}
+	waiting := j.open[other]
 	best := -1
 	var bestD time.Duration
 	for i, w := range waiting {
-		if fromKernel && w.kernel || !fromKernel && w.packet || w.f.ResetACK*f.ResetACK < 0 {
+		if w.f.ResetACK*f.ResetACK < 0 {
 			continue
 		}
 		// The nearest in time, the oldest on a tie: a half lost on one
@@ -66,14 +75,15 @@ func (j *Joiner) Add(f report.Finding, fromKernel bool, now time.Time) {
 		w := waiting[best]
 		merge(&w.f, &f, fromKernel)
 		w.kernel, w.packet = w.kernel || fromKernel, w.packet || !fromKernel
-		j.forget(k, waiting, best)
+		j.forget(other, waiting, best)
 		return
 	}
 	w := &joined{f: f, kernel: fromKernel, packet: !fromKernel, at: now}
 	if j.open == nil {
-		j.open = make(map[joinKey][]*joined)
+		j.open = make(map[openKey][]*joined)
 	}
-	j.open[k] = append(waiting, w)
+	mine := openKey{k, fromKernel}
+	j.open[mine] = append(j.open[mine], w)
 	// Sources deliver nearly in order: the walk from the back is short.
 	i := len(j.queue)
 	j.queue = append(j.queue, w)
@@ -97,7 +107,10 @@ func (j *Joiner) Flush(now time.Time) {
 	out := slices.Clone(j.queue[:n])
 	j.queue = j.queue[:copy(j.queue, j.queue[n:])]
 	for _, w := range out {
-		k := joinKey{w.f.From, to(&w.f)}
+		if w.kernel && w.packet {
+			continue // joined: no longer waiting
+		}
+		k := openKey{joinKey{w.f.From, to(&w.f)}, w.kernel}
 		waiting := j.open[k]
 		if i := slices.Index(waiting, w); i >= 0 {
 			j.forget(k, waiting, i)
@@ -109,8 +122,8 @@ func (j *Joiner) Flush(now time.Time) {
 	}
 }
 
-// forget takes waiting[i], a half of key k, off the open list.
-func (j *Joiner) forget(k joinKey, waiting []*joined, i int) {
+// forget takes waiting[i], a half filed under k, off the open list.
+func (j *Joiner) forget(k openKey, waiting []*joined, i int) {
 	if len(waiting) == 1 {
 		delete(j.open, k)
 		return
