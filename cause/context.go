@@ -114,6 +114,11 @@ type Kernel struct {
 	// first and holds the connection in TIME-WAIT.
 	ClosedClean bool
 	ClosedAgo   time.Duration
+	// AddrElsewhere is the inode of another network namespace on this host
+	// that holds the reset's source address on a working link, 0 for none:
+	// two hosts answering for one address (read for NO_SOCKET resets that
+	// answered no SYN).
+	AddrElsewhere uint32
 	// Conntrack is what the host's connection tracking knew of the flow
 	// whose segment a netfilter reset answered (KernelNetfilter).
 	Conntrack Conntrack

@@ -88,6 +88,19 @@ func (f *facts) reasonVerdict(reason string, k *Kernel) (kernelVerdict, bool) {
 			return kernelVerdict{cause: TimeWaitAssassination, sender: f.role, conf: 0.9,
 				alts: []Alternative{{HalfOpen, 0.1}}}, true
 		}
+		if k.AddrElsewhere != 0 && !answered.Has(packet.SYN) {
+			// Another namespace on this host holds the same address on a
+			// working link: the segment was meant for the host that has
+			// the connection, and this one, which never had it, answered.
+			// The lab's duplicate-ip scenario (TestWatchDuringLab) is this;
+			// a host that lost its connection has no twin. Two isolated
+			// networks may legitimately reuse an address, hence the
+			// alternative.
+			f.add("another network namespace on this host (inode %d) holds %s on a working link too: two hosts answer for the address, and this one never had the connection", k.AddrElsewhere, f.s.Addr.Addr())
+			f.add("which host the peer's neighbour entry points at settles it (ip neigh on the peer, arping -D for the address)")
+			return kernelVerdict{cause: DuplicateIP, sender: SenderUnknown, conf: 0.7,
+				alts: []Alternative{{HalfOpen, 0.3}}}, true
+		}
 		// A segment of a connection this host no longer holds. When this
 		// side had closed with FIN on the wire, its time-wait socket has
 		// expired since (data after close); otherwise it lost the

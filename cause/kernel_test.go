@@ -39,6 +39,8 @@ func TestClassifyKernel(t *testing.T) {
 		// 50 ms before the router replayed the client's final ACK.
 		{"stray segment after this host's clean close (RFC 1337)", true, Kernel{Path: KernelStack, Reason: "NO_SOCKET", InFlags: packet.ACK, ClosedClean: true, ClosedAgo: 50 * time.Millisecond}, TimeWaitAssassination, Server},
 		{"clean close past the peer's TIME-WAIT", true, Kernel{Path: KernelStack, Reason: "NO_SOCKET", InFlags: packet.ACK, ClosedClean: true, ClosedAgo: 61 * time.Second}, HalfOpen, Server},
+		{"a segment it never had, its address held by another namespace on this host", true, Kernel{Path: KernelStack, Reason: "NO_SOCKET", InFlags: packet.ACK | packet.PSH, AddrElsewhere: 4026532177}, DuplicateIP, SenderUnknown},
+		{"a SYN to a twin of the address is still a closed port", true, Kernel{Path: KernelStack, Reason: "NO_SOCKET", InFlags: packet.SYN, AddrElsewhere: 4026532177}, ClosedPort, Server},
 		{"SYN on the tuple of a clean close", true, Kernel{Path: KernelStack, Reason: "NO_SOCKET", InFlags: packet.SYN, ClosedClean: true, ClosedAgo: time.Second}, ClosedPort, Server},
 		{"SYN-ACK for a connect() that is gone", false, Kernel{Path: KernelStack, Reason: "SK_RST_REASON_NO_SOCKET", InFlags: packet.SYN | packet.ACK}, ConnectAbandoned, Client},
 		{"listener restarted on the port", true, Kernel{Path: KernelStack, Reason: "TCP_FLAGS", State: "LISTEN", InFlags: packet.ACK}, HalfOpen, Server},

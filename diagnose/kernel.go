@@ -38,7 +38,20 @@ type KernelAttributor struct {
 	// Finding is therefore not safe for concurrent use.
 	ctx  cause.Context
 	text kernelText
+	// twins holds, from Observe until Finding, the namespace found
+	// holding a NO_SOCKET reset's source address too (twinKey): read as
+	// the event arrives, since a namespace may be gone by the time the
+	// correlator's window lets the finding be made.
+	twins map[twinKey]uint32
 }
+
+type twinKey struct {
+	netns    uint32
+	from, to netip.AddrPort
+}
+
+// maxTwins bounds twins; a flood of resets that ask clears it.
+const maxTwins = 1024
 
 // LocalAddrs tells whether an address is one of a network namespace's own,
 // and whether the namespace forwards packets of a's family
@@ -48,6 +61,8 @@ type KernelAttributor struct {
 type LocalAddrs interface {
 	Local(netns uint32, a netip.Addr) (local, known bool)
 	Forwards(netns uint32, a netip.Addr) (forwards, known bool)
+	// Elsewhere finds another namespace holding a on a working link.
+	Elsewhere(netns uint32, a netip.Addr) (other uint32, found bool)
 	Forget(netns uint32)
 	Prime()
 }
@@ -75,6 +90,22 @@ func (a *KernelAttributor) Observe(e *kernel.Event) {
 	}
 	a.addrs.Forget(e.NetNS)
 	a.addrs.Forwards(e.NetNS, e.From.Addr())
+	if a.asksTwin(e) {
+		if other, found := a.addrs.Elsewhere(e.NetNS, e.From.Addr()); found {
+			if a.twins == nil || len(a.twins) >= maxTwins {
+				a.twins = make(map[twinKey]uint32)
+			}
+			a.twins[twinKey{e.NetNS, e.From, e.To}] = other
+		}
+	}
+}
+
+// asksTwin says the event is a reset a duplicate address explains: this
+// host's stack answered a segment that was no SYN (one it read) for a
+// connection it has no socket for.
+func (a *KernelAttributor) asksTwin(e *kernel.Event) bool {
+	in := packet.Flags(e.InFlags)
+	return e.Kind == kernel.Sent && e.InFlags != 0 && !in.Has(packet.SYN) && a.names.Reason(e.Reason) == "NO_SOCKET"
 }
 
 // Prime reads the namespaces that appeared lately (LocalAddrs.Prime); call
@@ -193,6 +224,11 @@ func (a *KernelAttributor) fill(ctx *cause.Context, r *kernel.Reset, at time.Tim
 		k.Path, k.Reason = cause.KernelStack, a.names.Reason(e.Reason)
 		k.Forwards, _ = a.addrs.Forwards(e.NetNS, e.From.Addr())
 		k.ClosedClean, k.ClosedAgo = e.ClosedClean, e.ClosedAgo
+		if a.asksTwin(e) {
+			tk := twinKey{e.NetNS, e.From, e.To}
+			k.AddrElsewhere = a.twins[tk]
+			delete(a.twins, tk)
+		}
 	case kernel.Netfilter, kernel.Wire:
 		// An unclaimed RST with no owning socket was built by kernel code,
 		// which for a RST is netfilter's reject; a raw or packet socket's

@@ -25,6 +25,21 @@ func (f fakeAddrs) Forwards(netns uint32, a netip.Addr) (bool, bool) {
 	return netns == 4026532001, true
 }
 
+// Elsewhere: another of the fake's namespaces holding a.
+func (f fakeAddrs) Elsewhere(netns uint32, a netip.Addr) (uint32, bool) {
+	for ns, as := range f {
+		if ns == netns {
+			continue
+		}
+		for _, x := range as {
+			if x == a {
+				return ns, true
+			}
+		}
+	}
+	return 0, false
+}
+
 func (f fakeAddrs) Local(netns uint32, a netip.Addr) (bool, bool) {
 	as, ok := f[netns]
 	if !ok {
@@ -48,7 +63,10 @@ func TestKernelFinding(t *testing.T) {
 	srv := netip.MustParseAddrPort("10.77.2.2:7777")
 	cli := netip.MustParseAddrPort("10.77.1.2:40000")
 	router := uint32(4026532001)
-	addrs := fakeAddrs{router: {netip.MustParseAddr("10.77.1.1"), netip.MustParseAddr("10.77.2.1")}, 4026532002: {srv.Addr()}}
+	lone := netip.MustParseAddrPort("10.77.2.3:7777")
+	addrs := fakeAddrs{router: {netip.MustParseAddr("10.77.1.1"), netip.MustParseAddr("10.77.2.1")}, 4026532002: {srv.Addr()},
+		4026532004: {srv.Addr()}, // the lab's server2: the server's address, its link up
+		4026532005: {lone.Addr()}}
 	for _, c := range []struct {
 		name     string
 		r        kernel.Reset
@@ -77,9 +95,19 @@ func TestKernelFinding(t *testing.T) {
 				Recv:  kernel.Event{Kind: kernel.Received, From: srv, To: cli, NetNS: 4026532003, Reason: kernel.ReasonUnknown, State: 1},
 			},
 			cause: cause.UnreadDataClose, sender: cause.Server, dir: "sent", evidence: "received on this host too in netns 4026532003, by a socket in TCP_ESTABLISHED"},
+		{name: "a second namespace with the server's address answers a segment it never had",
+			r:     kernel.Reset{Event: kernel.Event{Kind: kernel.Sent, From: srv, To: cli, NetNS: 4026532004, Reason: 1, InFlags: 0x18, Context: kernel.ContextKernel}},
+			cause: cause.DuplicateIP, sender: cause.SenderUnknown, dir: "sent", evidence: "another network namespace on this host (inode 4026532002)"},
+		{name: "a host alone with its address answers a segment it no longer has: half-open",
+			r:     kernel.Reset{Event: kernel.Event{Kind: kernel.Sent, From: lone, To: cli, NetNS: 4026532005, Reason: 1, InFlags: 0x18, Context: kernel.ContextKernel}},
+			cause: cause.HalfOpen, sender: cause.Server, dir: "sent"},
+		{name: "a SYN to the twin's closed port is a closed port",
+			r:     kernel.Reset{Event: kernel.Event{Kind: kernel.Sent, From: srv, To: cli, NetNS: 4026532004, Reason: 1, InFlags: 0x02, Context: kernel.ContextKernel}},
+			cause: cause.ClosedPort, sender: cause.Server, dir: "sent"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a := NewKernelAttributor(names, [2]uint16{32768, 60999}, &kernel.Cgroups{Root: t.TempDir()}, addrs)
+			a.Observe(&c.r.Event)
 			f := a.Finding(&c.r, time.Unix(0, 0))
 			if f.Cause != c.cause || f.Sender != c.sender || f.Direction != c.dir {
 				t.Errorf("got %s/%s/%s, want %s/%s/%s", f.Cause, f.Sender, f.Direction, c.cause, c.sender, c.dir)

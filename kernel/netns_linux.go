@@ -29,6 +29,9 @@ type NetNSAddrs struct {
 	Refresh time.Duration
 	cache   map[uint32]nsAddrs
 	young   map[uint32]youngNetNS
+	all     []otherNetNS // Elsewhere's last read of every namespace
+	allAt   time.Time
+	allCost time.Duration // how long that read took
 }
 
 // youngNetNS is a namespace Prime saw appear: where, when, when last read.
@@ -52,7 +55,8 @@ const maxCachedNetNS = 256
 type nsAddrs struct {
 	at       time.Time
 	addrs    []netip.Addr
-	forwards [2]bool // IPv4, IPv6 forwarding on
+	up       []netip.Addr // those on an interface that is up
+	forwards [2]bool      // IPv4, IPv6 forwarding on
 	ok       bool
 }
 
@@ -181,6 +185,81 @@ func (n *NetNSAddrs) get(netns uint32) nsAddrs {
 	return c
 }
 
+// Elsewhere looks for another namespace on this host that holds a on a
+// working link (up and running), and returns its inode. Two namespaces with
+// one address on a link that works are two hosts answering for it: the
+// segment a namespace without the connection answered may have been meant
+// for the other. Loopback and link-local addresses are every namespace's
+// own and never count. Every namespace is read afresh (one that brought its
+// link up a moment ago must count), at most once per elsewhereEvery; the
+// cost, a walk of /proc and a thread joining each namespace, is paid only
+// for the rare resets that ask.
+func (n *NetNSAddrs) Elsewhere(netns uint32, a netip.Addr) (other uint32, found bool) {
+	a = a.Unmap()
+	if a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsUnspecified() {
+		return 0, false
+	}
+	now := time.Now()
+	if now.Sub(n.allAt) > max(elsewhereEvery, 10*n.allCost) {
+		n.all = n.all[:0]
+		for ino, p := range n.namespaces() {
+			if c := readNetNS(p); c.ok {
+				n.all = append(n.all, otherNetNS{ino: ino, up: c.up})
+			}
+		}
+		n.allAt = time.Now()
+		n.allCost = n.allAt.Sub(now)
+	}
+	for _, o := range n.all {
+		if o.ino == netns {
+			continue
+		}
+		for _, x := range o.up {
+			if x == a {
+				return o.ino, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// elsewhereEvery is how often Elsewhere reads every namespace again: the
+// duplicate host of TestWatchDuringLab brings its link up a moment before
+// its reset. On a host with many namespaces a read takes longer (a thread
+// joining each one), and the interval grows to ten times the last read's
+// cost, so a flood of such resets costs at most a tenth of a core.
+const elsewhereEvery = 100 * time.Millisecond
+
+// otherNetNS is one namespace's working addresses, for Elsewhere.
+type otherNetNS struct {
+	ino uint32
+	up  []netip.Addr
+}
+
+// namespaces returns a file for each network namespace on the host, by
+// inode: Paths, /run/netns/* and every process's.
+func (n *NetNSAddrs) namespaces() map[uint32]string {
+	out := map[uint32]string{}
+	try := append([]string{"/proc/self/ns/net"}, n.Paths...)
+	if m, _ := filepath.Glob("/run/netns/*"); m != nil {
+		try = append(try, m...)
+	}
+	procs, _ := os.ReadDir("/proc")
+	for _, d := range procs {
+		if d.Name()[0] >= '0' && d.Name()[0] <= '9' {
+			try = append(try, "/proc/"+d.Name()+"/ns/net")
+		}
+	}
+	for _, p := range try {
+		if ino := inode(p); ino != 0 {
+			if _, seen := out[ino]; !seen {
+				out[ino] = p
+			}
+		}
+	}
+	return out
+}
+
 // find returns a file of the namespace with inode ino, or "".
 func (n *NetNSAddrs) find(ino uint32) string {
 	try := append([]string{"/proc/self/ns/net"}, n.Paths...)
@@ -231,14 +310,23 @@ func readNetNS(path string) nsAddrs {
 		if unix.Setns(fd, unix.CLONE_NEWNET) != nil {
 			return
 		}
-		ifas, err := net.InterfaceAddrs()
+		ifs, err := net.Interfaces()
 		if err != nil {
 			return
 		}
-		for _, ifa := range ifas {
-			if ipn, ok := ifa.(*net.IPNet); ok {
-				if a, ok := netip.AddrFromSlice(ipn.IP); ok {
-					r.addrs = append(r.addrs, a.Unmap())
+		for _, ifc := range ifs {
+			ifas, err := ifc.Addrs()
+			if err != nil {
+				continue
+			}
+			for _, ifa := range ifas {
+				if ipn, ok := ifa.(*net.IPNet); ok {
+					if a, ok := netip.AddrFromSlice(ipn.IP); ok {
+						r.addrs = append(r.addrs, a.Unmap())
+						if ifc.Flags&net.FlagUp != 0 && ifc.Flags&net.FlagRunning != 0 {
+							r.up = append(r.up, a.Unmap())
+						}
+					}
 				}
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rstscope/rstscope/internal/testutil"
 	"golang.org/x/sys/unix"
@@ -130,4 +131,43 @@ func openWatcher(t *testing.T, ns *testNS) *Watcher {
 	}
 	t.Cleanup(func() { w.Close() })
 	return w
+}
+
+// TestElsewhere: two namespaces holding one address (a dummy link each),
+// as the lab's duplicate-ip scenario's server and server2 do. Each finds the
+// other while both links work; with one link down, neither does.
+func TestElsewhere(t *testing.T) {
+	testutil.RequireRoot(t)
+	a, b := newNamedNS(t, "twin-a"), newNamedNS(t, "twin-b")
+	addr := netip.MustParseAddr("10.123.45.6")
+	// One link between them, a veth pair, each end holding the address.
+	ends := [2]string{fmt.Sprintf("twa%d", os.Getpid()%100000), fmt.Sprintf("twb%d", os.Getpid()%100000)}
+	if out, err := exec.Command("ip", "link", "add", ends[0], "type", "veth", "peer", "name", ends[1]).CombinedOutput(); err != nil {
+		t.Fatalf("ip link add veth: %v: %s", err, out)
+	}
+	for i, ns := range []*testNS{a, b} {
+		if out, err := exec.Command("ip", "link", "set", ends[i], "netns", ns.Name).CombinedOutput(); err != nil {
+			t.Fatalf("moving %s: %v: %s", ends[i], err, out)
+		}
+		ns.Run(t, "ip", "link", "set", ends[i], "name", "d0")
+		ns.Run(t, "ip", "addr", "add", addr.String()+"/24", "dev", "d0", "nodad")
+		ns.Run(t, "ip", "link", "set", "d0", "up")
+	}
+	var n NetNSAddrs
+	if other, found := n.Elsewhere(a.Inode, addr); !found || other != b.Inode {
+		t.Errorf("from %s: got %d, %t; want %s's inode %d", a.Name, other, found, b.Name, b.Inode)
+	}
+	start := time.Now()
+	if other, found := n.Elsewhere(b.Inode, addr); !found || other != a.Inode {
+		t.Errorf("from %s: got %d, %t; want %s's inode %d", b.Name, other, found, a.Name, a.Inode)
+	}
+	t.Logf("a read of every namespace took %s; a cached answer %s", n.allCost, time.Since(start))
+	if _, found := n.Elsewhere(a.Inode, netip.MustParseAddr("127.0.0.1")); found {
+		t.Error("loopback found elsewhere: every namespace has it")
+	}
+	b.Run(t, "ip", "link", "set", "d0", "down")
+	time.Sleep(max(elsewhereEvery, 10*n.allCost) + 10*time.Millisecond)
+	if other, found := n.Elsewhere(a.Inode, addr); found {
+		t.Errorf("with %s's link down: found it in %d", b.Name, other)
+	}
 }

@@ -25,3 +25,6 @@ func (n *NetNSAddrs) Local(uint32, netip.Addr) (local, known bool) { return true
 
 // Forwards reports that nothing is known on this platform.
 func (n *NetNSAddrs) Forwards(uint32, netip.Addr) (forwards, known bool) { return false, false }
+
+// Elsewhere reports that nothing is known on this platform.
+func (n *NetNSAddrs) Elsewhere(uint32, netip.Addr) (other uint32, found bool) { return 0, false }

@@ -23,10 +23,11 @@ var kernelCannotTell = map[string]struct {
 	sender cause.Sender
 	why    string
 }{
-	// The second host answers a segment of a connection it never had with
-	// NO_SOCKET, as a server that lost the connection does; only the MAC
-	// on the wire says another host answers for the address.
-	"duplicate-ip": {cause.HalfOpen, cause.Server, "NO_SOCKET from the host that shares the address: only the wire's MAC tells"},
+	// None today. duplicate-ip was here until watch learned to look for
+	// another namespace holding the reset's source address on a working
+	// link (kernel.NetNSAddrs.Elsewhere): the second host answers a
+	// segment of a connection it never had with NO_SOCKET, as a server
+	// that lost the connection does.
 }
 
 // TestWatchDuringLab attaches `rstscope watch` to the whole host while
