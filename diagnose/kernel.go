@@ -61,8 +61,9 @@ const maxTwins = 1024
 type LocalAddrs interface {
 	Local(netns uint32, a netip.Addr) (local, known bool)
 	Forwards(netns uint32, a netip.Addr) (forwards, known bool)
-	// Elsewhere finds another namespace holding a on a working link.
-	Elsewhere(netns uint32, a netip.Addr) (other uint32, found bool)
+	// Elsewhere finds another namespace holding the connection from → to
+	// with from's address on a working link (kernel.NetNSAddrs.Elsewhere).
+	Elsewhere(netns uint32, from, to netip.AddrPort) (other uint32, found bool)
 	Forget(netns uint32)
 	Prime()
 }
@@ -91,7 +92,7 @@ func (a *KernelAttributor) Observe(e *kernel.Event) {
 	a.addrs.Forget(e.NetNS)
 	a.addrs.Forwards(e.NetNS, e.From.Addr())
 	if a.asksTwin(e) {
-		if other, found := a.addrs.Elsewhere(e.NetNS, e.From.Addr()); found {
+		if other, found := a.addrs.Elsewhere(e.NetNS, e.From, e.To); found {
 			if a.twins == nil || len(a.twins) >= maxTwins {
 				a.twins = make(map[twinKey]uint32)
 			}

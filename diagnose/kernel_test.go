@@ -25,8 +25,10 @@ func (f fakeAddrs) Forwards(netns uint32, a netip.Addr) (bool, bool) {
 	return netns == 4026532001, true
 }
 
-// Elsewhere: another of the fake's namespaces holding a.
-func (f fakeAddrs) Elsewhere(netns uint32, a netip.Addr) (uint32, bool) {
+// Elsewhere: another of the fake's namespaces holding from's address (the
+// fake's namespaces hold every connection of their addresses).
+func (f fakeAddrs) Elsewhere(netns uint32, from, _ netip.AddrPort) (uint32, bool) {
+	a := from.Addr()
 	for ns, as := range f {
 		if ns == netns {
 			continue

@@ -1,11 +1,15 @@
 package kernel
 
 import (
+	"bytes"
+	"encoding/binary"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -32,6 +36,9 @@ type NetNSAddrs struct {
 	all     []otherNetNS // Elsewhere's last read of every namespace
 	allAt   time.Time
 	allCost time.Duration // how long that read took
+	// lookups counts the socket tables Elsewhere read since lookupsAt.
+	lookups   int
+	lookupsAt time.Time
 }
 
 // youngNetNS is a namespace Prime saw appear: where, when, when last read.
@@ -55,8 +62,7 @@ const maxCachedNetNS = 256
 type nsAddrs struct {
 	at       time.Time
 	addrs    []netip.Addr
-	up       []netip.Addr // those on an interface that is up
-	forwards [2]bool      // IPv4, IPv6 forwarding on
+	forwards [2]bool // IPv4, IPv6 forwarding on
 	ok       bool
 }
 
@@ -185,17 +191,23 @@ func (n *NetNSAddrs) get(netns uint32) nsAddrs {
 	return c
 }
 
-// Elsewhere looks for another namespace on this host that holds a on a
-// working link (up and running), and returns its inode. Two namespaces with
-// one address on a link that works are two hosts answering for it: the
-// segment a namespace without the connection answered may have been meant
-// for the other. Loopback and link-local addresses are every namespace's
-// own and never count. Every namespace is read afresh (one that brought its
-// link up a moment ago must count), at most once per elsewhereEvery; the
-// cost, a walk of /proc and a thread joining each namespace, is paid only
-// for the rare resets that ask.
-func (n *NetNSAddrs) Elsewhere(netns uint32, a netip.Addr) (other uint32, found bool) {
-	a = a.Unmap()
+// Elsewhere looks for another namespace on this host that holds the
+// connection from → to, its socket's own address from on a working link
+// (up and running), and returns its inode: two namespaces answering for one
+// address, and the segment a namespace without the connection answered was
+// meant for the other, which has it. The socket is what makes it the
+// connection's twin rather than an isolated network that reuses the
+// address (parallel lab runs on one CI host, overlapping container
+// networks): TestWatchDuringLab, run beside the lab package's own tests,
+// found such namespaces holding the server's address while the half-open
+// scenario ran. Loopback and link-local addresses never count. Every
+// namespace's addresses are read afresh at most every elsewhereEvery (or
+// ten times the last read's cost); a candidate's socket table is read for
+// at most maxTwinLookups resets a second. Only resets that ask pay.
+func (n *NetNSAddrs) Elsewhere(netns uint32, from, to netip.AddrPort) (other uint32, found bool) {
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	to = netip.AddrPortFrom(to.Addr().Unmap(), to.Port())
+	a := from.Addr()
 	if a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsUnspecified() {
 		return 0, false
 	}
@@ -203,21 +215,26 @@ func (n *NetNSAddrs) Elsewhere(netns uint32, a netip.Addr) (other uint32, found 
 	if now.Sub(n.allAt) > max(elsewhereEvery, 10*n.allCost) {
 		n.all = n.all[:0]
 		for ino, p := range n.namespaces() {
-			if c := readNetNS(p); c.ok {
-				n.all = append(n.all, otherNetNS{ino: ino, up: c.up})
+			if up, ok := workingAddrs(p); ok {
+				n.all = append(n.all, otherNetNS{ino: ino, path: p, up: up})
 			}
 		}
 		n.allAt = time.Now()
 		n.allCost = n.allAt.Sub(now)
 	}
 	for _, o := range n.all {
-		if o.ino == netns {
+		if o.ino == netns || !slices.Contains(o.up, a) {
 			continue
 		}
-		for _, x := range o.up {
-			if x == a {
-				return o.ino, true
-			}
+		if now.Sub(n.lookupsAt) > time.Second {
+			n.lookups, n.lookupsAt = 0, now
+		}
+		if n.lookups >= maxTwinLookups {
+			return 0, false
+		}
+		n.lookups++
+		if holdsConn(o.path, from, to) {
+			return o.ino, true
 		}
 	}
 	return 0, false
@@ -230,10 +247,133 @@ func (n *NetNSAddrs) Elsewhere(netns uint32, a netip.Addr) (other uint32, found 
 // cost, so a flood of such resets costs at most a tenth of a core.
 const elsewhereEvery = 100 * time.Millisecond
 
+// maxTwinLookups bounds the socket tables Elsewhere reads a second (a
+// thread joining the namespace, /proc/net/tcp and tcp6 parsed): a flood
+// of resets from an address some isolated namespace reuses must not cost
+// a core. Past it, the resets are judged without the twin.
+const maxTwinLookups = 20
+
 // otherNetNS is one namespace's working addresses, for Elsewhere.
 type otherNetNS struct {
-	ino uint32
-	up  []netip.Addr
+	ino  uint32
+	path string
+	up   []netip.Addr
+}
+
+// workingAddrs lists the addresses of the namespace at path that sit on an
+// interface up and running, from a thread that joined it.
+func workingAddrs(path string) (up []netip.Addr, ok bool) {
+	done := make(chan bool, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		read := false
+		defer func() { done <- read }()
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return
+		}
+		defer unix.Close(fd)
+		if unix.Setns(fd, unix.CLONE_NEWNET) != nil {
+			return
+		}
+		ifs, err := net.Interfaces()
+		if err != nil {
+			return
+		}
+		for _, ifc := range ifs {
+			if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagRunning == 0 {
+				continue
+			}
+			ifas, err := ifc.Addrs()
+			if err != nil {
+				return
+			}
+			for _, ifa := range ifas {
+				if ipn, ok := ifa.(*net.IPNet); ok {
+					if a, ok := netip.AddrFromSlice(ipn.IP); ok {
+						up = append(up, a.Unmap())
+					}
+				}
+			}
+		}
+		read = true
+	}()
+	return up, <-done
+}
+
+// holdsConn says whether the namespace at path has a TCP socket bound to
+// local and connected to remote, in any state, from its /proc/net/tcp and
+// tcp6 as a thread that joined it reads them (an IPv4 connection on a
+// dual-stack socket is in tcp6 as ::ffff:a.b.c.d).
+func holdsConn(path string, local, remote netip.AddrPort) bool {
+	done := make(chan bool, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		found := false
+		defer func() { done <- found }()
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return
+		}
+		defer unix.Close(fd)
+		if unix.Setns(fd, unix.CLONE_NEWNET) != nil {
+			return
+		}
+		for _, f := range []string{"/proc/thread-self/net/tcp", "/proc/thread-self/net/tcp6"} {
+			b, err := os.ReadFile(f)
+			if err == nil && tcpTableHolds(b, local, remote) {
+				found = true
+				return
+			}
+		}
+	}()
+	return <-done
+}
+
+// tcpTableHolds reads a /proc/net/tcp or tcp6 table for a socket local →
+// remote: each line's second and third fields are the local and remote
+// address as 32-bit hex words in host byte order and the port in hex.
+func tcpTableHolds(b []byte, local, remote netip.AddrPort) bool {
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		f := bytes.Fields(line)
+		if len(f) < 3 || !bytes.HasSuffix(f[0], []byte(":")) {
+			continue
+		}
+		l, ok1 := procAddrPort(f[1])
+		r, ok2 := procAddrPort(f[2])
+		if ok1 && ok2 && l == local && r == remote {
+			return true
+		}
+	}
+	return false
+}
+
+// procAddrPort parses "0100007F:1F90" (127.0.0.1:8080) or its 32-digit
+// IPv6 form, unmapping a v4-mapped address.
+func procAddrPort(b []byte) (netip.AddrPort, bool) {
+	h, p, ok := bytes.Cut(b, []byte(":"))
+	if !ok || (len(h) != 8 && len(h) != 32) {
+		return netip.AddrPort{}, false
+	}
+	port, err := strconv.ParseUint(string(p), 16, 16)
+	if err != nil {
+		return netip.AddrPort{}, false
+	}
+	var raw [16]byte
+	for w := 0; w < len(h)/8; w++ {
+		v, err := strconv.ParseUint(string(h[8*w:8*w+8]), 16, 32)
+		if err != nil {
+			return netip.AddrPort{}, false
+		}
+		binary.NativeEndian.PutUint32(raw[4*w:], uint32(v))
+	}
+	var a netip.Addr
+	if len(h) == 8 {
+		a = netip.AddrFrom4([4]byte(raw[:4]))
+	} else {
+		a = netip.AddrFrom16(raw).Unmap()
+	}
+	return netip.AddrPortFrom(a, uint16(port)), true
 }
 
 // namespaces returns a file for each network namespace on the host, by
@@ -310,23 +450,14 @@ func readNetNS(path string) nsAddrs {
 		if unix.Setns(fd, unix.CLONE_NEWNET) != nil {
 			return
 		}
-		ifs, err := net.Interfaces()
+		ifas, err := net.InterfaceAddrs()
 		if err != nil {
 			return
 		}
-		for _, ifc := range ifs {
-			ifas, err := ifc.Addrs()
-			if err != nil {
-				continue
-			}
-			for _, ifa := range ifas {
-				if ipn, ok := ifa.(*net.IPNet); ok {
-					if a, ok := netip.AddrFromSlice(ipn.IP); ok {
-						r.addrs = append(r.addrs, a.Unmap())
-						if ifc.Flags&net.FlagUp != 0 && ifc.Flags&net.FlagRunning != 0 {
-							r.up = append(r.up, a.Unmap())
-						}
-					}
+		for _, ifa := range ifas {
+			if ipn, ok := ifa.(*net.IPNet); ok {
+				if a, ok := netip.AddrFromSlice(ipn.IP); ok {
+					r.addrs = append(r.addrs, a.Unmap())
 				}
 			}
 		}

@@ -1,8 +1,10 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -133,14 +135,14 @@ func openWatcher(t *testing.T, ns *testNS) *Watcher {
 	return w
 }
 
-// TestElsewhere: two namespaces holding one address (a dummy link each),
-// as the lab's duplicate-ip scenario's server and server2 do. Each finds the
-// other while both links work; with one link down, neither does.
+// TestElsewhere: two namespaces holding one address on one link (a veth
+// pair), as the lab's duplicate-ip scenario's server and server2 do. The
+// one holding a connection is found from the other while both links
+// work; not for a connection it does not hold, nor once its link is down.
 func TestElsewhere(t *testing.T) {
 	testutil.RequireRoot(t)
 	a, b := newNamedNS(t, "twin-a"), newNamedNS(t, "twin-b")
 	addr := netip.MustParseAddr("10.123.45.6")
-	// One link between them, a veth pair, each end holding the address.
 	ends := [2]string{fmt.Sprintf("twa%d", os.Getpid()%100000), fmt.Sprintf("twb%d", os.Getpid()%100000)}
 	if out, err := exec.Command("ip", "link", "add", ends[0], "type", "veth", "peer", "name", ends[1]).CombinedOutput(); err != nil {
 		t.Fatalf("ip link add veth: %v: %s", err, out)
@@ -153,21 +155,59 @@ func TestElsewhere(t *testing.T) {
 		ns.Run(t, "ip", "addr", "add", addr.String()+"/24", "dev", "d0", "nodad")
 		ns.Run(t, "ip", "link", "set", "d0", "up")
 	}
+	// A connection inside b, from its own address to itself.
+	var srv, cli netip.AddrPort
+	b.Do(t, func() {
+		ln, err := net.Listen("tcp4", addr.String()+":0")
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		t.Cleanup(func() { ln.Close() })
+		c, err := net.Dial("tcp4", ln.Addr().String())
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		t.Cleanup(func() { c.Close() })
+		srv = ln.Addr().(*net.TCPAddr).AddrPort()
+		cli = c.LocalAddr().(*net.TCPAddr).AddrPort()
+	})
+	if !srv.IsValid() {
+		t.FailNow()
+	}
 	var n NetNSAddrs
-	if other, found := n.Elsewhere(a.Inode, addr); !found || other != b.Inode {
-		t.Errorf("from %s: got %d, %t; want %s's inode %d", a.Name, other, found, b.Name, b.Inode)
+	if other, found := n.Elsewhere(a.Inode, srv, cli); !found || other != b.Inode {
+		t.Errorf("from %s, the connection %s -> %s: got %d, %t; want %s's inode %d", a.Name, srv, cli, other, found, b.Name, b.Inode)
 	}
-	start := time.Now()
-	if other, found := n.Elsewhere(b.Inode, addr); !found || other != a.Inode {
-		t.Errorf("from %s: got %d, %t; want %s's inode %d", b.Name, other, found, a.Name, a.Inode)
+	t.Logf("a read of every namespace took %s", n.allCost)
+	if other, found := n.Elsewhere(a.Inode, srv, netip.AddrPortFrom(addr, cli.Port()+1)); found {
+		t.Errorf("a connection nobody holds: found in %d", other)
 	}
-	t.Logf("a read of every namespace took %s; a cached answer %s", n.allCost, time.Since(start))
-	if _, found := n.Elsewhere(a.Inode, netip.MustParseAddr("127.0.0.1")); found {
+	if _, found := n.Elsewhere(a.Inode, netip.MustParseAddrPort("127.0.0.1:1"), cli); found {
 		t.Error("loopback found elsewhere: every namespace has it")
 	}
 	b.Run(t, "ip", "link", "set", "d0", "down")
 	time.Sleep(max(elsewhereEvery, 10*n.allCost) + 10*time.Millisecond)
-	if other, found := n.Elsewhere(a.Inode, addr); found {
+	if other, found := n.Elsewhere(a.Inode, srv, cli); found {
 		t.Errorf("with %s's link down: found it in %d", b.Name, other)
+	}
+}
+
+func TestProcAddrPort(t *testing.T) {
+	if binary.NativeEndian.Uint16([]byte{1, 0}) != 1 {
+		t.Skip("the hex words below are as a little-endian host prints them")
+	}
+	for in, want := range map[string]string{
+		"0100007F:1F90":                         "127.0.0.1:8080",
+		"062D7B0A:D431":                         "10.123.45.6:54321",
+		"00000000000000000000000001000000:0016": "[::1]:22",
+		"0000000000000000FFFF0000062D7B0A:01BB": "10.123.45.6:443",
+		"B80D0120000000000000000001000000:0050": "[2001:db8::1]:80",
+	} {
+		got, ok := procAddrPort([]byte(in))
+		if !ok || got.String() != want {
+			t.Errorf("%s: got %s, %t; want %s", in, got, ok, want)
+		}
 	}
 }

@@ -27,4 +27,6 @@ func (n *NetNSAddrs) Local(uint32, netip.Addr) (local, known bool) { return true
 func (n *NetNSAddrs) Forwards(uint32, netip.Addr) (forwards, known bool) { return false, false }
 
 // Elsewhere reports that nothing is known on this platform.
-func (n *NetNSAddrs) Elsewhere(uint32, netip.Addr) (other uint32, found bool) { return 0, false }
+func (n *NetNSAddrs) Elsewhere(uint32, netip.AddrPort, netip.AddrPort) (other uint32, found bool) {
+	return 0, false
+}
