@@ -187,6 +187,26 @@ func TestElsewhere(t *testing.T) {
 	if _, found := n.Elsewhere(a.Inode, netip.MustParseAddrPort("127.0.0.1:1"), cli); found {
 		t.Error("loopback found elsewhere: every namespace has it")
 	}
+	// A host whose last read was slow reads beside the caller, who is
+	// answered with the last read meanwhile.
+	slow := NetNSAddrs{allCost: time.Second}
+	if _, found := slow.Elsewhere(a.Inode, srv, cli); found {
+		t.Error("a slow host's first answer came from a read it was not to wait for")
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		slow.allMu.Lock()
+		done := !slow.refreshing && !slow.allAt.IsZero()
+		slow.allMu.Unlock()
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the read beside the caller never finished")
+		}
+	}
+	if other, found := slow.Elsewhere(a.Inode, srv, cli); !found || other != b.Inode {
+		t.Errorf("after the read beside it: got %d, %t; want %d", other, found, b.Inode)
+	}
 	b.Run(t, "ip", "link", "set", "d0", "down")
 	time.Sleep(max(elsewhereEvery, 10*n.allCost) + 10*time.Millisecond)
 	if other, found := n.Elsewhere(a.Inode, srv, cli); found {
