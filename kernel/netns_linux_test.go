@@ -231,3 +231,23 @@ func TestProcAddrPort(t *testing.T) {
 		}
 	}
 }
+
+// FuzzTCPTableHolds: whatever a /proc/net/tcp table holds, reading it must
+// not panic, and a line written for the connection must be found in it.
+func FuzzTCPTableHolds(f *testing.F) {
+	f.Add([]byte("  sl  local_address rem_address   st\n   0: 062D7B0A:D431 0100007F:1F90 01 00000000:00000000\n"))
+	f.Add([]byte("0: 00000000000000000000000001000000:0016 00000000000000000000000001000000:0017 01\n"))
+	f.Add([]byte("x: 1:2 3:4\n:\n\n 0: 0100007F:FFFFF 0100007F:1\n"))
+	local := netip.MustParseAddrPort("10.123.45.6:54321")
+	remote := netip.MustParseAddrPort("127.0.0.1:8080")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tcpTableHolds(b, local, remote)
+		if binary.NativeEndian.Uint16([]byte{1, 0}) != 1 {
+			return
+		}
+		line := append(append([]byte{}, b...), []byte("\n 9: 062D7B0A:D431 0100007F:1F90 01\n")...)
+		if !tcpTableHolds(line, local, remote) {
+			t.Errorf("the connection's own line, appended, was not found")
+		}
+	})
+}
