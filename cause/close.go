@@ -163,10 +163,12 @@ func matchAfterClose(f *facts) (Sender, float64, bool) {
 		if !f.ctx.RST.Flags.Has(packet.ACK) {
 			// A bare reset in the close: Linux answers a FIN in FIN-WAIT
 			// with an ACK, so the sender's socket was gone already (an
-			// orphan reaped, a crash) or a rule answered. No kernel truth
-			// has this shape; the corpus' (zeek tcp__ctu-64702-888.pcap,
-			// judged by hand) had been called application-abort at 0.4
-			// with unknown at 0.5 beside it.
+			// orphan reaped, a crash) or a rule answered. The corpus' (zeek
+			// tcp__ctu-64702-888.pcap, judged by hand) had been called
+			// application-abort at 0.4 with unknown at 0.5 beside it. On
+			// kernel truth (bench/mktruth.sh seeds 1, 3, 4, 12, 14, 16) 11
+			// resets took the data-after-close branch below, all
+			// TCP_ABORT_ON_DATA, and none the half-open one.
 			f.add("the reset is bare (no ACK): %s no longer had the connection when %s's segment came", f.role, f.peerRole)
 			if f.s.HasAck && f.p.HasSeq && f.s.HighAck.LessThan(f.peerDataEnd()) {
 				// Data it never acknowledged came after its FIN
@@ -255,7 +257,8 @@ func matchHalfOpen(f *facts) (Sender, float64, bool) {
 		// 6, 8, 9, 11; bench/mktruth.sh seeds 1 and 4): 4 bare resets
 		// behind a closed window, all TCP_ABORT_ON_DATA (nginx answering
 		// 413 to an upload the client then gave up), and none of the 570
-		// this rule got right had the window closed.
+		// this rule got right had the window closed; then 6 of 6 on
+		// realtruth seed 13, made after the rule.
 		f.add("%s's segment left its window closed (%d bytes, under one segment) while %s was sending: a close would still hold %s's FIN behind its unsent data", f.peerRole, f.peerWindow(), f.role, f.role)
 		f.add("a bare reset with window 0 and no options, its sequence the ACK of %s's segment: data reaching a closed socket is answered so, and so is a segment reaching a host that lost it", f.peerRole)
 		f.cause = DataAfterClose
