@@ -295,22 +295,10 @@ type otherNetNS struct {
 // workingAddrs lists the addresses of the namespace at path that sit on an
 // interface up and running, from a thread that joined it.
 func workingAddrs(path string) (up []netip.Addr, ok bool) {
-	done := make(chan bool, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
-		read := false
-		defer func() { done <- read }()
-		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return
-		}
-		defer unix.Close(fd)
-		if unix.Setns(fd, unix.CLONE_NEWNET) != nil {
-			return
-		}
+	ok = inNetNS(path, func() bool {
 		ifs, err := net.Interfaces()
 		if err != nil {
-			return
+			return false
 		}
 		for _, ifc := range ifs {
 			if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagRunning == 0 {
@@ -318,19 +306,13 @@ func workingAddrs(path string) (up []netip.Addr, ok bool) {
 			}
 			ifas, err := ifc.Addrs()
 			if err != nil {
-				return
+				return false
 			}
-			for _, ifa := range ifas {
-				if ipn, ok := ifa.(*net.IPNet); ok {
-					if a, ok := netip.AddrFromSlice(ipn.IP); ok {
-						up = append(up, a.Unmap())
-					}
-				}
-			}
+			up = appendIPs(up, ifas)
 		}
-		read = true
-	}()
-	return up, <-done
+		return true
+	})
+	return up, ok
 }
 
 // holdsConn says whether the namespace at path has a TCP socket bound to
@@ -338,28 +320,17 @@ func workingAddrs(path string) (up []netip.Addr, ok bool) {
 // tcp6 as a thread that joined it reads them (an IPv4 connection on a
 // dual-stack socket is in tcp6 as ::ffff:a.b.c.d).
 func holdsConn(path string, local, remote netip.AddrPort) bool {
-	done := make(chan bool, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
-		found := false
-		defer func() { done <- found }()
-		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return
-		}
-		defer unix.Close(fd)
-		if unix.Setns(fd, unix.CLONE_NEWNET) != nil {
-			return
-		}
+	found := false
+	inNetNS(path, func() bool {
 		for _, f := range []string{"/proc/thread-self/net/tcp", "/proc/thread-self/net/tcp6"} {
-			b, err := os.ReadFile(f)
-			if err == nil && tcpTableHolds(b, local, remote) {
+			if b, err := os.ReadFile(f); err == nil && tcpTableHolds(b, local, remote) {
 				found = true
-				return
+				break
 			}
 		}
-	}()
-	return <-done
+		return true
+	})
+	return found
 }
 
 // tcpTableHolds reads a /proc/net/tcp or tcp6 table for a socket local →
@@ -412,17 +383,7 @@ func procAddrPort(b []byte) (netip.AddrPort, bool) {
 // inode: Paths, /run/netns/* and every process's.
 func (n *NetNSAddrs) namespaces() map[uint32]string {
 	out := map[uint32]string{}
-	try := append([]string{"/proc/self/ns/net"}, n.Paths...)
-	if m, _ := filepath.Glob("/run/netns/*"); m != nil {
-		try = append(try, m...)
-	}
-	procs, _ := os.ReadDir("/proc")
-	for _, d := range procs {
-		if d.Name()[0] >= '0' && d.Name()[0] <= '9' {
-			try = append(try, "/proc/"+d.Name()+"/ns/net")
-		}
-	}
-	for _, p := range try {
+	for _, p := range append(n.namedFiles(), procNetNSFiles()...) {
 		if ino := inode(p); ino != 0 {
 			if _, seen := out[ino]; !seen {
 				out[ino] = p
@@ -432,23 +393,37 @@ func (n *NetNSAddrs) namespaces() map[uint32]string {
 	return out
 }
 
-// find returns a file of the namespace with inode ino, or "".
-func (n *NetNSAddrs) find(ino uint32) string {
+// namedFiles are the namespace files to look at first: this process's,
+// Paths and /run/netns/* (ip netns add).
+func (n *NetNSAddrs) namedFiles() []string {
 	try := append([]string{"/proc/self/ns/net"}, n.Paths...)
 	if m, _ := filepath.Glob("/run/netns/*"); m != nil {
 		try = append(try, m...)
 	}
-	for _, p := range try {
+	return try
+}
+
+// procNetNSFiles is every process's namespace file.
+func procNetNSFiles() []string {
+	var out []string
+	procs, _ := os.ReadDir("/proc")
+	for _, d := range procs {
+		if d.Name()[0] >= '0' && d.Name()[0] <= '9' {
+			out = append(out, "/proc/"+d.Name()+"/ns/net")
+		}
+	}
+	return out
+}
+
+// find returns a file of the namespace with inode ino, or "".
+func (n *NetNSAddrs) find(ino uint32) string {
+	for _, p := range n.namedFiles() {
 		if inode(p) == ino {
 			return p
 		}
 	}
-	procs, _ := os.ReadDir("/proc")
-	for _, d := range procs {
-		if d.Name()[0] < '0' || d.Name()[0] > '9' {
-			continue
-		}
-		if p := "/proc/" + d.Name() + "/ns/net"; inode(p) == ino {
+	for _, p := range procNetNSFiles() {
+		if inode(p) == ino {
 			return p
 		}
 	}
@@ -465,15 +440,35 @@ func inode(path string) uint32 {
 
 // readNetNS lists the addresses and forwarding settings of the namespace
 // at path from a thread that joined it (net sysctls under /proc/sys/net are
-// the opening task's namespace's); the thread is never unlocked, so it dies
-// with the goroutine instead of running other goroutines in the wrong
-// namespace.
+// the opening task's namespace's).
 func readNetNS(path string) nsAddrs {
-	done := make(chan nsAddrs, 1)
+	var r nsAddrs
+	r.ok = inNetNS(path, func() bool {
+		ifas, err := net.InterfaceAddrs()
+		if err != nil {
+			return false
+		}
+		r.addrs = appendIPs(r.addrs, ifas)
+		for i, f := range []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"} {
+			b, err := os.ReadFile(f)
+			r.forwards[i] = err == nil && len(b) > 0 && b[0] == '1'
+		}
+		return true
+	})
+	return r
+}
+
+// inNetNS runs fn on a thread that joined the namespace at path and
+// reports what fn did, false when the namespace could not be joined. The
+// thread is never unlocked, so it dies with its goroutine instead of
+// running other goroutines in the wrong namespace; what fn writes is read
+// after it returned.
+func inNetNS(path string, fn func() bool) bool {
+	done := make(chan bool, 1)
 	go func() {
 		runtime.LockOSThread()
-		var r nsAddrs
-		defer func() { done <- r }()
+		ok := false
+		defer func() { done <- ok }()
 		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return
@@ -482,22 +477,19 @@ func readNetNS(path string) nsAddrs {
 		if unix.Setns(fd, unix.CLONE_NEWNET) != nil {
 			return
 		}
-		ifas, err := net.InterfaceAddrs()
-		if err != nil {
-			return
-		}
-		for _, ifa := range ifas {
-			if ipn, ok := ifa.(*net.IPNet); ok {
-				if a, ok := netip.AddrFromSlice(ipn.IP); ok {
-					r.addrs = append(r.addrs, a.Unmap())
-				}
-			}
-		}
-		for i, f := range []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"} {
-			b, err := os.ReadFile(f)
-			r.forwards[i] = err == nil && len(b) > 0 && b[0] == '1'
-		}
-		r.ok = true
+		ok = fn()
 	}()
 	return <-done
+}
+
+// appendIPs appends the interface addresses' IPs, v4-mapped ones unmapped.
+func appendIPs(dst []netip.Addr, ifas []net.Addr) []netip.Addr {
+	for _, ifa := range ifas {
+		if ipn, ok := ifa.(*net.IPNet); ok {
+			if a, ok := netip.AddrFromSlice(ipn.IP); ok {
+				dst = append(dst, a.Unmap())
+			}
+		}
+	}
+	return dst
 }
