@@ -213,7 +213,7 @@ func matchAfterClose(f *facts) (Sender, float64, bool) {
 // peerMSS is the largest segment the peer said it takes (its SYN's MSS
 // option; without one 536 bytes, RFC 9293 §3.7.1, or 1 220 over IPv6,
 // RFC 8200 §5).
-func peerMSS(f *facts) uint32 {
+func (f *facts) peerMSS() uint32 {
 	switch {
 	case f.p.SYNOpt.HasMSS:
 		return uint32(f.p.SYNOpt.MSS)
@@ -248,7 +248,7 @@ func matchHalfOpen(f *facts) (Sender, float64, bool) {
 	if f.s.SYNOpt.Len == 0 && f.s.LastOptLen == 0 && f.s.Window == 0 {
 		return "", 0, false // never showed options or a window: the shape says nothing
 	}
-	if f.s.Payload > 0 && !f.s.SawFIN && f.windowKnown() && f.peerWindow() < peerMSS(f) {
+	if f.s.Payload > 0 && !f.s.SawFIN && f.windowKnown() && f.peerWindow() < f.peerMSS() {
 		// The peer's segment left its window closed to the sender, which
 		// had been sending: a close would queue the sender's FIN behind its
 		// unsent data, and data that arrives after a close is answered in
