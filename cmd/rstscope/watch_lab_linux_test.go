@@ -122,6 +122,12 @@ func TestWatchDuringLab(t *testing.T) {
 			right++
 		} else {
 			t.Errorf("%s: reset %s -> %s: got %s, want %s by %s", w.scenario, w.x.From, w.x.To, verdict, w.x.Cause, w.x.Sender)
+			// Seen once in CI beside the lab package's own tests and never
+			// reproduced: say everything the findings said, so the next one
+			// can be explained.
+			for _, f := range match {
+				t.Logf("  %s: %s by %s at %.2f, kernel %s %s, evidence: %s", w.scenario, f.Cause, f.Sender, f.Confidence, f.KernelReason, f.State, strings.Join(f.Evidence, " | "))
+			}
 		}
 		fmt.Fprintf(&table, "%-38s %-26s %-10s %s\n", w.scenario, w.x.Cause, w.x.Sender, verdict)
 	}
