@@ -17,7 +17,12 @@ import (
 // as the kernel's keepalive timer sends it.
 func matchKeepaliveTimeout(f *facts) (Sender, float64, bool) {
 	s := f.s
-	if s.KeepaliveRun == 0 {
+	// A run that data followed is over: bench/realtruth nginx-413-lingering
+	// (seeds 3, 11) showed a client's zero-window probes during an upload,
+	// the upload going on once nginx read again, its 413 and FIN, and the
+	// client's reset (TCP_ABORT_ON_CLOSE, the 413 unread) landing one probe
+	// interval after the long-past last probe: idle-timeout at 0.75, 3 of 3.
+	if s.ProbeRun(f.p) == 0 {
 		return "", 0, false
 	}
 	if !f.p.Last.After(s.KeepaliveFrom) {

@@ -279,6 +279,27 @@ func TestClassify(t *testing.T) {
 			seg{fromServer: true, flags: A, seq: 6448, ack: 1076, at: 690 * ms},
 			seg{fromServer: true, flags: RA, seq: 6449, ack: 1076, at: 1060 * ms},
 		), -1, ApplicationAbort, Server},
+		// bench/realtruth nginx-413-lingering, seed 11, frames 41637-72850
+		// (kernel: TCP_ABORT_ON_CLOSE): the client's zero-window probes
+		// during an upload, the upload going on once the server read again,
+		// a 413 and FIN, and the client's reset one probe interval after the
+		// long-past last probe. The probes ended when data followed them.
+		{"probes that data followed are no keepalive run", conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 100, at: 3 * ms},
+			seg{fromServer: true, flags: A, seq: 5001, ack: 1101, at: 4 * ms, zeroWin: true},
+			seg{flags: A, seq: 1100, ack: 5001, at: 500 * ms},
+			seg{fromServer: true, flags: A, seq: 5001, ack: 1101, at: 501 * ms, zeroWin: true},
+			seg{flags: A, seq: 1100, ack: 5001, at: 960 * ms},
+			seg{flags: A, seq: 1100, ack: 5001, at: 1856 * ms},
+			seg{fromServer: true, flags: A, seq: 5001, ack: 1101, at: 2700 * ms, win: 20},
+			seg{flags: PA, seq: 1101, ack: 5001, n: 1000, at: 2701 * ms},
+			seg{fromServer: true, flags: A, seq: 5001, ack: 2101, at: 2702 * ms},
+			seg{fromServer: true, flags: PA, seq: 5001, ack: 2101, n: 348, at: 2703 * ms},
+			seg{flags: A, seq: 2101, ack: 5349, at: 2703 * ms},
+			seg{fromServer: true, flags: FA, seq: 5349, ack: 2101, at: 2776 * ms},
+			seg{flags: A, seq: 2101, ack: 5350, at: 2819 * ms},
+			seg{flags: RA, seq: 2101, ack: 5350, at: 2826 * ms},
+		), -1, UnreadDataClose, Client},
 		// bench/realtruth nginx-keepalive-timeout-race, frame 69731
 		// (kernel: TCP_ABORT_ON_CLOSE): a new request 1 s after the last
 		// answer, acknowledged, then the server's reset; 77 bytes cannot

@@ -246,6 +246,15 @@ func (e *Endpoint) keepalive(peer *Endpoint, ts time.Time) {
 	e.KeepaliveLast = ts
 }
 
+// ProbeRun is how many probes e has sent since either side last sent data:
+// KeepaliveRun, or 0 once data followed the run's last probe.
+func (e *Endpoint) ProbeRun(peer *Endpoint) uint32 {
+	if e.LastData.After(e.KeepaliveLast) || peer.LastData.After(e.KeepaliveLast) {
+		return 0
+	}
+	return e.KeepaliveRun
+}
+
 // retransmitted counts a retransmission and extends the current run.
 func (e *Endpoint) retransmitted(ts time.Time) {
 	e.Retrans++

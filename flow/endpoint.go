@@ -100,9 +100,11 @@ type Endpoint struct {
 	ZeroWindow uint32
 	RetxFirst  time.Time
 	// Keepalives counts probes: empty or one-byte segments at NextSeq-1.
-	// KeepaliveRun counts the probes since either side last sent data, the
-	// first of them at KeepaliveFrom and the latest at KeepaliveLast;
-	// KeepaliveGap is the interval between the last two.
+	// KeepaliveRun counts the probes of the latest run (one restarts when
+	// either side sent data between two probes), the first of them at
+	// KeepaliveFrom and the latest at KeepaliveLast; KeepaliveGap is the
+	// interval between the last two. Data sent after the run ends it
+	// without a probe to notice: ProbeRun says whether it still stands.
 	Keepalives    uint32
 	KeepaliveRun  uint32
 	KeepaliveFrom time.Time
