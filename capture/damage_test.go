@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -48,6 +49,9 @@ func TestReaderDamage(t *testing.T) {
 		{name: "empty file", file: nil, openErr: []string{"empty"}, sentinel: ErrNotCapture},
 		{name: "three bytes", file: []byte{0xd4, 0xc3, 0xb2}, openErr: []string{"empty or too short"}, sentinel: ErrNotCapture},
 		{name: "gzip text", file: gz(t, []byte("hello, world")), openErr: []string{"not a pcap or pcapng capture"}, sentinel: ErrNotCapture},
+		{name: "zstd", file: []byte{0x28, 0xb5, 0x2f, 0xfd, 0x04, 0x58, 0, 0}, openErr: []string{"not a pcap or pcapng capture", "zstd-compressed", "zstd -dc damaged.cap | rstscope analyze -"}, sentinel: ErrNotCapture},
+		{name: "xz", file: []byte{0xfd, '7', 'z', 'X', 'Z', 0}, openErr: []string{"xz-compressed", "xz -dc"}, sentinel: ErrNotCapture},
+		{name: "tcpdump's text output", file: []byte("16:24:01.123456 IP 10.0.0.1.80 > 10.0.0.2.5555: Flags [R.], seq 1, ack 2, win 0, length 0\n"), openErr: []string{"it is text", "tcpdump -w"}, sentinel: ErrNotCapture},
 		{name: "gzip header only", file: gz(t, nil)[:10], openErr: []string{"truncated"}, sentinel: ErrTruncatedFile},
 		{name: "pcap header cut", file: pcap3[:20], openErr: []string{"truncated", "pcap header"}, sentinel: ErrTruncatedFile},
 		{name: "pcap bad version", file: setLen(pcap3, 4, 7), openErr: []string{"pcap header", "version"}},
@@ -132,6 +136,22 @@ func checkErr(t *testing.T, err error, name string, words []string, sentinel err
 	if sentinel != nil && !errors.Is(err, sentinel) {
 		t.Errorf("error %q is not %v", msg, sentinel)
 	}
+}
+
+// TestReaderBzip2Cut reads a bzip2-compressed capture (bzip2 -9 of
+// lo-resets.pcap) cut short: bzip2 decodes whole blocks (up to 900 kB), so
+// the frames of the blocks before the cut come through and the cut one is
+// said in one line; this file is one block, cut in it.
+func TestReaderBzip2Cut(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testutil.ModuleRoot(t), "testdata", "capture", "lo-resets.pcap.bz2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewReader("cut.pcap.bz2", bytes.NewReader(b[:len(b)-40]))
+	if err == nil {
+		t.Fatal("NewReader succeeded on a bzip2 stream cut in its only block")
+	}
+	checkErr(t, err, "cut.pcap.bz2", []string{"truncated"}, ErrTruncatedFile)
 }
 
 func TestReaderOpenErrors(t *testing.T) {

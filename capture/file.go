@@ -4,6 +4,8 @@ package capture
 
 import (
 	"bufio"
+	"bytes"
+	"compress/bzip2"
 	"compress/gzip"
 	"context"
 	"encoding/binary"
@@ -13,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -68,8 +71,8 @@ type Reader struct {
 	stopWake func() bool // cancels the deadline that wakes a blocked read
 }
 
-// Open opens a capture file; name "-" reads standard input. Gzip-compressed
-// input is recognised by its magic number, as are pcap (both byte orders,
+// Open opens a capture file; name "-" reads standard input. Gzip- and
+// bzip2-compressed input is recognised by its magic number, as are pcap (both byte orders,
 // µs and ns) and pcapng.
 func Open(name string) (*Reader, error) { return OpenContext(context.Background(), name) }
 
@@ -129,12 +132,15 @@ func newReader(ctx context.Context, name string, in io.Reader) (*Reader, error) 
 	framer := &ngFramer{r: cr}
 	br := bufio.NewReaderSize(framer, readBuffer)
 	var body *bufio.Reader = br
-	if magic, err := br.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
+	if magic, err := br.Peek(3); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, fmt.Errorf("%s: reading gzip header: %w", name, err)
 		}
 		framer = &ngFramer{r: zr}
+		body = bufio.NewReaderSize(framer, readBuffer)
+	} else if err == nil && string(magic) == "BZh" {
+		framer = &ngFramer{r: bzip2.NewReader(br)}
 		body = bufio.NewReaderSize(framer, readBuffer)
 	}
 	magic, err := body.Peek(4)
@@ -148,7 +154,7 @@ func newReader(ctx context.Context, name string, in io.Reader) (*Reader, error) 
 		case errors.As(err, &pe):
 			return nil, err // "read NAME: is a directory" already names the file
 		case errors.Is(err, io.ErrUnexpectedEOF):
-			return nil, fmt.Errorf("%s: %w: gzip stream cut short", name, ErrTruncatedFile)
+			return nil, fmt.Errorf("%s: %w: compressed stream cut short", name, ErrTruncatedFile)
 		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -175,9 +181,34 @@ func newReader(ctx context.Context, name string, in io.Reader) (*Reader, error) 
 		// it uses as is); the records are read from there without it.
 		r.src, r.link = newPcapRecords(body, m, pr.Snaplen()), packet.LinkType(pr.LinkType())
 	default:
-		return nil, fmt.Errorf("%s: %w (magic %08x)", name, ErrNotCapture, binary.BigEndian.Uint32(magic))
+		return nil, notCaptureError(name, body, magic)
 	}
 	return r, nil
+}
+
+// compressions are the compressed formats a capture often travels in that
+// the reader does not open itself, by their magic numbers.
+var compressions = []struct{ magic, name, decompress string }{
+	{"\x28\xb5\x2f\xfd", "zstd", "zstd -dc"},
+	{"\xfd7zX", "xz", "xz -dc"},
+	{"\x04\x22\x4d\x18", "lz4", "lz4 -dc"},
+	{"PK\x03\x04", "zip", "unzip -p"},
+}
+
+// notCaptureError says in one line what the file is instead of a capture
+// when its first bytes tell: a compression the reader does not undo, or
+// text (tcpdump's printed output rather than its -w file).
+func notCaptureError(name string, body *bufio.Reader, magic []byte) error {
+	for _, c := range compressions {
+		if string(magic) == c.magic {
+			return fmt.Errorf("%s: %w: %s-compressed; decompress it first: %s %s | rstscope analyze -", name, ErrNotCapture, c.name, c.decompress, name)
+		}
+	}
+	head, _ := body.Peek(64)
+	if len(head) > 0 && utf8.Valid(head) && !bytes.ContainsFunc(head, func(r rune) bool { return r < ' ' && r != '\n' && r != '\r' && r != '\t' }) {
+		return fmt.Errorf("%s: %w: it is text (tcpdump's printed output? write a capture with tcpdump -w FILE)", name, ErrNotCapture)
+	}
+	return fmt.Errorf("%s: %w (magic %08x)", name, ErrNotCapture, binary.BigEndian.Uint32(magic))
 }
 
 // headerError describes a failure to read a file's header in one line.

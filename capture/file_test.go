@@ -312,7 +312,7 @@ func TestReader(t *testing.T) {
 
 func TestReaderFiles(t *testing.T) {
 	dir := filepath.Join(testutil.ModuleRoot(t), "testdata", "capture")
-	for _, name := range []string{"lo-resets.pcap", "lo-resets.pcapng", "lo-resets.pcap.gz"} {
+	for _, name := range []string{"lo-resets.pcap", "lo-resets.pcapng", "lo-resets.pcap.gz", "lo-resets.pcap.bz2"} {
 		t.Run(name, func(t *testing.T) {
 			r, err := Open(filepath.Join(dir, name))
 			if err != nil {

@@ -42,9 +42,9 @@ func newAnalyzeCmd() *cobra.Command {
 	var af analyzeFlags
 	c := &cobra.Command{
 		Use:   "analyze [flags] FILE...",
-		Short: "explain every TCP reset in capture files (pcap, pcapng, gzip, - for stdin)",
+		Short: "explain every TCP reset in capture files (pcap, pcapng, gzip, bzip2, - for stdin)",
 		Long: `Explains every TCP reset in the capture files: who sent it, why, and what to do next.
-FILE may be pcap or pcapng, gzip-compressed or not; - reads standard input.
+FILE may be pcap or pcapng, gzip- or bzip2-compressed or not; - reads standard input.
 
 The text report opens with a summary, then groups the resets by what a person
 acts on (cause, sender, server) with each group's count, time span, a
