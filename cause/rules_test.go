@@ -566,6 +566,9 @@ func TestRealSoftwareShapes(t *testing.T) {
 		cause   ID
 		sender  Sender
 		minConf float64
+		// undecided, when set, is the cause the wire cannot rule out: the
+		// verdict must give it at least 0.4 and itself no more than 0.6.
+		undecided ID
 	}{
 		// An error reply then the reset, everything acknowledged: the
 		// request refused and left unread (nginx's 413 without lingering
@@ -595,11 +598,22 @@ func TestRealSoftwareShapes(t *testing.T) {
 		), cause: ApplicationAbort, sender: Server, minConf: 0.8},
 		// A client resetting right after the server's latest data, its
 		// window unmoved: an abortive close when the server had finished
-		// (the harness' clients that read everything: SO_LINGER 0), a close
-		// with data unread when the server's next data arrives after the
-		// reset (clients reading part of a large reply, curl timing out:
-		// TCP_ABORT_ON_CLOSE).
-		{name: "client abort, server done", segs: midStream, cause: ApplicationAbort, sender: Client},
+		// (the harness' clients that read everything: SO_LINGER 0) as
+		// often as a close with the last of it unread (every real client:
+		// TCP_ABORT_ON_CLOSE), so even odds; a close with data unread when
+		// the server's next data arrives after the reset (clients reading
+		// part of a large reply, curl timing out: TCP_ABORT_ON_CLOSE).
+		{name: "client abort, server done", segs: midStream, cause: ApplicationAbort, sender: Client, undecided: UnreadDataClose},
+		// chromium closing a preconnected socket it had sent one request
+		// on, 138 ms after the answer (TCP_ABORT_ON_CLOSE; bench/realtruth
+		// kind chromium-preconnect, 30 November, packets as captured).
+		{name: "browser closes with the answer unread", segs: conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 386, at: 19430 * us},
+			seg{fromServer: true, flags: A, seq: 5001, ack: 1387, at: 19444 * us},
+			seg{fromServer: true, flags: PA, seq: 5001, ack: 1387, n: 765, at: 19740 * us},
+			seg{flags: A, seq: 1387, ack: 5766, at: 19744 * us},
+			seg{flags: RA, seq: 1387, ack: 5766, at: 158082 * us},
+		), cause: ApplicationAbort, sender: Client, undecided: UnreadDataClose},
 		{name: "client abort, server still sending", segs: append(append([]seg{}, midStream...),
 			seg{fromServer: true, flags: A, seq: 7897, ack: 1081, n: 1448, at: 3890 * us},
 			seg{flags: R, seq: 1081, at: 3895 * us, noOpts: true},
@@ -624,6 +638,17 @@ func TestRealSoftwareShapes(t *testing.T) {
 			v := Classify(contextAt(t, tt.segs, rst))
 			if v.Cause != tt.cause || v.Sender != tt.sender || v.Confidence < tt.minConf {
 				t.Errorf("got %s by %s at %.2f, want %s by %s at %.2f or more; evidence %q", v.Cause, v.Sender, v.Confidence, tt.cause, tt.sender, tt.minConf, v.Evidence)
+			}
+			if tt.undecided != "" {
+				var p float64
+				for _, a := range v.Alternatives {
+					if a.Cause == tt.undecided {
+						p = a.Probability
+					}
+				}
+				if v.Confidence > 0.6 || p < 0.4 {
+					t.Errorf("got %s at %.2f and %s at %.2f, want no more than 0.6 and at least 0.4: the wire cannot tell them apart", v.Cause, v.Confidence, tt.undecided, p)
+				}
 			}
 			checkAlternatives(t, v)
 		})
