@@ -433,51 +433,78 @@ func TestSilentServerTiming(t *testing.T) {
 		burst      int
 		want       ID
 		outOfOrder bool
+		// served, when set, says the server's address:port was seen
+		// answering handshakes, its latest data at lastData (0: none).
+		served   bool
+		lastData time.Duration
 	}{
 		// haproxy `tcp-request connection reject`: TCP_STATE 0.35 ms after
 		// the handshake, in bursts when clients arrive together.
 		{"reject right after the handshake", conv(
 			seg{fromServer: true, flags: RA, seq: 5001, ack: 1001, at: 2*ms + 350*us},
-		), 4, ApplicationAbort, false},
+		), 4, ApplicationAbort, false, false, 0},
 		// nginx client_header_timeout with reset_timedout_connection:
 		// TCP_STATE 1.1 s after a partial request it had read.
 		{"request timed out", conv(
 			seg{flags: PA, seq: 1001, ack: 5001, n: 38, at: 3 * ms},
 			seg{fromServer: true, flags: A, seq: 5001, ack: 1039, at: 4 * ms},
 			seg{fromServer: true, flags: RA, seq: 5001, ack: 1039, at: 1100 * ms},
-		), 5, ApplicationAbort, false},
+		), 5, ApplicationAbort, false, false, 0},
+		// The same with the port answering another client meanwhile.
+		{"request timed out, the port answering others", conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 38, at: 3 * ms},
+			seg{fromServer: true, flags: A, seq: 5001, ack: 1039, at: 4 * ms},
+			seg{fromServer: true, flags: RA, seq: 5001, ack: 1039, at: 1100 * ms},
+		), 5, ApplicationAbort, false, true, 700 * ms},
+		// bench/realtruth memcached-hung-restart (TCP_STATE from
+		// inet_csk_listen_stop): memcached stopped, its queue filling, then
+		// restarted 2.5 s on; 20 resets in handshake order, and the port
+		// had sent nothing to anyone since before the client's request.
+		{"a hung server's listener closed", conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 9, at: 3 * ms},
+			seg{fromServer: true, flags: A, seq: 5001, ack: 1010, at: 4 * ms},
+			seg{fromServer: true, flags: RA, seq: 5001, ack: 1010, at: 2506 * ms},
+		), 20, ListenerClosed, false, true, 0},
+		{"the same out of the queue's order: timers", conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 9, at: 3 * ms},
+			seg{fromServer: true, flags: A, seq: 5001, ack: 1010, at: 4 * ms},
+			seg{fromServer: true, flags: RA, seq: 5001, ack: 1010, at: 2506 * ms},
+		), 20, ApplicationAbort, true, true, 0},
 		// The harness' listener closed with the connection queued for
 		// 120 ms (TCP_STATE from inet_csk_listen_stop), in a burst.
 		{"listener closed with it queued", conv(
 			seg{flags: PA, seq: 1001, ack: 5001, n: 20, at: 3 * ms},
 			seg{fromServer: true, flags: A, seq: 5001, ack: 1021, at: 4 * ms},
 			seg{fromServer: true, flags: RA, seq: 5001, ack: 1021, at: 120 * ms},
-		), 4, ListenerClosed, false},
+		), 4, ListenerClosed, false, false, 0},
 		// The same reset in a burst that does not follow the order of the
 		// handshakes: haproxy's `tcp-request connection reject` from its
 		// threads, 40 ms after the handshake under load (TCP_STATE,
 		// bench/realtruth seed 3, frames 10646–10652), no listener.
 		{"rejects out of the queue's order", conv(
 			seg{fromServer: true, flags: RA, seq: 5001, ack: 1001, at: 40 * ms},
-		), 3, ApplicationAbort, true},
+		), 3, ApplicationAbort, true, false, 0},
 		// Two such rejects in order, the client silent: 24 of 27 such
 		// pairs were haproxy's reject, 3 a listener with two queued
 		// (realtruth seeds 3, 6, 8, 9, 11; harness seeds 1, 3, 4, 12), so
 		// no more a listener than one reset alone.
 		{"a pair of rejects in order, client silent", conv(
 			seg{fromServer: true, flags: RA, seq: 5001, ack: 1001, at: 40 * ms},
-		), 2, ApplicationAbort, false},
+		), 2, ApplicationAbort, false, false, 0},
 		// A request the server never read, in such a burst
 		// (TCP_ABORT_ON_CLOSE: haproxy rejecting after the client spoke).
 		{"unread closes out of the queue's order", conv(
 			seg{flags: PA, seq: 1001, ack: 5001, n: 20, at: 3 * ms},
 			seg{fromServer: true, flags: A, seq: 5001, ack: 1021, at: 4 * ms},
 			seg{fromServer: true, flags: RA, seq: 5001, ack: 1021, at: 40 * ms},
-		), 2, UnreadDataClose, true},
+		), 2, UnreadDataClose, true, false, 0},
 	}
 	for _, tt := range tests {
 		ctx := contextAt(t, tt.segs, len(tt.segs)-1)
 		ctx.Burst, ctx.BurstOutOfOrder = tt.burst, tt.outOfOrder
+		if ctx.PortServed = tt.served; tt.lastData != 0 {
+			ctx.PortLastData = t0.Add(tt.lastData)
+		}
 		v := Classify(ctx)
 		if v.Cause != tt.want || v.Sender != Server {
 			t.Errorf("%s: got %s by %s, want %s by server; evidence %q", tt.name, v.Cause, v.Sender, tt.want, v.Evidence)

@@ -147,6 +147,9 @@ func (a *Analyzer) decoded(p *packet.Packet, k flow.Key, err error, info capture
 		}
 		return
 	}
+	if !a.opts.NoClassify && p.Flags.Has(packet.SYN|packet.ACK) && !p.Flags.Has(packet.RST) {
+		a.hosts.served(p.SrcAddrPort(), 0, false)
+	}
 	if p.Flags.Has(packet.RST) || p.Flags.Has(packet.SYN|packet.ACK) {
 		if a.answer(p, k, ts, info.Frame) {
 			return
@@ -164,11 +167,21 @@ func (a *Analyzer) decoded(p *packet.Packet, k flow.Key, err error, info capture
 		}
 		a.flushDue(ts)
 	}
+	prevData := c.Ep[d].LastData
 	a.table.Update(c, p, d, ts, info.Frame, p.IPLen)
 	if !a.opts.NoClassify && c.Ep[d].Packets-uint64(c.Ep[d].Resets) == 1 && !p.Flags.Has(packet.RST) {
 		a.hosts.first(p)
 	}
+	if !a.opts.NoClassify && p.PayloadLen > 0 && d == flow.FromResp && ts.Sub(prevData) > servedEvery {
+		a.hosts.served(p.SrcAddrPort(), ts.UnixNano(), true)
+	}
 }
+
+// servedEvery is how often a connection's data updates its responder's
+// address:port in hostTable.ports: a map update per data segment of a bulk
+// transfer costs, and the rule reading it (cause.Context.PortLastData)
+// weighs silences of a second or more.
+const servedEvery = 10 * time.Millisecond
 
 // reassemble hands a fragment captured whole to the reassembler, as the
 // receiving host's IP layer would. held says the fragment waits for the

@@ -50,10 +50,38 @@ type hostTable struct {
 	stats  []hostStat // in the order their addresses came
 	keys   []hostAddr // stats[i]'s address
 	bursts map[netip.AddrPort]*burst
+	// ports remembers, per address:port seen answering handshakes, when
+	// it last sent data (0: none since it was first seen); like bursts it
+	// starts over at maxHosts entries, so what it says depends only on the
+	// packets.
+	ports map[netip.AddrPort]int64
 }
 
 func newHostTable() hostTable {
-	return hostTable{bursts: make(map[netip.AddrPort]*burst)}
+	return hostTable{bursts: make(map[netip.AddrPort]*burst), ports: make(map[netip.AddrPort]int64)}
+}
+
+// served records that src, a connection's responder, completed a
+// handshake (data false) or sent data at ns.
+func (h *hostTable) served(src netip.AddrPort, ns int64, data bool) {
+	last, seen := h.ports[src]
+	if !seen && len(h.ports) >= maxHosts {
+		clear(h.ports)
+	}
+	if data {
+		last = max(last, ns)
+	}
+	h.ports[src] = last
+}
+
+// lastServed says when src last sent data (zero: not since it was first
+// seen answering a handshake); known is false when src was not seen.
+func (h *hostTable) lastServed(src netip.AddrPort) (last time.Time, known bool) {
+	ns, known := h.ports[src]
+	if ns != 0 {
+		last = time.Unix(0, ns)
+	}
+	return last, known
 }
 
 // lookup returns a's model, nil when there is none.

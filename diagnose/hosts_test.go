@@ -122,3 +122,30 @@ func TestHostIndexBits(t *testing.T) {
 		t.Errorf("maxHosts %d does not fit hostIdxBits %d", maxHosts, hostIdxBits)
 	}
 }
+
+// TestPortsServed: an address:port's latest data as the analyzer records
+// it, known only once it was seen answering, and the table starting over
+// at maxHosts like bursts.
+func TestPortsServed(t *testing.T) {
+	h := newHostTable()
+	srv := netip.MustParseAddrPort("10.0.0.2:11211")
+	if _, known := h.lastServed(srv); known {
+		t.Fatal("an address:port never seen is known")
+	}
+	h.served(srv, 0, false) // its SYN-ACK
+	if last, known := h.lastServed(srv); !known || !last.IsZero() {
+		t.Fatalf("after a handshake only: got %v, %v; want zero time, known", last, known)
+	}
+	h.served(srv, 2e9, true)
+	h.served(srv, 1e9, true) // out of order: the latest stays
+	h.served(srv, 0, false)  // a later handshake keeps the data's time
+	if last, _ := h.lastServed(srv); last != time.Unix(2, 0) {
+		t.Fatalf("got %v, want the latest data at 2 s", last)
+	}
+	for i := range maxHosts {
+		h.served(netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 80), 0, false)
+	}
+	if _, known := h.lastServed(srv); known {
+		t.Error("the table did not start over at maxHosts address:ports")
+	}
+}

@@ -139,6 +139,7 @@ func (a *Analyzer) newPending(c *flow.Conn, d flow.Dir, p *packet.Packet, ts tim
 	cx.ctx.Time = ts
 	pr.deadline = ts.UnixNano() + int64(a.opts.LookAheadTime)
 	cx.ctx.SenderHost = a.hosts.get(p.Src)
+	cx.ctx.PortLastData, cx.ctx.PortServed = a.hosts.lastServed(p.SrcAddrPort())
 	pr.burst = a.hosts.reset(p.SrcAddrPort(), ts.UnixNano(), c.EstablishedTime)
 	return pr
 }
