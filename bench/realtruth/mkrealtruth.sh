@@ -67,6 +67,7 @@ NSS=realsw-srv-$ID NSC=realsw-cli-$ID
 VC=rsc$ID VS=rss$ID
 DUMPLOG=$OUT/tcpdump.log TRACELOG=$OUT/truthtrace.log
 DUMPPID= TRACEPID=
+PGDATA=()
 cleanup() {
 	[[ -n $TRACEPID ]] && kill "$TRACEPID" 2>/dev/null || true
 	[[ -n $DUMPPID ]] && kill "$DUMPPID" 2>/dev/null || true
@@ -76,7 +77,12 @@ cleanup() {
 	wait 2>/dev/null || true
 	ip netns del "$NSC" 2>/dev/null || true
 	ip netns del "$NSS" 2>/dev/null || true
-	rm -rf "$BIN" "$SRVDIR/html" "$SRVDIR/tmp"
+	# postgres' logs are kept with the others; its clusters are removed.
+	for d in "${PGDATA[@]}"; do
+		cp "$d"/*.log "$SRVDIR/" 2>/dev/null || true
+		rm -rf "$d"
+	done
+	rm -rf "$BIN" "$SRVDIR/html" "$SRVDIR/tmp" "$SRVDIR"/apache-[0-9]*[0-9]
 }
 trap cleanup EXIT
 trap 'echo "mkrealtruth: interrupted; cleaning up" >&2; exit 130' INT TERM
@@ -233,6 +239,154 @@ redis_conf 6381
 redis_conf 6382
 ip netns exec "$NSS" sysctl -qw net.core.somaxconn=4096 net.ipv4.tcp_max_syn_backlog=4096
 
+# The software added for the wider test set (apache2, memcached, postgresql) is started only when
+# a kind of it is in the plan (all kinds, or -k naming one), so the root test's subset needs none
+# of it. wants SOFTWARE says whether the plan has a kind of SOFTWARE.
+wants() { [[ -z $KINDS || ,$KINDS, == *,$1-* ]]; }
+NEWSRV=0 # listening sockets the new servers add (both families)
+APACHE_INST=() PGDATA=()
+if wants apache; then
+	command -v apache2 >/dev/null || { echo "mkrealtruth: apache2 not found (scripts/setup.sh installs it)" >&2; exit 1; }
+	# Three instances of apache2 2.4 with mpm_event, each its own ServerRoot: 8180 for the
+	# timeouts and limits, 8181 reloaded (graceful) and 8182 stopped (graceful-stop) by the driver.
+	# The workers run as www-data; the content is world-readable.
+	chmod 755 "$SRVDIR" "$SRVDIR/html"
+	chmod 644 "$SRVDIR/html/small" "$SRVDIR/html/big"
+	apache_conf() { # port extra...
+		local port=$1; shift
+		mkdir -p "$SRVDIR/apache-$port"
+		cat >"$SRVDIR/apache-$port.conf" <<APA
+ServerRoot /etc/apache2
+DefaultRuntimeDir $SRVDIR/apache-$port
+PidFile $SRVDIR/apache-$port.pid
+Mutex file:$SRVDIR/apache-$port default
+LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
+LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
+LoadModule reqtimeout_module /usr/lib/apache2/modules/mod_reqtimeout.so
+User www-data
+Group www-data
+ServerName realtruth
+Listen $S4:$port
+Listen [$S6]:$port
+ListenBacklog 4096
+ErrorLog $SRVDIR/apache-$port-error.log
+LogLevel info
+DocumentRoot $SRVDIR/html
+<Directory $SRVDIR/html>
+    Require all granted
+</Directory>
+StartServers 1
+ServerLimit 4
+ThreadsPerChild 64
+MaxRequestWorkers 256
+$(printf '%s\n' "$@")
+APA
+		APACHE_INST+=("$port")
+	}
+	# 8180: KeepAliveTimeout 1, LimitRequestBody 1k, LimitRequestLine 512, mod_reqtimeout's
+	# header and body reads limited to 1 s (408).
+	apache_conf 8180 "KeepAlive On" "KeepAliveTimeout 1" "LimitRequestBody 1024" "LimitRequestLine 512" \
+		"RequestReadTimeout header=1 body=1" "Timeout 5"
+	# 8181: reloaded with apachectl -k graceful while clients hold idle keep-alive connections.
+	apache_conf 8181 "KeepAlive On" "KeepAliveTimeout 10"
+	# 8182: stopped with apachectl -k graceful-stop (GracefulShutdownTimeout 1) while downloads
+	# stall, then started again.
+	apache_conf 8182 "KeepAlive On" "KeepAliveTimeout 10" "GracefulShutdownTimeout 1" "Timeout 10"
+	for port in "${APACHE_INST[@]}"; do
+		# ctl-apache-PORT ARGS: apache2 -k ARGS for that instance, in the server's namespace.
+		cat >"$SRVDIR/ctl-apache-$port" <<CTL
+#!/bin/sh
+exec ip netns exec $NSS apache2 -f $SRVDIR/apache-$port.conf -k "\$@"
+CTL
+		chmod +x "$SRVDIR/ctl-apache-$port"
+		"$SRVDIR/ctl-apache-$port" start >"$SRVDIR/apache-$port.out" 2>&1
+		NEWSRV=$((NEWSRV + 2))
+	done
+fi
+if wants memcached; then
+	command -v memcached >/dev/null || { echo "mkrealtruth: memcached not found (scripts/setup.sh installs it)" >&2; exit 1; }
+	# memcached 1.6: 11211 with -o idle_timeout=1; 11212 with -t 1 -c 20, which leaves 7 client
+	# slots (its own descriptors count; -c 12 leaves none and it stops accepting) — the driver
+	# holds them, and maxconns_fast answers the next "ERROR Too many open connections" and closes;
+	# 11213 plain; 11214 killed (SIGKILL) and started again by the driver.
+	memcached_ctl() { # port args...
+		local port=$1; shift
+		cat >"$SRVDIR/ctl-memcached-$port" <<CTL
+#!/bin/sh
+# ctl-memcached-$port start|kill
+case \$1 in
+start) ip netns exec $NSS memcached -u nobody -l $S4,[$S6] -p $port -U 0 -P $SRVDIR/memcached/$port.pid $* >>$SRVDIR/memcached-$port.log 2>&1 &
+	for i in \$(seq 100); do [ -s $SRVDIR/memcached/$port.pid ] && exit 0; sleep 0.02; done; exit 1 ;;
+kill) kill -9 \$(cat $SRVDIR/memcached/$port.pid) && rm -f $SRVDIR/memcached/$port.pid ;;
+esac
+CTL
+		chmod +x "$SRVDIR/ctl-memcached-$port"
+		"$SRVDIR/ctl-memcached-$port" start
+		NEWSRV=$((NEWSRV + 2))
+	}
+	# It writes its pid file after dropping privileges (to nobody).
+	mkdir -p "$SRVDIR/memcached" && chown nobody "$SRVDIR/memcached"
+	memcached_ctl 11211 -o idle_timeout=1 -vv
+	memcached_ctl 11212 -t 1 -c 20 -vv
+	memcached_ctl 11213 -vv
+	memcached_ctl 11214
+fi
+if wants postgres; then
+	PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+	[[ -x $PGBIN/initdb ]] || { echo "mkrealtruth: postgresql not found (scripts/setup.sh installs it)" >&2; exit 1; }
+	# PostgreSQL: 5432 (idle_session_timeout for role idler, authentication_timeout 1s with a
+	# SCRAM password for role slow, pg_terminate_backend, COPY into a table whose trigger
+	# discards the rows) and 5433 (a copy of it, stopped with pg_ctl stop -m fast while clients
+	# are connected, then started again). The clusters live in a temporary directory owned by
+	# postgres (initdb as that user), removed on exit.
+	PGTMP=$(mktemp -d /tmp/mkrealtruth-pg.XXXXXX)
+	PGDATA=("$PGTMP")
+	chown postgres: "$PGTMP"
+	runuser -u postgres -- "$PGBIN/initdb" -D "$PGTMP/5432" -A trust -U postgres --no-sync >"$SRVDIR/postgres-initdb.log" 2>&1 ||
+		{ echo "mkrealtruth: initdb failed: $(tail -3 "$SRVDIR/postgres-initdb.log")" >&2; exit 1; }
+	cat >>"$PGTMP/5432/postgresql.conf" <<PGC
+listen_addresses = '$S4,$S6'
+unix_socket_directories = '$PGTMP'
+authentication_timeout = 1s
+max_connections = 300
+fsync = off
+synchronous_commit = off
+log_connections = on
+log_disconnections = on
+password_encryption = 'scram-sha-256'
+PGC
+	cat >"$PGTMP/5432/pg_hba.conf" <<HBA
+local all all trust
+host all slow 0.0.0.0/0 scram-sha-256
+host all slow ::/0 scram-sha-256
+host all all 0.0.0.0/0 trust
+host all all ::/0 trust
+HBA
+	runuser -u postgres -- cp -a "$PGTMP/5432" "$PGTMP/5433"
+	for port in 5432 5433; do
+		cat >"$SRVDIR/ctl-postgres-$port" <<CTL
+#!/bin/sh
+# ctl-postgres-$port start|stop-fast
+case \$1 in
+start) exec ip netns exec $NSS runuser -u postgres -- $PGBIN/pg_ctl -D $PGTMP/$port -o "-p $port" -w -l $PGTMP/$port.log start >/dev/null ;;
+stop-fast) exec runuser -u postgres -- $PGBIN/pg_ctl -D $PGTMP/$port -m fast -w stop >/dev/null ;;
+esac
+CTL
+		chmod +x "$SRVDIR/ctl-postgres-$port"
+		"$SRVDIR/ctl-postgres-$port" start || { echo "mkrealtruth: postgres $port did not start: $(tail -3 "$PGTMP/$port.log")" >&2; exit 1; }
+		runuser -u postgres -- psql -q -h "$PGTMP" -p $port -U postgres -v ON_ERROR_STOP=1 >/dev/null <<'SQL' || { echo "mkrealtruth: postgres setup failed" >&2; exit 1; }
+CREATE ROLE idler LOGIN;
+ALTER ROLE idler SET idle_session_timeout = '1s';
+CREATE ROLE slow LOGIN PASSWORD 'slow-password';
+CREATE UNLOGGED TABLE sink (line text);
+CREATE FUNCTION discard() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE TRIGGER discard BEFORE INSERT ON sink FOR EACH ROW EXECUTE FUNCTION discard();
+GRANT INSERT ON sink TO PUBLIC;
+SQL
+		NEWSRV=$((NEWSRV + 2))
+	done
+fi
+
 # Started in subshells, not as this shell's jobs: cleanup kills them by namespace, silently.
 (ip netns exec "$NSS" nginx -c "$SRVDIR/nginx.conf" -g "daemon off;" >"$SRVDIR/nginx.out" 2>&1 &)
 (ip netns exec "$NSS" haproxy -f "$SRVDIR/haproxy.cfg" -db >"$SRVDIR/haproxy.log" 2>&1 &)
@@ -240,10 +394,10 @@ for port in 6379 6380 6381 6382; do
 	(ip netns exec "$NSS" redis-server "$SRVDIR/redis-$port.conf" >/dev/null 2>&1 &)
 done
 for _ in $(seq 100); do
-	(($(ip netns exec "$NSS" ss -Htln | wc -l) >= 2 * 4 + 2 * 6 + 4 * 2)) && break
+	(($(ip netns exec "$NSS" ss -Htln | wc -l) >= 2 * 4 + 2 * 6 + 4 * 2 + NEWSRV)) && break
 	sleep 0.1
 done
-if (($(ip netns exec "$NSS" ss -Htln | wc -l) < 2 * 4 + 2 * 6 + 4 * 2)); then
+if (($(ip netns exec "$NSS" ss -Htln | wc -l) < 2 * 4 + 2 * 6 + 4 * 2 + NEWSRV)); then
 	echo "mkrealtruth: the servers did not all start; listening:" >&2
 	ip netns exec "$NSS" ss -Htln >&2
 	tail -5 "$SRVDIR"/*.log "$SRVDIR/nginx.out" >&2 || true
