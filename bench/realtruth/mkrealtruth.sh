@@ -331,13 +331,14 @@ CTL
 	memcached_ctl 11213 -vv
 	memcached_ctl 11214
 fi
-if wants postgres; then
+if wants postgres || wants pgbouncer; then
 	PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 	[[ -x $PGBIN/initdb ]] || { echo "mkrealtruth: postgresql not found (scripts/setup.sh installs it)" >&2; exit 1; }
 	# PostgreSQL: 5432 (idle_session_timeout for role idler, authentication_timeout 1s with a
 	# SCRAM password for role slow, pg_terminate_backend, COPY into a table whose trigger
-	# discards the rows) and 5433 (a copy of it, stopped with pg_ctl stop -m fast while clients
-	# are connected, then started again). The clusters live in a temporary directory owned by
+	# discards the rows), 5433 (a copy of it, stopped with pg_ctl stop -m fast while clients
+	# are connected, then started again) and 5434 (another, whose backend the driver kills:
+	# the postmaster ends every session and restarts, restart_after_crash). The clusters live in a temporary directory owned by
 	# postgres (initdb as that user), removed on exit.
 	PGTMP=$(mktemp -d /tmp/mkrealtruth-pg.XXXXXX)
 	PGDATA=("$PGTMP")
@@ -363,7 +364,8 @@ host all all 0.0.0.0/0 trust
 host all all ::/0 trust
 HBA
 	runuser -u postgres -- cp -a "$PGTMP/5432" "$PGTMP/5433"
-	for port in 5432 5433; do
+	runuser -u postgres -- cp -a "$PGTMP/5432" "$PGTMP/5434"
+	for port in 5432 5433 5434; do
 		cat >"$SRVDIR/ctl-postgres-$port" <<CTL
 #!/bin/sh
 # ctl-postgres-$port start|stop-fast
@@ -385,6 +387,36 @@ GRANT INSERT ON sink TO PUBLIC;
 SQL
 		NEWSRV=$((NEWSRV + 2))
 	done
+	# pgbouncer in front of 5432 (it will not run as root: as postgres): 6432 in transaction
+	# mode with client_idle_timeout 1 (in session mode a client keeps its server connection and
+	# is never idle to pgbouncer: a first run drew no reset); 6433 with a pool of one server connection, which the driver
+	# holds in a transaction, and query_wait_timeout 1.
+	if wants pgbouncer; then
+		command -v pgbouncer >/dev/null || { echo "mkrealtruth: pgbouncer not found (scripts/setup.sh installs it)" >&2; exit 1; }
+		echo '"postgres" ""' >"$PGTMP/pgbouncer-users.txt"
+		for port in 6432 6433; do
+			cat >"$SRVDIR/pgbouncer-$port.ini" <<PGB
+[databases]
+postgres = host=$S4 port=5432 dbname=postgres
+[pgbouncer]
+listen_addr = $S4,$S6
+listen_port = $port
+unix_socket_dir =
+auth_type = trust
+auth_file = $PGTMP/pgbouncer-users.txt
+max_client_conn = 1000
+logfile = $PGTMP/pgbouncer-$port.log
+pidfile = $PGTMP/pgbouncer-$port.pid
+PGB
+		done
+		printf '%s\n' "pool_mode = transaction" "default_pool_size = 40" "client_idle_timeout = 1" >>"$SRVDIR/pgbouncer-6432.ini"
+		printf '%s\n' "pool_mode = session" "default_pool_size = 1" "query_wait_timeout = 1" >>"$SRVDIR/pgbouncer-6433.ini"
+		for port in 6432 6433; do
+			cp "$SRVDIR/pgbouncer-$port.ini" "$PGTMP/" && chown postgres: "$PGTMP/pgbouncer-$port.ini"
+			(ip netns exec "$NSS" runuser -u postgres -- pgbouncer "$PGTMP/pgbouncer-$port.ini" >/dev/null 2>&1 &)
+			NEWSRV=$((NEWSRV + 2))
+		done
+	fi
 fi
 
 # Started in subshells, not as this shell's jobs: cleanup kills them by namespace, silently.

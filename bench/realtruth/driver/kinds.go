@@ -59,4 +59,9 @@ var allKinds = []kind{
 	{name: "postgres-terminate-idle", count: 100, conc: 8, run: postgresTerminateIdle, what: "pg_terminate_backend of an idle session, which then sends a query"},
 	{name: "postgres-terminate-copy", count: 60, conc: 4, run: postgresTerminateCopy, what: "pg_terminate_backend of a session streaming COPY FROM STDIN"},
 	{name: "postgres-fast-shutdown", count: 100, batch: postgresFastShutdown, what: "idle sessions through pg_ctl stop -m fast and a restart; next query 50–300 ms after"},
+	{name: "postgres-backend-crash", count: 100, batch: postgresBackendCrash, what: "idle sessions while another session's backend is SIGKILLed (the postmaster ends them all and restarts); next query 50–300 ms after"},
+	// pgbouncer 1.18 in front of PostgreSQL
+	{name: "pgbouncer-client-idle-timeout", count: 100, conc: 50, run: pgbouncerClientIdleTimeout, what: "SELECT 1, 2–3 s idle at client_idle_timeout 1, SELECT 1"},
+	{name: "pgbouncer-server-terminated", count: 100, conc: 8, run: pgbouncerServerTerminated, what: "the server session behind a client in a transaction terminated (pg_terminate_backend); the client's next query 20–100 ms after"},
+	{name: "pgbouncer-query-wait-timeout", count: 60, conc: 30, run: pgbouncerQueryWaitTimeout, what: "query waits for the pool's one held server connection; query_wait_timeout 1; a second query 1.2–1.7 s in"},
 }

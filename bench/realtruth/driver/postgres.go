@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -18,14 +20,18 @@ import (
 const (
 	postgresMain    = 5432 // role idler: idle_session_timeout 1s; role slow: SCRAM, authentication_timeout 1s
 	postgresRestart = 5433 // stopped with pg_ctl stop -m fast, started again
+	postgresCrash   = 5434 // a backend killed: the postmaster ends every session and restarts
+	pgbouncerIdle   = 6432 // transaction pooling, client_idle_timeout 1
+	pgbouncerWait   = 6433 // a pool of one server connection, query_wait_timeout 1
 )
 
 // pgConn is a client of the PostgreSQL frontend/backend protocol 3.0,
 // written from its documentation (the messages every driver sends).
 type pgConn struct {
 	*net.TCPConn
-	br  *bufio.Reader
-	pid uint32 // the backend's, from BackendKeyData
+	br    *bufio.Reader
+	pid   uint32 // the backend's, from BackendKeyData (pgbouncer's own, through it)
+	value string // the last query's first value
 }
 
 func pgMessage(typ byte, body string) []byte {
@@ -56,15 +62,23 @@ func (p *pgConn) read() (byte, []byte, error) {
 }
 
 // until reads messages up to ReadyForQuery ('Z'); an ErrorResponse on the
-// way is returned as the error.
+// way is returned as the error, the first column of the first DataRow
+// is kept in p.value.
 func (p *pgConn) until() error {
 	var perr error
+	p.value = ""
 	for {
 		t, body, err := p.read()
 		if err != nil {
 			return err
 		}
 		switch t {
+		case 'D':
+			if p.value == "" && len(body) >= 6 {
+				if n := int32(binary.BigEndian.Uint32(body[2:])); n > 0 && int(n) <= len(body)-6 {
+					p.value = string(body[6 : 6+n])
+				}
+			}
 		case 'E':
 			perr = errors.New("postgres: " + strings.ReplaceAll(string(body), "\x00", " "))
 		case 'K':
@@ -261,4 +275,151 @@ func postgresFastShutdown(d *driver, n int) error {
 		time.Sleep(200 * time.Millisecond)
 	}
 	return nil
+}
+
+// postgresBackendCrash: rounds of 20 idle sessions on 5434; one more
+// session's backend is killed (SIGKILL: the OOM killer), so the postmaster
+// ends every other session ("terminating connection because of crash of
+// another server process") and restarts; each client sends its next query
+// 50–300 ms after the kill.
+func postgresBackendCrash(d *driver, n int) error {
+	const k, kv = "postgres-backend-crash", "postgres-backend-crash-victim"
+	const perRound = 20
+	for round := 0; round*perRound < n; round++ {
+		m := min(perRound, n-round*perRound)
+		ready := make(chan struct{})
+		var wg sync.WaitGroup
+		for j := range m {
+			i := round*perRound + j
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				p, err := d.pg(k, i, postgresCrash, "postgres")
+				if err != nil {
+					d.count(k).errs.Add(1)
+					return
+				}
+				defer p.Close()
+				p.query("SELECT 1")
+				<-ready
+				time.Sleep(time.Duration(50+d.rng(k, i).IntN(250)) * time.Millisecond)
+				p.query("SELECT 1")
+			}()
+		}
+		time.Sleep(300 * time.Millisecond)
+		victim, err := d.pg(kv, round, postgresCrash, "postgres")
+		if err == nil {
+			err = syscall.Kill(int(victim.pid), syscall.SIGKILL)
+			defer victim.Close()
+		}
+		close(ready)
+		wg.Wait()
+		if err != nil {
+			return err
+		}
+		// The postmaster reinitializes (crash recovery): wait for it.
+		for t0 := time.Now(); time.Since(t0) < 10*time.Second; time.Sleep(100 * time.Millisecond) {
+			if pgReady(d.server(k, 0, postgresCrash).String()) {
+				break
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return nil
+}
+
+// pgReady says whether a session can start at addr (not logged: a probe).
+func pgReady(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	p := &pgConn{TCPConn: c.(*net.TCPConn), br: bufio.NewReader(c)}
+	c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write(pgStartup("postgres")); err != nil {
+		return false
+	}
+	if p.until() != nil {
+		return false
+	}
+	c.Write(pgMessage('X', ""))
+	return true
+}
+
+// pgbouncerClientIdleTimeout: pgbouncer's client_idle_timeout (1 s) closes
+// a session idle 2–3 s, which then sends its next query.
+func pgbouncerClientIdleTimeout(d *driver, i int) error {
+	const k = "pgbouncer-client-idle-timeout"
+	p, err := d.pg(k, i, pgbouncerIdle, "postgres")
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	if err := p.query("SELECT 1"); err != nil {
+		return err
+	}
+	time.Sleep(2*time.Second + time.Duration(d.rng(k, i).IntN(1000))*time.Millisecond)
+	return p.query("SELECT 1")
+}
+
+// pgbouncerServerTerminated: the server session behind a pgbouncer client
+// in a transaction (which holds it, transaction pooling) is ended by
+// pg_terminate_backend; pgbouncer drops the client, which sends its next
+// query 20–100 ms later.
+func pgbouncerServerTerminated(d *driver, i int) error {
+	const k = "pgbouncer-server-terminated"
+	p, err := d.pg(k, i, pgbouncerIdle, "postgres")
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	if err := p.query("BEGIN"); err != nil {
+		return err
+	}
+	if err := p.query("SELECT pg_backend_pid()"); err != nil {
+		return err
+	}
+	pid, err := strconv.ParseUint(p.value, 10, 32)
+	if err != nil {
+		return fmt.Errorf("backend pid %q: %w", p.value, err)
+	}
+	if err := d.pgTerminate(uint32(pid)); err != nil {
+		return err
+	}
+	time.Sleep(time.Duration(20+d.rng(k, i).IntN(80)) * time.Millisecond)
+	return p.query("SELECT 1")
+}
+
+// pgbouncerHolder holds 6433's one server connection in a transaction.
+var pgbouncerHolder struct {
+	sync.Once
+	p *pgConn
+}
+
+// pgbouncerQueryWaitTimeout: the pool's one server connection is held; the
+// client's query waits, pgbouncer gives up after query_wait_timeout (1 s)
+// and closes; the client, which had sent a second query 1.2–1.7 s in (a
+// pipelining driver, a retry on its own timer), is reset.
+func pgbouncerQueryWaitTimeout(d *driver, i int) error {
+	const k = "pgbouncer-query-wait-timeout"
+	pgbouncerHolder.Do(func() {
+		p, err := d.pg("pgbouncer-holder", 0, pgbouncerWait, "postgres")
+		if err == nil && p.query("BEGIN") == nil {
+			pgbouncerHolder.p = p
+		}
+	})
+	p, err := d.pg(k, i, pgbouncerWait, "postgres")
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	if _, err := p.Write(pgMessage('Q', "SELECT 1\x00")); err != nil {
+		return err
+	}
+	time.Sleep(1200*time.Millisecond + time.Duration(d.rng(k, i).IntN(500))*time.Millisecond)
+	if _, err := p.Write(pgMessage('Q', "SELECT 2\x00")); err != nil {
+		return err
+	}
+	return p.until()
 }
