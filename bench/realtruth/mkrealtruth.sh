@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # mkrealtruth.sh — the truth harness's test set from real server software:
-# nginx, haproxy and redis (the Debian packages) in one network namespace,
+# nginx, haproxy and redis, and apache2, memcached, PostgreSQL and pgbouncer
+# (the Debian packages) in one network namespace,
 # driven from another by real clients (curl, redis-cli) and by a Go driver
 # that speaks their protocols (HTTP/1.1 keep-alive and pipelining, RESP),
 # captured with tcpdump, with the kernel's own reason for every reset.
@@ -26,7 +27,9 @@
 # tracepoints are global): client 10.250.M.1 / fd7a:M::1, server 10.250.M.2 / fd7a:M::2,
 # on a veth pair between namespaces realsw-cli-PID and realsw-srv-PID. Both are removed on exit,
 # with every server this script started.
-# Needs root, iproute2, nft, tcpdump, nginx, haproxy, redis-server, redis-cli, curl, Go.
+# Needs root, iproute2, nft, tcpdump, nginx, haproxy, redis-server, redis-cli, curl, Go; and for
+# the wider set's kinds (apache-*, memcached-*, postgres-*, pgbouncer-*), started only when one
+# of theirs is planned: apache2, memcached, postgresql, pgbouncer.
 set -euo pipefail
 
 OUT=
@@ -308,7 +311,8 @@ if wants memcached; then
 	# memcached 1.6: 11211 with -o idle_timeout=1; 11212 with -t 1 -c 20, which leaves 7 client
 	# slots (its own descriptors count; -c 12 leaves none and it stops accepting) — the driver
 	# holds them, and maxconns_fast answers the next "ERROR Too many open connections" and closes;
-	# 11213 plain; 11214 killed (SIGKILL) and started again by the driver.
+	# 11213 plain; 11214 killed (SIGKILL) and started again by the driver; 11215 stopped
+	# (SIGSTOP: hung) with connections queued for 1.5–2.5 s, then killed and started again.
 	memcached_ctl() { # port args...
 		local port=$1; shift
 		cat >"$SRVDIR/ctl-memcached-$port" <<CTL
@@ -330,6 +334,7 @@ CTL
 	memcached_ctl 11212 -t 1 -c 20 -vv
 	memcached_ctl 11213 -vv
 	memcached_ctl 11214
+	memcached_ctl 11215
 fi
 if wants postgres || wants pgbouncer; then
 	PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
