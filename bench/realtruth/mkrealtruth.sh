@@ -320,7 +320,9 @@ if wants memcached; then
 # ctl-memcached-$port start|kill
 case \$1 in
 start) ip netns exec $NSS memcached -u nobody -l $S4,[$S6] -p $port -U 0 -P $SRVDIR/memcached/$port.pid $* >>$SRVDIR/memcached-$port.log 2>&1 &
-	for i in \$(seq 100); do [ -s $SRVDIR/memcached/$port.pid ] && exit 0; sleep 0.02; done; exit 1 ;;
+	# Ready when both its sockets listen (it writes the pid file before it binds them: a
+	# first full run's clients connected in between and were refused).
+	for i in \$(seq 250); do [ \$(ip netns exec $NSS ss -Htln "sport = :$port" | wc -l) -ge 2 ] && exit 0; sleep 0.02; done; exit 1 ;;
 kill) kill -9 \$(cat $SRVDIR/memcached/$port.pid) && rm -f $SRVDIR/memcached/$port.pid ;;
 esac
 CTL
