@@ -312,7 +312,8 @@ if wants memcached; then
 	# slots (its own descriptors count; -c 12 leaves none and it stops accepting) — the driver
 	# holds them, and maxconns_fast answers the next "ERROR Too many open connections" and closes;
 	# 11213 plain; 11214 killed (SIGKILL) and started again by the driver; 11215 stopped
-	# (SIGSTOP: hung) with connections queued for 1.5–2.5 s, then killed and started again.
+	# (SIGSTOP: hung) with connections queued for 1.5–2.5 s, then killed and started again;
+	# 11216 killed while clients stream noreply sets into it, and started again.
 	memcached_ctl() { # port args...
 		local port=$1; shift
 		cat >"$SRVDIR/ctl-memcached-$port" <<CTL
@@ -323,7 +324,10 @@ start) ip netns exec $NSS memcached -u nobody -l $S4,[$S6] -p $port -U 0 -P $SRV
 	# Ready when both its sockets listen (it writes the pid file before it binds them: a
 	# first full run's clients connected in between and were refused).
 	for i in \$(seq 250); do [ \$(ip netns exec $NSS ss -Htln "sport = :$port" | wc -l) -ge 2 ] && exit 0; sleep 0.02; done; exit 1 ;;
-kill) kill -9 \$(cat $SRVDIR/memcached/$port.pid) && rm -f $SRVDIR/memcached/$port.pid ;;
+# Done when its sockets are gone (SIGKILL is asynchronous: a start too soon fails to bind and
+# leaves the port closed, as a full run's seed 2 had a round of connects refused).
+kill) kill -9 \$(cat $SRVDIR/memcached/$port.pid) && rm -f $SRVDIR/memcached/$port.pid || exit 1
+	for i in \$(seq 250); do [ \$(ip netns exec $NSS ss -Htln "sport = :$port" | wc -l) -eq 0 ] && exit 0; sleep 0.02; done; exit 1 ;;
 esac
 CTL
 		chmod +x "$SRVDIR/ctl-memcached-$port"
@@ -337,6 +341,7 @@ CTL
 	memcached_ctl 11213 -vv
 	memcached_ctl 11214
 	memcached_ctl 11215
+	memcached_ctl 11216
 fi
 if wants postgres || wants pgbouncer; then
 	PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)

@@ -53,6 +53,7 @@ var allKinds = []kind{
 	{name: "memcached-maxconns", count: 150, conc: 8, run: memcachedMaxConnsReached, what: "version at once to a full server (-c 20, its 7 client slots held)"},
 	{name: "memcached-line-too-long", count: 100, conc: 8, run: memcachedLineTooLong, what: "delete with a 16–64 KiB key and no line end (CLIENT_ERROR line too long)"},
 	{name: "memcached-hung-restart", count: 100, batch: memcachedHungRestart, what: "memcached SIGSTOPped, 20 clients connect and send version, SIGKILL after 1.5–2.5 s, restart"},
+	{name: "memcached-killed-loading", count: 100, batch: memcachedKilledLoading, what: "20 clients stream set … noreply; memcached SIGKILLed 100–300 ms in, restarted"},
 	{name: "memcached-killed-idle", count: 100, batch: memcachedKilledIdle, what: "idle clients through a SIGKILL and restart; next command 50–300 ms after"},
 	// PostgreSQL 15
 	{name: "postgres-idle-session-timeout", count: 100, conc: 50, run: postgresIdleSessionTimeout, what: "SELECT 1, 2–3 s idle at idle_session_timeout 1s, SELECT 1"},

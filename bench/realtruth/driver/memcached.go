@@ -21,6 +21,7 @@ const (
 	memcachedMain     = 11213 // plain
 	memcachedRestart  = 11214 // killed (SIGKILL) and started again
 	memcachedHung     = 11215 // stopped (SIGSTOP) for seconds, then killed and started again
+	memcachedLoading  = 11216 // killed while clients stream noreply sets, started again
 )
 
 type memcachedConn struct {
@@ -201,6 +202,51 @@ func memcachedHungRestart(d *driver, n int) error {
 		}
 		if err == nil {
 			err = d.ctl("memcached-11215", "start")
+		}
+		if err != nil {
+			return err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return nil
+}
+
+// memcachedKilledLoading: rounds of 20 clients that stream "set … noreply"
+// (a bulk loader: memcached answers nothing) when memcached is killed
+// (SIGKILL: the OOM killer) 100–300 ms in: every connection is closed at
+// once with sets unread, then it is started again.
+func memcachedKilledLoading(d *driver, n int) error {
+	const k = "memcached-killed-loading"
+	const perRound = 20
+	for round := 0; round*perRound < n; round++ {
+		m := min(perRound, n-round*perRound)
+		var wg sync.WaitGroup
+		for j := range m {
+			i := round*perRound + j
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c, err := d.dial(k, d.server(k, i, memcachedLoading), dialOpts{})
+				if err != nil {
+					d.count(k).errs.Add(1)
+					return
+				}
+				defer c.Close()
+				set := fmt.Sprintf("set load%d 0 0 512 noreply\r\n%s\r\n", i, strings.Repeat("v", 512))
+				batch := strings.Repeat(set, 16)
+				c.SetWriteDeadline(time.Now().Add(3 * time.Second))
+				for {
+					if _, err := io.WriteString(c, batch); err != nil {
+						return
+					}
+				}
+			}()
+		}
+		time.Sleep(100*time.Millisecond + time.Duration(d.rng(k+"/kill", round).IntN(200))*time.Millisecond)
+		err := d.ctl("memcached-11216", "kill")
+		wg.Wait()
+		if err == nil {
+			err = d.ctl("memcached-11216", "start")
 		}
 		if err != nil {
 			return err
