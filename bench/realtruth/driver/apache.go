@@ -139,12 +139,16 @@ func apacheGracefulKeepalive(d *driver, n int) error {
 	for round := 0; round*perRound < n; round++ {
 		m := min(perRound, n-round*perRound)
 		ready := make(chan struct{})
+		var up sync.WaitGroup // every client connected: a fixed wait was too short under load
+		up.Add(m)
 		var wg sync.WaitGroup
 		for j := range m {
 			i := round*perRound + j
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				upDone := sync.OnceFunc(up.Done)
+				defer upDone()
 				c, err := d.dial(k, d.server(k, i, apacheGraceful), dialOpts{})
 				if err != nil {
 					d.count(k).errs.Add(1)
@@ -158,6 +162,7 @@ func apacheGracefulKeepalive(d *driver, n int) error {
 					d.count(k).errs.Add(1)
 					return
 				}
+				upDone()
 				<-ready
 				time.Sleep(time.Duration(2200+d.rng(k, i).IntN(1000)) * time.Millisecond)
 				io.WriteString(c, get("/small"))
@@ -165,7 +170,8 @@ func apacheGracefulKeepalive(d *driver, n int) error {
 				readResponse(br)
 			}()
 		}
-		time.Sleep(300 * time.Millisecond)
+		up.Wait()
+		time.Sleep(100 * time.Millisecond)
 		if err := d.ctl("apache-8181", "graceful"); err != nil {
 			close(ready)
 			wg.Wait()

@@ -124,24 +124,30 @@ func memcachedKilledIdle(d *driver, n int) error {
 	for round := 0; round*perRound < n; round++ {
 		m := min(perRound, n-round*perRound)
 		ready := make(chan struct{})
+		var up sync.WaitGroup // every client connected: a fixed wait was too short under load
+		up.Add(m)
 		var wg sync.WaitGroup
 		for j := range m {
 			i := round*perRound + j
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				upDone := sync.OnceFunc(up.Done)
+				defer upDone()
 				mc, err := d.memcached(k, i, memcachedRestart, dialOpts{})
 				if err != nil {
 					d.count(k).errs.Add(1)
 					return
 				}
 				defer mc.c.Close()
+				upDone()
 				<-ready
 				time.Sleep(time.Duration(50+d.rng(k, i).IntN(250)) * time.Millisecond)
 				mc.do("version")
 			}()
 		}
-		time.Sleep(300 * time.Millisecond)
+		up.Wait()
+		time.Sleep(100 * time.Millisecond)
 		err := d.ctl("memcached-11214", "kill")
 		if err == nil {
 			err = d.ctl("memcached-11214", "start")

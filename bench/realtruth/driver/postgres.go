@@ -244,12 +244,16 @@ func postgresFastShutdown(d *driver, n int) error {
 	for round := 0; round*perRound < n; round++ {
 		m := min(perRound, n-round*perRound)
 		ready := make(chan struct{})
+		var up sync.WaitGroup // every client connected: a fixed wait was too short under load
+		up.Add(m)
 		var wg sync.WaitGroup
 		for j := range m {
 			i := round*perRound + j
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				upDone := sync.OnceFunc(up.Done)
+				defer upDone()
 				p, err := d.pg(k, i, postgresRestart, "postgres")
 				if err != nil {
 					d.count(k).errs.Add(1)
@@ -257,12 +261,14 @@ func postgresFastShutdown(d *driver, n int) error {
 				}
 				defer p.Close()
 				p.query("SELECT 1")
+				upDone()
 				<-ready
 				time.Sleep(time.Duration(50+d.rng(k, i).IntN(250)) * time.Millisecond)
 				p.query("SELECT 1")
 			}()
 		}
-		time.Sleep(300 * time.Millisecond)
+		up.Wait()
+		time.Sleep(100 * time.Millisecond)
 		err := d.ctl("postgres-5433", "stop-fast")
 		close(ready)
 		wg.Wait()
@@ -288,12 +294,16 @@ func postgresBackendCrash(d *driver, n int) error {
 	for round := 0; round*perRound < n; round++ {
 		m := min(perRound, n-round*perRound)
 		ready := make(chan struct{})
+		var up sync.WaitGroup // every client connected: a fixed wait was too short under load
+		up.Add(m)
 		var wg sync.WaitGroup
 		for j := range m {
 			i := round*perRound + j
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				upDone := sync.OnceFunc(up.Done)
+				defer upDone()
 				p, err := d.pg(k, i, postgresCrash, "postgres")
 				if err != nil {
 					d.count(k).errs.Add(1)
@@ -301,12 +311,14 @@ func postgresBackendCrash(d *driver, n int) error {
 				}
 				defer p.Close()
 				p.query("SELECT 1")
+				upDone()
 				<-ready
 				time.Sleep(time.Duration(50+d.rng(k, i).IntN(250)) * time.Millisecond)
 				p.query("SELECT 1")
 			}()
 		}
-		time.Sleep(300 * time.Millisecond)
+		up.Wait()
+		time.Sleep(100 * time.Millisecond)
 		victim, err := d.pg(kv, round, postgresCrash, "postgres")
 		if err == nil {
 			err = syscall.Kill(int(victim.pid), syscall.SIGKILL)
