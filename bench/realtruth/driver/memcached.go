@@ -226,13 +226,15 @@ func memcachedKilledLoading(d *driver, n int) error {
 	const perRound = 20
 	for round := 0; round*perRound < n; round++ {
 		m := min(perRound, n-round*perRound)
-		var wg sync.WaitGroup
+		var wg, up sync.WaitGroup // up: every client connected (the full run's load delays some)
+		up.Add(m)
 		for j := range m {
 			i := round*perRound + j
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				c, err := d.dial(k, d.server(k, i, memcachedLoading), dialOpts{})
+				up.Done()
 				if err != nil {
 					d.count(k).errs.Add(1)
 					return
@@ -248,6 +250,7 @@ func memcachedKilledLoading(d *driver, n int) error {
 				}
 			}()
 		}
+		up.Wait()
 		time.Sleep(100*time.Millisecond + time.Duration(d.rng(k+"/kill", round).IntN(200))*time.Millisecond)
 		err := d.ctl("memcached-11216", "kill")
 		wg.Wait()
