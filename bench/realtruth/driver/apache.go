@@ -197,15 +197,19 @@ func apacheGracefulStop(d *driver, n int) error {
 	for round := 0; round*perRound < n; round++ {
 		m := min(perRound, n-round*perRound)
 		var wg sync.WaitGroup
+		up := make(chan struct{}, m) // each download asked for (a fixed wait was too short under load)
 		for j := range m {
 			i := round*perRound + j
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := stalledDownload(d, k, i, apacheStop, 2500*time.Millisecond); err != nil {
+				if err := stalledDownload(d, k, i, apacheStop, 2500*time.Millisecond, up); err != nil {
 					d.count(k).errs.Add(1)
 				}
 			}()
+		}
+		for range m {
+			<-up
 		}
 		time.Sleep(300 * time.Millisecond)
 		pid, err := readPid(pidFile)

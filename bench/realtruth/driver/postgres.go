@@ -331,7 +331,7 @@ func postgresBackendCrash(d *driver, n int) error {
 		}
 		// The postmaster reinitializes (crash recovery): wait for it.
 		for t0 := time.Now(); time.Since(t0) < 10*time.Second; time.Sleep(100 * time.Millisecond) {
-			if pgReady(d.server(k, 0, postgresCrash).String()) {
+			if d.pgReady() {
 				break
 			}
 		}
@@ -340,22 +340,16 @@ func postgresBackendCrash(d *driver, n int) error {
 	return nil
 }
 
-// pgReady says whether a session can start at addr (not logged: a probe).
-func pgReady(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
+// pgReady says whether a session can start at 5434 (its connections are
+// logged as postgres-backend-crash-probe: a run's every connection has a
+// scenario).
+func (d *driver) pgReady() bool {
+	p, err := d.pg("postgres-backend-crash-probe", 0, postgresCrash, "postgres")
 	if err != nil {
 		return false
 	}
-	defer c.Close()
-	p := &pgConn{TCPConn: c.(*net.TCPConn), br: bufio.NewReader(c)}
-	c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write(pgStartup("postgres")); err != nil {
-		return false
-	}
-	if p.until() != nil {
-		return false
-	}
-	c.Write(pgMessage('X', ""))
+	defer p.Close()
+	p.Write(pgMessage('X', ""))
 	return true
 }
 
