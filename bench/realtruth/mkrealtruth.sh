@@ -28,8 +28,8 @@
 # on a veth pair between namespaces realsw-cli-PID and realsw-srv-PID. Both are removed on exit,
 # with every server this script started.
 # Needs root, iproute2, nft, tcpdump, nginx, haproxy, redis-server, redis-cli, curl, Go; and for
-# the wider set's kinds (apache-*, memcached-*, postgres-*, pgbouncer-*), started only when one
-# of theirs is planned: apache2, memcached, postgresql, pgbouncer.
+# the wider set's kinds (apache-*, memcached-*, postgres-*, pgbouncer-*, varnish-*), started only
+# when one of theirs is planned: apache2, memcached, postgresql, pgbouncer, varnish.
 set -euo pipefail
 
 OUT=
@@ -70,7 +70,7 @@ NSS=realsw-srv-$ID NSC=realsw-cli-$ID
 VC=rsc$ID VS=rss$ID
 DUMPLOG=$OUT/tcpdump.log TRACELOG=$OUT/truthtrace.log
 DUMPPID= TRACEPID=
-PGDATA=()
+TMPDIRS=()
 cleanup() {
 	[[ -n $TRACEPID ]] && kill "$TRACEPID" 2>/dev/null || true
 	[[ -n $DUMPPID ]] && kill "$DUMPPID" 2>/dev/null || true
@@ -80,8 +80,8 @@ cleanup() {
 	wait 2>/dev/null || true
 	ip netns del "$NSC" 2>/dev/null || true
 	ip netns del "$NSS" 2>/dev/null || true
-	# postgres' logs are kept with the others; its clusters are removed.
-	for d in "${PGDATA[@]}"; do
+	# The temporary directories (postgres' clusters, varnish's): their logs are kept with the others.
+	for d in "${TMPDIRS[@]}"; do
 		cp "$d"/*.log "$SRVDIR/" 2>/dev/null || true
 		rm -rf "$d"
 	done
@@ -247,7 +247,7 @@ ip netns exec "$NSS" sysctl -qw net.core.somaxconn=4096 net.ipv4.tcp_max_syn_bac
 # of it. wants SOFTWARE says whether the plan has a kind of SOFTWARE.
 wants() { [[ -z $KINDS || ,$KINDS, == *,$1-* ]]; }
 NEWSRV=0 # listening sockets the new servers add (both families)
-APACHE_INST=() PGDATA=()
+APACHE_INST=()
 if wants apache; then
 	command -v apache2 >/dev/null || { echo "mkrealtruth: apache2 not found (scripts/setup.sh installs it)" >&2; exit 1; }
 	# Three instances of apache2 2.4 with mpm_event, each its own ServerRoot: 8180 for the
@@ -306,6 +306,53 @@ CTL
 		NEWSRV=$((NEWSRV + 2))
 	done
 fi
+if wants varnish; then
+	command -v varnishd >/dev/null || { echo "mkrealtruth: varnishd not found (scripts/setup.sh installs it)" >&2; exit 1; }
+	# varnish 7.1 on 8280 (timeout_idle 1 s), passing every request to a second nginx of its
+	# own on 8281 (one process, limit_rate 2m: 16 MiB take 8 s), which the driver kills (SIGKILL)
+	# in the middle of responses and starts again. varnishd's working directory is temporary.
+	VTMP=$(mktemp -d /tmp/mkrealtruth-varnish.XXXXXX)
+	chmod 755 "$VTMP" # its VCL compiler runs as the vcache user
+	TMPDIRS+=("$VTMP")
+	cat >"$SRVDIR/nginx-backend.conf" <<NGB
+master_process off;
+daemon off;
+error_log $SRVDIR/nginx-backend-error.log info;
+pid $SRVDIR/nginx-backend.pid;
+user root;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    root $SRVDIR/html;
+    server { listen $S4:8281; limit_rate 2m; }
+}
+NGB
+	cat >"$SRVDIR/ctl-nginx-backend" <<CTL
+#!/bin/sh
+# ctl-nginx-backend start|kill: the backend varnish passes to, in the server's namespace.
+case \$1 in
+start) ip netns exec $NSS nginx -c $SRVDIR/nginx-backend.conf >>$SRVDIR/nginx-backend.out 2>&1 &
+	for i in \$(seq 250); do [ \$(ip netns exec $NSS ss -Htln "sport = :8281" | wc -l) -ge 1 ] && exit 0; sleep 0.02; done; exit 1 ;;
+kill) kill -9 \$(cat $SRVDIR/nginx-backend.pid) || exit 1
+	for i in \$(seq 250); do [ \$(ip netns exec $NSS ss -Htln "sport = :8281" | wc -l) -eq 0 ] && exit 0; sleep 0.02; done; exit 1 ;;
+esac
+CTL
+	chmod +x "$SRVDIR/ctl-nginx-backend"
+	"$SRVDIR/ctl-nginx-backend" start
+	cat >"$SRVDIR/varnish.vcl" <<VCL
+vcl 4.1;
+backend slow {
+    .host = "$S4";
+    .port = "8281";
+    .first_byte_timeout = 5s;
+    .between_bytes_timeout = 2s;
+}
+sub vcl_recv { return (pass); }
+VCL
+	(ip netns exec "$NSS" varnishd -F -n "$VTMP" -a "$S4:8280" -a "[$S6]:8280" -T 127.0.0.1:0 \
+		-f "$SRVDIR/varnish.vcl" -s malloc,64m -p timeout_idle=1 >"$SRVDIR/varnish.log" 2>&1 &)
+	NEWSRV=$((NEWSRV + 3 + 1))
+fi
 if wants memcached; then
 	command -v memcached >/dev/null || { echo "mkrealtruth: memcached not found (scripts/setup.sh installs it)" >&2; exit 1; }
 	# memcached 1.6: 11211 with -o idle_timeout=1; 11212 with -t 1 -c 20, which leaves 7 client
@@ -353,7 +400,7 @@ if wants postgres || wants pgbouncer; then
 	# the postmaster ends every session and restarts, restart_after_crash). The clusters live in a temporary directory owned by
 	# postgres (initdb as that user), removed on exit.
 	PGTMP=$(mktemp -d /tmp/mkrealtruth-pg.XXXXXX)
-	PGDATA=("$PGTMP")
+	TMPDIRS+=("$PGTMP")
 	chown postgres: "$PGTMP"
 	runuser -u postgres -- "$PGBIN/initdb" -D "$PGTMP/5432" -A trust -U postgres --no-sync >"$SRVDIR/postgres-initdb.log" 2>&1 ||
 		{ echo "mkrealtruth: initdb failed: $(tail -3 "$SRVDIR/postgres-initdb.log")" >&2; exit 1; }
@@ -438,10 +485,10 @@ for port in 6379 6380 6381 6382; do
 	(ip netns exec "$NSS" redis-server "$SRVDIR/redis-$port.conf" >/dev/null 2>&1 &)
 done
 for _ in $(seq 100); do
-	(($(ip netns exec "$NSS" ss -Htln | wc -l) >= 2 * 4 + 2 * 6 + 4 * 2 + NEWSRV)) && break
+	(($(ip netns exec "$NSS" ss -Htln | wc -l) >= 2 * 4 + 2 * 8 + 4 * 2 + NEWSRV)) && break
 	sleep 0.1
 done
-if (($(ip netns exec "$NSS" ss -Htln | wc -l) < 2 * 4 + 2 * 6 + 4 * 2 + NEWSRV)); then
+if (($(ip netns exec "$NSS" ss -Htln | wc -l) < 2 * 4 + 2 * 8 + 4 * 2 + NEWSRV)); then
 	echo "mkrealtruth: the servers did not all start; listening:" >&2
 	ip netns exec "$NSS" ss -Htln >&2
 	tail -5 "$SRVDIR"/*.log "$SRVDIR/nginx.out" >&2 || true

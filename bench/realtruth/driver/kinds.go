@@ -66,4 +66,7 @@ var allKinds = []kind{
 	{name: "pgbouncer-client-idle-timeout", count: 100, conc: 50, run: pgbouncerClientIdleTimeout, what: "SELECT 1, 2–3 s idle at client_idle_timeout 1, SELECT 1"},
 	{name: "pgbouncer-server-terminated", count: 100, conc: 8, run: pgbouncerServerTerminated, what: "the server session behind a client in a transaction terminated (pg_terminate_backend); the client's next query 20–100 ms after"},
 	{name: "pgbouncer-query-wait-timeout", count: 60, conc: 30, run: pgbouncerQueryWaitTimeout, what: "query waits for the pool's one held server connection; query_wait_timeout 1; a second query 1.2–1.7 s in"},
+	// varnish 7.1 in front of an nginx of its own
+	{name: "varnish-idle-timeout", count: 100, conc: 50, run: varnishIdleTimeout, what: "GET, 2–3 s idle at timeout_idle 1s, GET"},
+	{name: "varnish-backend-killed", count: 50, batch: varnishBackendKilled, what: "16 MiB streamed through varnish from a 2 MB/s backend, which is SIGKILLed 400–700 ms in"},
 }
