@@ -8,7 +8,10 @@
 # the real software whose logs analyze --logs joins to resets (nginx-light,
 # haproxy; their root test runs them in a namespace of its own), and, for the
 # truth harness's real-software test set (bench/realtruth), redis-server
-# (with redis-cli) and curl, and Prometheus, which watch's end-to-end test
+# (with redis-cli) and curl, and the wider set's apache2, memcached,
+# postgresql, pgbouncer and varnish (only mkrealtruth.sh's full run or -k
+# starts them; apache2, memcached and pgbouncer took 15 s to install here,
+# varnish 12 s), and Prometheus, which watch's end-to-end test
 # runs to scrape it. The log store that test pushes findings to (VictoriaLogs:
 # Loki's push API and OTLP; Debian's package named loki is an unrelated
 # genetics program) is not packaged: it is built from the Go module proxy at a
@@ -16,7 +19,7 @@
 # Without root it only says what is missing; the tests that need it skip.
 set -euo pipefail
 
-want=(iproute2 procps nftables iptables tcpdump tshark clang llvm libbpf-dev bpftool time man-db groff-base chromium nginx-light haproxy redis-server redis-tools curl prometheus)
+want=(iproute2 procps nftables iptables tcpdump tshark clang llvm libbpf-dev bpftool time man-db groff-base chromium nginx-light haproxy redis-server redis-tools curl apache2 memcached postgresql pgbouncer varnish prometheus)
 # Pinned: keep equal to victoriaLogsVersion in cmd/rstscope/watch_fleet_linux_test.go.
 vlogs=github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@v1.52.1
 gobin="${GOBIN:-$HOME/go/bin}"

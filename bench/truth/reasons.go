@@ -30,7 +30,10 @@ func allow(row string, ids ...cause.ID) Truth { return Truth{Row: row, Allowed: 
 // its accept queue is a listener closing them (inet_csk_listen_stop), which
 // prints TCP_STATE as an SO_LINGER 0 close does. redis sets no SO_LINGER,
 // so on that instance every TCP_STATE is the listener's.
-var realKinds = map[string]string{"redis-restart-queued": "listener-closed"}
+//
+// memcached-hung-restart is the same with memcached (its sockets' SO_LINGER
+// is {0, 0}, off, so its TCP_STATE too is the listener's).
+var realKinds = map[string]string{"redis-restart-queued": "listener-closed", "memcached-hung-restart": "listener-closed"}
 
 // kernelTruth is the scorer's table: from a tcp_send_reset event's reason
 // and state, the segment the resetter answered (from the capture) and, where

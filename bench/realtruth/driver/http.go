@@ -152,8 +152,16 @@ func nginx413NoLinger(d *driver, i int) error {
 }
 
 // stalledDownload asks for 16 MiB and reads none of it, with a small
-// receive buffer, and waits for the server's send timeout to end it.
-func stalledDownload(d *driver, k string, i, port int, wait time.Duration) error {
+// receive buffer, and waits for the server's send timeout to end it. Each
+// of up, when given, is sent a value once the request is out (or failed).
+func stalledDownload(d *driver, k string, i, port int, wait time.Duration, up ...chan<- struct{}) error {
+	signal := func() {
+		for _, u := range up {
+			u <- struct{}{}
+		}
+		up = nil
+	}
+	defer signal()
 	c, err := d.dial(k, d.server(k, i, port), dialOpts{rcvbuf: 8 << 10})
 	if err != nil {
 		return err
@@ -162,6 +170,7 @@ func stalledDownload(d *driver, k string, i, port int, wait time.Duration) error
 	if _, err := io.WriteString(c, get("/big")); err != nil {
 		return err
 	}
+	signal()
 	time.Sleep(wait)
 	return nil
 }

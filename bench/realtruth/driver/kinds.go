@@ -39,4 +39,34 @@ var allKinds = []kind{
 	{name: "redis-restart-queued", count: 200, batch: redisRestartQueued, what: "server SIGSTOPped, 20 clients connect and PING, SIGKILL, restart (plus 2 idle clients per round: redis-killed-idle-client)"},
 	{name: "redis-cli-subscribe-killed", count: 60, conc: 6, run: redisCLISubscribeKilled, what: "redis-cli SUBSCRIBE under a flood, output unread, SIGKILL after 300 ms"},
 	{name: "redis-cli-blpop-killed", count: 40, conc: 6, run: redisCLIBlpopKilled, what: "redis-cli BLPOP waiting, SIGKILL after 200 ms"},
+	// apache2 2.4, mpm_event
+	{name: "apache-keepalive-timeout-race", count: 100, conc: 50, run: apacheKeepaliveRace, what: "second request sent 1 s ± 40 ms after the first, at KeepAliveTimeout 1"},
+	{name: "apache-keepalive-stale", count: 150, conc: 75, run: apacheKeepaliveStale, what: "second request sent 3–4 s after the first, past KeepAliveTimeout 1 and the lingering close"},
+	{name: "apache-header-timeout-late", count: 100, conc: 50, run: apacheHeaderTimeoutLate, what: "half the headers, the rest 3.2–4.2 s later; RequestReadTimeout header=1 (408)"},
+	{name: "apache-body-timeout-late", count: 100, conc: 50, run: apacheBodyTimeoutLate, what: "POST with 200 bytes of its 1000-byte body, the rest 3.2–4.2 s later; RequestReadTimeout body=1 (408)"},
+	{name: "apache-413-body", count: 50, conc: 8, run: apache413, what: "64–256 KiB POST without Expect to LimitRequestBody 1024"},
+	{name: "apache-414-request-line", count: 50, conc: 8, run: apache414, what: "GET of a 2–16 KiB path to LimitRequestLine 512 (414)"},
+	{name: "apache-graceful-keepalive", count: 100, batch: apacheGracefulKeepalive, what: "idle keep-alive connections through apachectl -k graceful; next request 2.2–3.2 s after"},
+	{name: "apache-graceful-stop-download", count: 50, batch: apacheGracefulStop, what: "stalled 16 MiB downloads through apachectl -k graceful-stop (GracefulShutdownTimeout 1), then a restart (plus 4 connects per round during the stop: apache-connect-during-graceful-stop)"},
+	// memcached 1.6
+	{name: "memcached-idle-timeout", count: 150, conc: 75, run: memcachedIdleTimeout, what: "version, 2–3 s idle at -o idle_timeout=1, get"},
+	{name: "memcached-maxconns", count: 150, conc: 8, run: memcachedMaxConnsReached, what: "version at once to a full server (-c 20, its 7 client slots held)"},
+	{name: "memcached-line-too-long", count: 100, conc: 8, run: memcachedLineTooLong, what: "delete with a 16–64 KiB key and no line end (CLIENT_ERROR line too long)"},
+	{name: "memcached-hung-restart", count: 100, batch: memcachedHungRestart, what: "memcached SIGSTOPped, 20 clients connect and send version, SIGKILL after 1.5–2.5 s, restart"},
+	{name: "memcached-killed-loading", count: 100, batch: memcachedKilledLoading, what: "20 clients stream set … noreply; memcached SIGKILLed 100–300 ms in, restarted"},
+	{name: "memcached-killed-idle", count: 100, batch: memcachedKilledIdle, what: "idle clients through a SIGKILL and restart; next command 50–300 ms after"},
+	// PostgreSQL 15
+	{name: "postgres-idle-session-timeout", count: 100, conc: 50, run: postgresIdleSessionTimeout, what: "SELECT 1, 2–3 s idle at idle_session_timeout 1s, SELECT 1"},
+	{name: "postgres-auth-timeout", count: 100, conc: 50, run: postgresAuthTimeout, what: "SCRAM challenge answered 1.3–2.3 s late, at authentication_timeout 1s"},
+	{name: "postgres-terminate-idle", count: 100, conc: 8, run: postgresTerminateIdle, what: "pg_terminate_backend of an idle session, which then sends a query"},
+	{name: "postgres-terminate-copy", count: 60, conc: 4, run: postgresTerminateCopy, what: "pg_terminate_backend of a session streaming COPY FROM STDIN"},
+	{name: "postgres-fast-shutdown", count: 100, batch: postgresFastShutdown, what: "idle sessions through pg_ctl stop -m fast and a restart; next query 50–300 ms after"},
+	{name: "postgres-backend-crash", count: 100, batch: postgresBackendCrash, what: "idle sessions while another session's backend is SIGKILLed (the postmaster ends them all and restarts); next query 50–300 ms after"},
+	// pgbouncer 1.18 in front of PostgreSQL
+	{name: "pgbouncer-client-idle-timeout", count: 100, conc: 50, run: pgbouncerClientIdleTimeout, what: "SELECT 1, 2–3 s idle at client_idle_timeout 1, SELECT 1"},
+	{name: "pgbouncer-server-terminated", count: 100, conc: 8, run: pgbouncerServerTerminated, what: "the server session behind a client in a transaction terminated (pg_terminate_backend); the client's next query 20–100 ms after"},
+	{name: "pgbouncer-query-wait-timeout", count: 60, conc: 30, run: pgbouncerQueryWaitTimeout, what: "query waits for the pool's one held server connection; query_wait_timeout 1; a second query 1.2–1.7 s in"},
+	// varnish 7.1 in front of an nginx of its own
+	{name: "varnish-idle-timeout", count: 100, conc: 50, run: varnishIdleTimeout, what: "GET, 2–3 s idle at timeout_idle 1s, GET"},
+	{name: "varnish-backend-killed", count: 50, batch: varnishBackendKilled, what: "16 MiB streamed through varnish from a 2 MB/s backend, which is SIGKILLed 400–700 ms in"},
 }
