@@ -4,7 +4,9 @@
 package flow
 
 import (
+	"encoding/binary"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rstscope/rstscope/packet"
@@ -280,10 +282,21 @@ type ResetNote struct {
 
 // errorReply says whether a segment's payload begins a reply the
 // classifier can read, and whether that reply is an error: an HTTP/1.x
-// status line ("HTTP/1.1 413 "), or a RESP reply (redis: "+OK", "-ERR
-// max number of clients reached"). A server that refuses a request
+// status line ("HTTP/1.1 413 "), a RESP reply (redis: "+OK", "-ERR
+// max number of clients reached"), a memcached text reply ("ERROR Too
+// many open connections", "SERVER_ERROR out of memory", "STORED") or a
+// PostgreSQL backend message (an ErrorResponse whose severity is ERROR,
+// FATAL or PANIC: postgres, pgbouncer). A server that refuses a request
 // with an error and closes usually leaves the rest of it unread.
 func errorReply(b []byte) (starts, isErr bool) {
+	if starts, isErr, ok := pgMessage(b); ok {
+		return starts, isErr
+	}
+	for _, r := range memcachedReplies {
+		if len(b) >= len(r.prefix) && string(b[:len(r.prefix)]) == r.prefix {
+			return true, r.isErr
+		}
+	}
 	switch {
 	case len(b) >= 13 && string(b[:7]) == "HTTP/1." && b[8] == ' ' && b[12] == ' ' &&
 		b[9] >= '1' && b[9] <= '5' && isDigit(b[10]) && isDigit(b[11]):
@@ -308,3 +321,43 @@ func errorReply(b []byte) (starts, isErr bool) {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// memcachedReplies are the text protocol's reply lines by their first
+// word (memcached's protocol.txt): its three errors, and the others.
+var memcachedReplies = []struct {
+	prefix string
+	isErr  bool
+}{
+	{"ERROR\r\n", true}, {"ERROR ", true}, {"CLIENT_ERROR ", true}, {"SERVER_ERROR ", true},
+	{"STORED\r\n", false}, {"NOT_STORED\r\n", false}, {"EXISTS\r\n", false}, {"NOT_FOUND\r\n", false},
+	{"DELETED\r\n", false}, {"TOUCHED\r\n", false}, {"END\r\n", false}, {"VALUE ", false}, {"VERSION ", false},
+}
+
+// pgMessage reads a PostgreSQL backend message's frame: a type byte and a
+// big-endian length that counts itself. An ErrorResponse ('E') is an error
+// when its first field is the severity (S, or V: never localized) ERROR,
+// FATAL or PANIC; the other backend message types begin a reply that is
+// not. ok is false when b is not such a frame.
+func pgMessage(b []byte) (starts, isErr, ok bool) {
+	if len(b) < 5 || !strings.ContainsRune("RSKZTDCI123nstNAGHWdcE", rune(b[0])) {
+		return false, false, false
+	}
+	n := binary.BigEndian.Uint32(b[1:5])
+	if n < 4 || n > 1<<24 {
+		return false, false, false
+	}
+	if b[0] != 'E' {
+		// A frame that ends where the segment does, or goes on with
+		// another frame's type: a message, not text that looks like one.
+		return len(b) >= int(n)+1, false, len(b) >= int(n)+1
+	}
+	if len(b) < 6 || b[5] != 'S' && b[5] != 'V' {
+		return false, false, false
+	}
+	for _, sev := range []string{"ERROR\x00", "FATAL\x00", "PANIC\x00"} {
+		if len(b) >= 6+len(sev) && string(b[6:6+len(sev)]) == sev {
+			return true, true, true
+		}
+	}
+	return true, false, true // a notice-like 'E' with another severity
+}

@@ -24,12 +24,30 @@ func TestErrorReply(t *testing.T) {
 		{"$5\r\nhello\r\n", true, false},
 		{"$-1\r\n", true, false},
 		{"*2\r\n$3\r\nfoo\r\n", true, false},
-		{"GET / HTTP/1.1\r\n", false, false},           // a request, not a reply
-		{"HTTP/1.1 4130 x", false, false},              // not a status line
-		{"HTTP/2.0 500 x\r\n", false, false},           // not HTTP/1.x text
-		{"-1\r\n", false, false},                       // not an error code
-		{"-Er", false, false},                          // lower case
-		{"\x16\x03\x01\x02\x00\x01\x00", false, false}, // a TLS record
+		// memcached at its connection limit (bench/realtruth
+		// memcached-maxconns, as captured), and its other replies.
+		{"ERROR Too many open connections\r\n", true, true},
+		{"ERROR\r\n", true, true},
+		{"SERVER_ERROR out of memory storing object\r\n", true, true},
+		{"CLIENT_ERROR line too long\r\n", true, true},
+		{"STORED\r\n", true, false},
+		{"VALUE k 0 5\r\nhello\r\nEND\r\n", true, false},
+		{"END\r\n", true, false},
+		{"ERRORS are mine", false, false}, // not memcached's word
+		// pgbouncer's query_wait_timeout (bench/realtruth
+		// pgbouncer-query-wait-timeout, as captured): an ErrorResponse,
+		// severity FATAL; postgres' own with its V field first.
+		{"E\x00\x00\x00\x27SFATAL\x00C08P01\x00Mquery_wait_timeout\x00\x00", true, true},
+		{"E\x00\x00\x00\x20VERROR\x00C57014\x00Mcanceled\x00\x00", true, true},
+		{"Z\x00\x00\x00\x05I", true, false},                              // ReadyForQuery
+		{"C\x00\x00\x00\x0dSELECT 1\x00Z\x00\x00\x00\x05I", true, false}, // CommandComplete, then ReadyForQuery
+		{"D\x00\x00\x10\x00\x00\x01", false, false},                      // a frame the segment does not hold: not judged
+		{"GET / HTTP/1.1\r\n", false, false},                             // a request, not a reply
+		{"HTTP/1.1 4130 x", false, false},                                // not a status line
+		{"HTTP/2.0 500 x\r\n", false, false},                             // not HTTP/1.x text
+		{"-1\r\n", false, false},                                         // not an error code
+		{"-Er", false, false},                                            // lower case
+		{"\x16\x03\x01\x02\x00\x01\x00", false, false},                   // a TLS record
 		{"", false, false},
 	}
 	for _, tt := range tests {
