@@ -260,6 +260,14 @@ func TestClassify(t *testing.T) {
 		{"accept queue overflow", conv(
 			seg{fromServer: true, flags: RA, seq: 5001, ack: 1001, at: 2*ms + 10*time.Microsecond, zeroWin: true, noOpts: true},
 		), -1, AcceptQueueOverflow, Server},
+		// bench/realtruth apache-graceful-stop-download, seed 6
+		// (NO_SOCKET): a starved client's first data 1.7 s after the
+		// handshake, apache gone; an overflowing listener would have
+		// answered the last ACK, or sent its SYN-ACK again, long before.
+		{"a listener gone a while: no overflow", conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 120, at: 1700 * ms},
+			seg{fromServer: true, flags: R, seq: 5001, at: 1700*ms + 40*time.Microsecond, zeroWin: true, noOpts: true},
+		), -1, HalfOpen, Server},
 		{"keepalive timeout", conv(
 			seg{flags: PA, seq: 1001, ack: 5001, n: 10, at: 3 * ms},
 			seg{fromServer: true, flags: A, seq: 5001, ack: 1011, at: 4 * ms},
