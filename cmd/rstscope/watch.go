@@ -268,6 +268,14 @@ func watchLoop(ctx context.Context, w *kernel.Watcher, a *diagnose.KernelAttribu
 	corr := &kernel.Correlator{Window: window}
 	var e kernel.Event
 	var lostSeen uint64
+	// The correlator's clock: now once the ring buffer was found empty,
+	// else the latest event read. Behind on a backlog (the process starved
+	// of CPU, or a burst of events), now would release a RST seen on the
+	// wire before the stack's event claiming it, still in the ring, was
+	// read: a reset the local stack sent reported as injected by the path
+	// (seen once, TestWatchRealResets under a load average of 20).
+	var lastBoot uint64
+	idle := false
 	lastCheck := time.Now()
 	tick := 100 * time.Millisecond
 	emitReset := func(r *kernel.Reset) {
@@ -281,7 +289,9 @@ func watchLoop(ctx context.Context, w *kernel.Watcher, a *diagnose.KernelAttribu
 		case err == nil:
 			a.Observe(&e)
 			corr.Add(&e)
+			lastBoot, idle = max(lastBoot, e.Boot), false
 		case errors.Is(err, os.ErrDeadlineExceeded):
+			idle = true
 			if err := out.flush(); err != nil {
 				return err
 			}
@@ -291,7 +301,11 @@ func watchLoop(ctx context.Context, w *kernel.Watcher, a *diagnose.KernelAttribu
 		if now := time.Now(); now.Sub(lastCheck) >= tick {
 			lastCheck = now
 			a.Prime()
-			corr.Expire(w.BootNow(), emitReset)
+			clock := w.BootNow()
+			if !idle {
+				clock = min(clock, lastBoot)
+			}
+			corr.Expire(clock, emitReset)
 			if err := out.flush(); err != nil {
 				return err
 			}
