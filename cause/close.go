@@ -668,6 +668,19 @@ func matchLiveAbort(f *facts) (Sender, float64, bool) {
 		f.cause = UnreadDataClose
 		f.alt(ApplicationAbort, 0.1)
 		return f.role, 0.9, true
+	case f.p.Payload > 0 && f.p.ErrorReply && f.s.LastData.After(f.p.LastData):
+		// The mirror of the case above: the peer refused with an error
+		// reply and the sender went on sending (a request body) before its
+		// reset, so it had not read that reply. chromium uploading to
+		// nginx's client_max_body_size (413 with lingering close): 26 of 27
+		// TCP_ABORT_ON_CLOSE, the client's reset 0.4 s after the 413, said
+		// application-abort 0.55 before (bench/realtruth kind
+		// chromium-upload-413, runs of 30 November; no harness kind sends
+		// status lines).
+		f.add("%s's last reply was an error status and %s went on sending after it, then reset: it closed with that reply unread (an upload refused mid-body)", f.peerRole, f.role)
+		f.cause = UnreadDataClose
+		f.alt(ApplicationAbort, 0.15)
+		return f.role, 0.85, true
 	case f.p.Payload > 0:
 		f.add("%s reset after its own answer, with everything %s sent acknowledged: an abortive close (SO_LINGER 0), or a close with further requests unread that the window did not show", f.role, f.peerRole)
 		f.cause = ApplicationAbort

@@ -653,6 +653,17 @@ func TestRealSoftwareShapes(t *testing.T) {
 			seg{fromServer: true, flags: A, seq: 7897, ack: 1081, n: 1448, at: 3890 * us},
 			seg{flags: R, seq: 1081, at: 3895 * us, noOpts: true},
 		), rst: len(midStream) - 1, cause: UnreadDataClose, sender: Client},
+		// A browser uploading past nginx's 413 (chromium-upload-413,
+		// TCP_ABORT_ON_CLOSE): the client goes on sending after the error
+		// reply, then resets with it unread.
+		{name: "upload refused mid-body", segs: conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 1448, at: 3 * ms},
+			seg{fromServer: true, flags: PA, seq: 5001, ack: 2449, data: "HTTP/1.1 413 Request Entity Too Large\r\nServer: nginx\r\n\r\n", at: 4 * ms},
+			seg{flags: A, seq: 2449, ack: 5055, n: 1448, at: 5 * ms},
+			seg{fromServer: true, flags: A, seq: 5055, ack: 3897, at: 6 * ms},
+			seg{flags: A, seq: 3897, ack: 5055, n: 1448, at: 400 * ms},
+			seg{flags: RA, seq: 5345, ack: 5055, at: 401 * ms},
+		), cause: UnreadDataClose, sender: Client},
 		// A client resetting after the server's reply and FIN closed with
 		// that reply unread (redis CLIENT KILL of a busy client, nginx's
 		// 413 with lingering close: TCP_ABORT_ON_CLOSE).
