@@ -659,10 +659,10 @@ func TestRealSoftwareShapes(t *testing.T) {
 		{name: "upload refused mid-body", segs: conv(
 			seg{flags: PA, seq: 1001, ack: 5001, n: 1448, at: 3 * ms},
 			seg{fromServer: true, flags: PA, seq: 5001, ack: 2449, data: "HTTP/1.1 413 Request Entity Too Large\r\nServer: nginx\r\n\r\n", at: 4 * ms},
-			seg{flags: A, seq: 2449, ack: 5055, n: 1448, at: 5 * ms},
-			seg{fromServer: true, flags: A, seq: 5055, ack: 3897, at: 6 * ms},
-			seg{flags: A, seq: 3897, ack: 5055, n: 1448, at: 400 * ms},
-			seg{flags: RA, seq: 5345, ack: 5055, at: 401 * ms},
+			seg{flags: A, seq: 2449, ack: 5057, n: 1448, at: 5 * ms},
+			seg{fromServer: true, flags: A, seq: 5057, ack: 3897, at: 6 * ms},
+			seg{flags: A, seq: 3897, ack: 5057, n: 1448, at: 400 * ms},
+			seg{flags: RA, seq: 5345, ack: 5057, at: 401 * ms},
 		), cause: UnreadDataClose, sender: Client},
 		// A client resetting after the server's reply and FIN closed with
 		// that reply unread (redis CLIENT KILL of a busy client, nginx's
