@@ -26,6 +26,12 @@ var browsers = make(chan struct{}, 3)
 // chromium runs one headless browser on url for at most life, then sends
 // it SIGTERM (as a closed browser) and SIGKILL to what is left 3 s later.
 func (d *driver) chromium(url string, life time.Duration, extra ...string) error {
+	return d.chromiumSig(url, life, syscall.SIGTERM, nil, extra...)
+}
+
+// chromiumSig is chromium ended by sig after life or, when wait is set,
+// once wait returns.
+func (d *driver) chromiumSig(url string, life time.Duration, sig syscall.Signal, wait func(), extra ...string) error {
 	browsers <- struct{}{}
 	defer func() { <-browsers }()
 	prof, err := os.MkdirTemp(filepath.Join(d.srvDir, "tmp"), "chromium-")
@@ -46,7 +52,7 @@ func (d *driver) chromium(url string, life time.Duration, extra ...string) error
 	cmd := exec.Command("chromium", append(args, url)...)
 	// Downloads go to $HOME/Downloads: the profile, removed after.
 	cmd.Env = append(os.Environ(), "HOME="+prof)
-	return runCmd(cmd, life, syscall.SIGTERM)
+	return runCmdUntil(cmd, life, sig, wait)
 }
 
 // manyResources is a page of 60 images (8–64 KiB) under prefix.
@@ -169,4 +175,41 @@ func chromiumTLSPageLoad(d *driver, k string, i int) error {
 // at 2.5 s.
 func chromiumTLSNavigateAway(d *driver, k string, i int) error {
 	return d.chromium(d.url(k, i, cliTLSNav, "/cli/navigate.html"), 2500*time.Millisecond)
+}
+
+// chromiumKilled: the slow page, the browser SIGKILLed (a crash, an OOM
+// kill) 300–800 ms after its first connection to the page's server, so
+// that its start-up time does not decide whether anything is in flight:
+// the kernel closes every socket it held. One run at a time (conc 1), so
+// any connection to the port is this run's.
+func chromiumKilled(d *driver, k string, i int) error {
+	after := time.Duration(300+d.rng(k, i).IntN(500)) * time.Millisecond
+	return d.chromiumSig(d.url(k, i, cliKilled, "/cli/slowmany.html"), 0, syscall.SIGKILL, func() {
+		for range 500 {
+			if connectedTo(cliKilled) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(after)
+	})
+}
+
+// connectedTo says whether this namespace has an established TCP
+// connection to remote port port (/proc/net/tcp and tcp6).
+func connectedTo(port int) bool {
+	want := fmt.Sprintf(":%04X", port)
+	for _, name := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			f := strings.Fields(l)
+			if len(f) > 3 && strings.HasSuffix(f[2], want) && f[3] == "01" {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -38,6 +38,7 @@ const (
 	cliTLSLoad    = 8487 // TLS + HTTP/2 (self-signed), many resources
 	cliTLSNav     = 8488 // TLS + HTTP/2, navigate away mid-load
 	cliDownload   = 8489 // a 16 MiB download at limit_rate 2m
+	cliKilled     = 8496 // many resources at limit_rate 32k, the browser SIGKILLed
 	cliWgetKill   = 8490 // wget --limit-rate, interrupted
 	cliWgetTmo    = 8491 // wget -T 1 on a request that hangs
 	cliAB         = 8492 // ab -k -t 1 on 256 KiB
@@ -116,7 +117,7 @@ http {
 		srv(cliWgetKill, "") + srv(cliWgetTmo, "") + srv(cliAB, "") + srv(cliPyPartial, "") +
 		srv(cliPyStale, " keepalive_timeout 1s;") +
 		srvL(cliH2, " http2", "") + srvL(cliTLSLoad, " ssl http2", tls) + srvL(cliTLSNav, " ssl http2", tls) +
-		srv(cliDownload, "") +
+		srv(cliDownload, "") + srv(cliKilled, "") +
 		"}\n"
 	name := filepath.Join(d.srvDir, "nginx-cli.conf")
 	if err := os.WriteFile(name, []byte(conf), 0o644); err != nil {
@@ -281,6 +282,12 @@ func runFor(life time.Duration, sig syscall.Signal, name string, args ...string)
 }
 
 func runCmd(cmd *exec.Cmd, life time.Duration, sig syscall.Signal) error {
+	return runCmdUntil(cmd, life, sig, nil)
+}
+
+// runCmdUntil is runCmd with, when wait is set, the signal sent once wait
+// returns instead of after life (the program still has at most 20 s).
+func runCmdUntil(cmd *exec.Cmd, life time.Duration, sig syscall.Signal, wait func()) error {
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	if os.Getenv("REALDRIVER_DEBUG") != "" { // the clients' output, to find why one does nothing
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
@@ -292,10 +299,21 @@ func runCmd(cmd *exec.Cmd, life time.Duration, sig syscall.Signal) error {
 	pg := cmd.Process.Pid
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	// The moment to end it: after life, or once wait returns (then within
+	// 20 s at most).
+	end := make(chan struct{})
+	if wait == nil {
+		t := time.AfterFunc(life, func() { close(end) })
+		defer t.Stop()
+	} else {
+		t := time.AfterFunc(20*time.Second, func() { syscall.Kill(-pg, syscall.SIGKILL) })
+		defer t.Stop()
+		go func() { wait(); close(end) }()
+	}
 	var err error
 	select {
 	case err = <-exited:
-	case <-time.After(life):
+	case <-end:
 		if sig == 0 {
 			sig = syscall.SIGKILL
 		}
