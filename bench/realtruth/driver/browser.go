@@ -77,6 +77,14 @@ var browserPages = map[string]string{
 <a id="dl" href="/dl/big" download="big.bin">download</a>
 <script>document.getElementById("dl").click();</script></body></html>
 `,
+	// POSTs 2 MiB (a form's file, sent at once: browsers send no Expect)
+	// to a server that refuses bodies over 1 KiB, twice, one after the other.
+	"upload.html": `<!doctype html><html><head><title>upload</title><script>
+const body = new Uint8Array(2 << 20);
+fetch("/cli/up?1", {method: "POST", body: body, cache: "no-store"}).catch(() => {})
+  .finally(() => fetch("/cli/up?2", {method: "POST", body: body, cache: "no-store"}).catch(() => {}));
+</script></head><body>upload</body></html>
+`,
 	"next.html": "<!doctype html><html><head><title>next</title></head><body>next</body></html>\n",
 	// Four 16 MiB downloads, each aborted (AbortController) after 200–800 ms
 	// with the body unread.
@@ -212,4 +220,10 @@ func connectedTo(port int) bool {
 		}
 	}
 	return false
+}
+
+// chromiumUpload413: two 2 MiB POSTs to nginx's client_max_body_size 1k
+// (lingering_close on, nginx's default); closed after 3 s.
+func chromiumUpload413(d *driver, k string, i int) error {
+	return d.chromium(d.url(k, i, cliUpload413, "/cli/upload.html"), 3*time.Second)
 }

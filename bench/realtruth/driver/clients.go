@@ -39,6 +39,7 @@ const (
 	cliTLSNav     = 8488 // TLS + HTTP/2, navigate away mid-load
 	cliDownload   = 8489 // a 16 MiB download at limit_rate 2m
 	cliKilled     = 8496 // many resources at limit_rate 32k, the browser SIGKILLed
+	cliUpload413  = 8497 // client_max_body_size 1k (lingering_close on): uploads refused
 	cliWgetKill   = 8490 // wget --limit-rate, interrupted
 	cliWgetTmo    = 8491 // wget -T 1 on a request that hangs
 	cliAB         = 8492 // ab -k -t 1 on 256 KiB
@@ -117,7 +118,7 @@ http {
 		srv(cliWgetKill, "") + srv(cliWgetTmo, "") + srv(cliAB, "") + srv(cliPyPartial, "") +
 		srv(cliPyStale, " keepalive_timeout 1s;") +
 		srvL(cliH2, " http2", "") + srvL(cliTLSLoad, " ssl http2", tls) + srvL(cliTLSNav, " ssl http2", tls) +
-		srv(cliDownload, "") + srv(cliKilled, "") +
+		srv(cliDownload, "") + srv(cliKilled, "") + srv(cliUpload413, " client_max_body_size 1k;") +
 		"}\n"
 	name := filepath.Join(d.srvDir, "nginx-cli.conf")
 	if err := os.WriteFile(name, []byte(conf), 0o644); err != nil {

@@ -53,6 +53,7 @@ var allKinds = []kind{
 	{name: "chromium-tls-page-load", count: 20, batch: watched("chromium-tls-page-load", []int{cliTLSLoad}, 3, chromiumTLSPageLoad), what: "chromium: the 60-resource page over TLS + HTTP/2, DOM dumped, closed", optIn: true},
 	{name: "chromium-tls-navigate-away", count: 20, batch: watched("chromium-tls-navigate-away", []int{cliTLSNav}, 3, chromiumTLSNavigateAway), what: "chromium: the slow page over TLS + HTTP/2 navigates away 300–700 ms in; closed at 2.5 s", optIn: true},
 	{name: "chromium-killed", count: 20, batch: watched("chromium-killed", []int{cliKilled}, 1, chromiumKilled), what: "chromium: the slow page, browser SIGKILLed 300–800 ms after its first connection", optIn: true},
+	{name: "chromium-upload-413", count: 20, batch: watched("chromium-upload-413", []int{cliUpload413}, 3, chromiumUpload413), what: "chromium: two 2 MiB fetch POSTs to client_max_body_size 1k (lingering_close on)", optIn: true},
 	{name: "wget-interrupted", count: 60, batch: watched("wget-interrupted", []int{cliWgetKill}, 4, wgetInterrupted), what: "wget --limit-rate=300k on 16 MiB, SIGINT after 300–800 ms", optIn: true},
 	{name: "wget-read-timeout", count: 40, batch: watched("wget-read-timeout", []int{cliWgetTmo}, 10, wgetReadTimeout), what: "wget -T 1 -t 2 on a request nginx's upstream never answers", optIn: true},
 	{name: "ab-keepalive-time-limit", count: 20, batch: watched("ab-keepalive-time-limit", []int{cliAB}, 2, abKeepaliveTimeLimit), what: "ab -k -c 6 -t 1 on 256 KiB: stops with requests in flight", optIn: true},
