@@ -20,6 +20,9 @@
 set -euo pipefail
 
 want=(iproute2 procps nftables iptables tcpdump tshark clang llvm libbpf-dev bpftool time man-db groff-base chromium nginx-light haproxy redis-server redis-tools curl apache2 memcached postgresql pgbouncer varnish prometheus)
+# bench/realtruth's client-software kinds (mkrealtruth.sh -k; not the root test): wget, ab,
+# h2load, python3 and openssl (a self-signed certificate) beside chromium.
+want+=(wget apache2-utils nghttp2-client python3 openssl)
 # Pinned: keep equal to victoriaLogsVersion in cmd/rstscope/watch_fleet_linux_test.go.
 vlogs=github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@v1.52.1
 gobin="${GOBIN:-$HOME/go/bin}"

@@ -11,7 +11,8 @@
 #   -o DIR    output directory (default bench/out/realtruth; gitignored)
 #   -n SCALE  connections per unit of a kind's weight (default 100: ≈ 3 000 connections);
 #             bench/realtruth/README.md lists the kinds and their weights
-#   -k KINDS  comma-separated kinds to run (default: all)
+#   -k KINDS  comma-separated kinds to run (default: all but the client-software kinds;
+#             "clients" names those: chromium, wget, ab, h2load, python3)
 #   -s SEED   the driver's seed (order, jitter)
 #
 # DIR receives the files bench/mktruth.sh makes, so the same scorer reads it:
@@ -52,6 +53,14 @@ OUT=${OUT:-$PWD/bench/out/realtruth}
 for t in ip nft tcpdump nginx haproxy redis-server redis-cli curl go; do
 	command -v $t >/dev/null || { echo "mkrealtruth: $t not found (scripts/setup.sh installs it)" >&2; exit 1; }
 done
+# The client-software kinds (driver/clients.go, browser.go) run only when named: -k clients
+# runs them all (≈ 4 min: chromium, wget, ab, h2load, python3, on a second nginx the driver
+# starts), -k chromium-page-load,… some.
+if [[ ,$KINDS, =~ ,(clients|chromium-|wget-|ab-|python-|h2load-) ]]; then
+	for t in chromium wget ab h2load /usr/bin/python3 openssl; do
+		command -v $t >/dev/null || { echo "mkrealtruth: $t not found (scripts/setup.sh installs it)" >&2; exit 1; }
+	done
+fi
 mkdir -p "$OUT" bench/out
 rm -rf "$OUT/servers"
 SRVDIR=$OUT/servers

@@ -69,4 +69,25 @@ var allKinds = []kind{
 	// varnish 7.1 in front of an nginx of its own
 	{name: "varnish-idle-timeout", count: 100, conc: 50, run: varnishIdleTimeout, what: "GET, 2–3 s idle at timeout_idle 1s, GET"},
 	{name: "varnish-backend-killed", count: 50, batch: varnishBackendKilled, what: "16 MiB streamed through varnish from a 2 MB/s backend, which is SIGKILLed 400–700 ms in"},
+	// real client software (clients.go, browser.go): each kind's connections are the SYNs to
+	// its own ports on a second nginx, logged by a tcpdump of its own; count is runs, not
+	// connections (a browser makes several). Run only when named (-k clients: all of them),
+	// never in the root test: minutes of chromium on both cores.
+	{name: "chromium-page-load", count: 20, batch: watched("chromium-page-load", []int{cliPageLoad}, 3, chromiumPageLoad), what: "chromium headless: a page of 60 resources (six connections), DOM dumped, browser closed", optIn: true},
+	{name: "chromium-stop-mid-load", count: 20, batch: watched("chromium-stop-mid-load", []int{cliSlow}, 3, chromiumStopMidLoad), what: "chromium: the same page at limit_rate 32k, stopped by --timeout 400–900 ms, closed", optIn: true},
+	{name: "chromium-navigate-away", count: 20, batch: watched("chromium-navigate-away", []int{cliNavigate}, 3, chromiumNavigateAway), what: "chromium: the slow page navigates away 300–700 ms in; closed at 2.5 s", optIn: true},
+	{name: "chromium-fetch-abort", count: 20, batch: watched("chromium-fetch-abort", []int{cliFetchAbort}, 3, chromiumFetchAbort), what: "chromium: four 16 MiB fetches aborted (AbortController) after 200–800 ms", optIn: true},
+	{name: "chromium-keepalive-poll", count: 15, batch: watched("chromium-keepalive-poll", []int{cliPoll}, 3, chromiumKeepalivePoll), what: "chromium: a page polling every ~1 s at keepalive_timeout 1s, for 6 s", optIn: true},
+	{name: "chromium-preconnect", count: 20, batch: watched("chromium-preconnect", []int{cliPreconnect, cliResetIdle}, 3, chromiumPreconnect), what: "chromium: two preconnects to client_header_timeout 1s, never used (odd runs) or used 950–1050 ms in (even)", optIn: true},
+	{name: "chromium-download-closed", count: 20, batch: watched("chromium-download-closed", []int{cliDownload}, 3, chromiumDownloadClosed), what: "chromium: a 16 MiB download at 2 MiB/s, browser closed 1.5–2.5 s in", optIn: true},
+	{name: "chromium-tls-page-load", count: 20, batch: watched("chromium-tls-page-load", []int{cliTLSLoad}, 3, chromiumTLSPageLoad), what: "chromium: the 60-resource page over TLS + HTTP/2, DOM dumped, closed", optIn: true},
+	{name: "chromium-tls-navigate-away", count: 20, batch: watched("chromium-tls-navigate-away", []int{cliTLSNav}, 3, chromiumTLSNavigateAway), what: "chromium: the slow page over TLS + HTTP/2 navigates away 300–700 ms in; closed at 2.5 s", optIn: true},
+	{name: "chromium-killed", count: 20, batch: watched("chromium-killed", []int{cliKilled}, 1, chromiumKilled), what: "chromium: the slow page, browser SIGKILLed 300–800 ms after its first connection", optIn: true},
+	{name: "chromium-upload-413", count: 20, batch: watched("chromium-upload-413", []int{cliUpload413}, 3, chromiumUpload413), what: "chromium: two 2 MiB fetch POSTs to client_max_body_size 1k (lingering_close on)", optIn: true},
+	{name: "wget-interrupted", count: 60, batch: watched("wget-interrupted", []int{cliWgetKill}, 4, wgetInterrupted), what: "wget --limit-rate=300k on 16 MiB, SIGINT after 300–800 ms", optIn: true},
+	{name: "wget-read-timeout", count: 40, batch: watched("wget-read-timeout", []int{cliWgetTmo}, 10, wgetReadTimeout), what: "wget -T 1 -t 2 on a request nginx's upstream never answers", optIn: true},
+	{name: "ab-keepalive-time-limit", count: 20, batch: watched("ab-keepalive-time-limit", []int{cliAB}, 2, abKeepaliveTimeLimit), what: "ab -k -c 6 -t 1 on 256 KiB: stops with requests in flight", optIn: true},
+	{name: "python-urllib-partial", count: 60, batch: watched("python-urllib-partial", []int{cliPyPartial}, 6, pyURLLibPartial), what: "python3 urllib reads 64 KiB of 16 MiB and exits", optIn: true},
+	{name: "python-stale-keepalive", count: 60, batch: watched("python-stale-keepalive", []int{cliPyStale}, 20, pyStaleKeepalive), what: "python3 http.client: second GET 1 s ± 50 ms after the first at keepalive_timeout 1s", optIn: true},
+	{name: "h2load-duration", count: 20, batch: watched("h2load-duration", []int{cliH2}, 2, h2loadDuration), what: "h2load, cleartext HTTP/2: 4 connections × 10 streams for 1 s of 64 KiB, stops mid-stream", optIn: true},
 }
