@@ -50,8 +50,9 @@ type hostTable struct {
 	stats  []hostStat // in the order their addresses came
 	keys   []hostAddr // stats[i]'s address
 	bursts map[netip.AddrPort]*burst
-	// ports remembers, per address:port seen answering handshakes, when
-	// it last sent data (0: none since it was first seen); like bursts it
+	// ports remembers, per responder address:port (seen answering a
+	// handshake or sending data), when it last sent data (0: none since
+	// it was first seen); like bursts it
 	// starts over at maxHosts entries, so what it says depends only on the
 	// packets.
 	ports map[netip.AddrPort]int64
