@@ -135,53 +135,32 @@ func apache414(d *driver, i int) error {
 // (a first run at 50–300 ms drew no reset: apache read and discarded them).
 func apacheGracefulKeepalive(d *driver, n int) error {
 	const k = "apache-graceful-keepalive"
-	const perRound = 25
-	for round := 0; round*perRound < n; round++ {
-		m := min(perRound, n-round*perRound)
-		ready := make(chan struct{})
-		var up sync.WaitGroup // every client connected: a fixed wait was too short under load
-		up.Add(m)
-		var wg sync.WaitGroup
-		for j := range m {
-			i := round*perRound + j
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				upDone := sync.OnceFunc(up.Done)
-				defer upDone()
-				c, err := d.dial(k, d.server(k, i, apacheGraceful), dialOpts{})
-				if err != nil {
-					d.count(k).errs.Add(1)
-					return
-				}
-				defer c.Close()
-				br := bufio.NewReader(c)
-				io.WriteString(c, get("/small"))
-				c.SetReadDeadline(time.Now().Add(3 * time.Second))
-				if _, err := readResponse(br); err != nil {
-					d.count(k).errs.Add(1)
-					return
-				}
-				upDone()
-				<-ready
-				time.Sleep(time.Duration(2200+d.rng(k, i).IntN(1000)) * time.Millisecond)
-				io.WriteString(c, get("/small"))
-				c.SetReadDeadline(time.Now().Add(2 * time.Second))
-				readResponse(br)
-			}()
-		}
-		up.Wait()
-		time.Sleep(100 * time.Millisecond)
-		if err := d.ctl("apache-8181", "graceful"); err != nil {
-			close(ready)
-			wg.Wait()
-			return err
-		}
-		close(ready)
-		wg.Wait()
-		time.Sleep(200 * time.Millisecond)
-	}
-	return nil
+	return d.rounds(k, n, 25, round{
+		client: func(i int, connected func(), acted <-chan struct{}) error {
+			c, err := d.dial(k, d.server(k, i, apacheGraceful), dialOpts{})
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			br := bufio.NewReader(c)
+			io.WriteString(c, get("/small"))
+			c.SetReadDeadline(time.Now().Add(3 * time.Second))
+			if _, err := readResponse(br); err != nil {
+				return err
+			}
+			connected()
+			<-acted
+			time.Sleep(time.Duration(2200+d.rng(k, i).IntN(1000)) * time.Millisecond)
+			io.WriteString(c, get("/small"))
+			c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			readResponse(br)
+			return nil
+		},
+		act: func(int) error {
+			time.Sleep(100 * time.Millisecond)
+			return d.ctl("apache-8181", "graceful")
+		},
+	})
 }
 
 // apacheGracefulStop: rounds of 10 clients that each ask for 16 MiB and
@@ -192,68 +171,59 @@ func apacheGracefulKeepalive(d *driver, n int) error {
 // (apache-connect-during-graceful-stop). Then it is started again.
 func apacheGracefulStop(d *driver, n int) error {
 	const k, kc = "apache-graceful-stop-download", "apache-connect-during-graceful-stop"
-	const perRound = 10
 	pidFile := filepath.Join(d.srvDir, "apache-8182.pid")
-	for round := 0; round*perRound < n; round++ {
-		m := min(perRound, n-round*perRound)
-		var wg sync.WaitGroup
-		up := make(chan struct{}, m) // each download asked for (a fixed wait was too short under load)
-		for j := range m {
-			i := round*perRound + j
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := stalledDownload(d, k, i, apacheStop, 2500*time.Millisecond, up); err != nil {
-					d.count(k).errs.Add(1)
-				}
-			}()
-		}
-		for range m {
-			<-up
-		}
-		time.Sleep(300 * time.Millisecond)
-		pid, err := readPid(pidFile)
-		if err != nil {
-			wg.Wait()
-			return err
-		}
-		if err := d.ctl("apache-8182", "graceful-stop"); err != nil {
-			wg.Wait()
-			return err
-		}
-		for j := range 4 {
-			i := round*4 + j
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				time.Sleep(time.Duration(100+d.rng(kc, i).IntN(700)) * time.Millisecond)
-				c, err := d.dial(kc, d.server(kc, i, apacheStop), dialOpts{bindPort: true})
-				if err != nil {
-					return
-				}
-				defer c.Close()
-				io.WriteString(c, get("/small"))
-				c.SetReadDeadline(time.Now().Add(2 * time.Second))
-				readResponse(bufio.NewReader(c))
-			}()
-		}
-		wg.Wait()
-		if err := waitGone(pid, 5*time.Second); err != nil {
-			return err
-		}
-		os.Remove(pidFile)
-		if err := d.ctl("apache-8182", "start"); err != nil {
-			return err
-		}
-		for range 200 {
-			if _, err := readPid(pidFile); err == nil {
-				break
+	var pid int
+	var connects sync.WaitGroup
+	return d.rounds(k, n, 10, round{
+		client: func(i int, connected func(), _ <-chan struct{}) error {
+			// connected: the download asked for
+			return stalledDownload(d, k, i, apacheStop, 2500*time.Millisecond, connected)
+		},
+		act: func(round int) error {
+			time.Sleep(300 * time.Millisecond)
+			var err error
+			if pid, err = readPid(pidFile); err != nil {
+				return err
 			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	return nil
+			if err := d.ctl("apache-8182", "graceful-stop"); err != nil {
+				return err
+			}
+			for j := range 4 {
+				i := round*4 + j
+				connects.Add(1)
+				go func() {
+					defer connects.Done()
+					time.Sleep(time.Duration(100+d.rng(kc, i).IntN(700)) * time.Millisecond)
+					c, err := d.dial(kc, d.server(kc, i, apacheStop), dialOpts{bindPort: true})
+					if err != nil {
+						return
+					}
+					defer c.Close()
+					io.WriteString(c, get("/small"))
+					c.SetReadDeadline(time.Now().Add(2 * time.Second))
+					readResponse(bufio.NewReader(c))
+				}()
+			}
+			return nil
+		},
+		after: func(int) error {
+			connects.Wait()
+			if err := waitGone(pid, 5*time.Second); err != nil {
+				return err
+			}
+			os.Remove(pidFile)
+			if err := d.ctl("apache-8182", "start"); err != nil {
+				return err
+			}
+			for range 200 {
+				if _, err := readPid(pidFile); err == nil {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			return nil
+		},
+	})
 }
 
 // waitGone waits for process pid to exit (or be a zombie: a daemon's

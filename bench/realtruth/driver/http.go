@@ -153,13 +153,13 @@ func nginx413NoLinger(d *driver, i int) error {
 
 // stalledDownload asks for 16 MiB and reads none of it, with a small
 // receive buffer, and waits for the server's send timeout to end it. Each
-// of up, when given, is sent a value once the request is out (or failed).
-func stalledDownload(d *driver, k string, i, port int, wait time.Duration, up ...chan<- struct{}) error {
+// of sent, when given, is called once the request is out (or failed).
+func stalledDownload(d *driver, k string, i, port int, wait time.Duration, sent ...func()) error {
 	signal := func() {
-		for _, u := range up {
-			u <- struct{}{}
+		for _, s := range sent {
+			s()
 		}
-		up = nil
+		sent = nil
 	}
 	defer signal()
 	c, err := d.dial(k, d.server(k, i, port), dialOpts{rcvbuf: 8 << 10})
