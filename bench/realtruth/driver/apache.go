@@ -24,36 +24,14 @@ const (
 // KeepAliveTimeout (1 s) closes the idle connection (apache shuts down its
 // side and reads, lingering, for 2 s more before it closes).
 func apacheKeepaliveRace(d *driver, i int) error {
-	return apacheSecondRequest(d, "apache-keepalive-timeout-race", i, time.Second+time.Duration(d.rng("apache-keepalive-timeout-race", i).IntN(80)-40)*time.Millisecond)
+	return secondRequest(d, "apache-keepalive-timeout-race", i, apacheMain, 0, time.Second+time.Duration(d.rng("apache-keepalive-timeout-race", i).IntN(80)-40)*time.Millisecond)
 }
 
 // apacheKeepaliveStale sends its second request 3–4 s after the first:
 // a pool whose idle limit is longer than the server's, after apache's
 // keep-alive timeout and lingering close both ended.
 func apacheKeepaliveStale(d *driver, i int) error {
-	return apacheSecondRequest(d, "apache-keepalive-stale", i, 3*time.Second+time.Duration(d.rng("apache-keepalive-stale", i).IntN(1000))*time.Millisecond)
-}
-
-func apacheSecondRequest(d *driver, k string, i int, idle time.Duration) error {
-	c, err := d.dial(k, d.server(k, i, apacheMain), dialOpts{})
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	br := bufio.NewReader(c)
-	if _, err := io.WriteString(c, get("/small")); err != nil {
-		return err
-	}
-	if _, err := readResponse(br); err != nil {
-		return err
-	}
-	time.Sleep(idle)
-	if _, err := io.WriteString(c, get("/small")); err != nil {
-		return err
-	}
-	c.SetReadDeadline(time.Now().Add(2 * time.Second))
-	_, err = readResponse(br)
-	return err
+	return secondRequest(d, "apache-keepalive-stale", i, apacheMain, 0, 3*time.Second+time.Duration(d.rng("apache-keepalive-stale", i).IntN(1000))*time.Millisecond)
 }
 
 // apacheHeaderTimeoutLate sends half a request's headers, stalls past
@@ -114,11 +92,7 @@ func apache414(d *driver, i int) error {
 	}
 	defer c.Close()
 	path := "/" + strings.Repeat("p", (2+d.rng(k, i).IntN(14))<<10)
-	if _, err := io.WriteString(c, get(path)); err != nil {
-		return err
-	}
-	c.SetReadDeadline(time.Now().Add(3 * time.Second))
-	resp, err := readResponse(bufio.NewReader(c))
+	resp, err := request(c, bufio.NewReader(c), path, 3*time.Second)
 	if err != nil {
 		return err
 	}
@@ -143,17 +117,13 @@ func apacheGracefulKeepalive(d *driver, n int) error {
 			}
 			defer c.Close()
 			br := bufio.NewReader(c)
-			io.WriteString(c, get("/small"))
-			c.SetReadDeadline(time.Now().Add(3 * time.Second))
-			if _, err := readResponse(br); err != nil {
+			if _, err := request(c, br, "/small", 3*time.Second); err != nil {
 				return err
 			}
 			connected()
 			<-acted
 			time.Sleep(time.Duration(2200+d.rng(k, i).IntN(1000)) * time.Millisecond)
-			io.WriteString(c, get("/small"))
-			c.SetReadDeadline(time.Now().Add(2 * time.Second))
-			readResponse(br)
+			request(c, br, "/small", 2*time.Second)
 			return nil
 		},
 		act: func(int) error {
@@ -199,9 +169,7 @@ func apacheGracefulStop(d *driver, n int) error {
 						return
 					}
 					defer c.Close()
-					io.WriteString(c, get("/small"))
-					c.SetReadDeadline(time.Now().Add(2 * time.Second))
-					readResponse(bufio.NewReader(c))
+					request(c, bufio.NewReader(c), "/small", 2*time.Second)
 				}()
 			}
 			return nil

@@ -146,8 +146,12 @@ func (d *driver) pgTerminate(pid uint32) error {
 // postgresIdleSessionTimeout: role idler has idle_session_timeout 1s; the
 // client idles 2–3 s after a query, then sends its next one.
 func postgresIdleSessionTimeout(d *driver, i int) error {
-	const k = "postgres-idle-session-timeout"
-	p, err := d.pg(k, i, postgresMain, "idler")
+	return idleQuery(d, "postgres-idle-session-timeout", i, postgresMain, "idler")
+}
+
+// idleQuery connects as user, queries, idles 2–3 s and queries again.
+func idleQuery(d *driver, k string, i, port int, user string) error {
+	p, err := d.pg(k, i, port, user)
 	if err != nil {
 		return err
 	}
@@ -323,17 +327,7 @@ func (d *driver) pgReady() bool {
 // pgbouncerClientIdleTimeout: pgbouncer's client_idle_timeout (1 s) closes
 // a session idle 2–3 s, which then sends its next query.
 func pgbouncerClientIdleTimeout(d *driver, i int) error {
-	const k = "pgbouncer-client-idle-timeout"
-	p, err := d.pg(k, i, pgbouncerIdle, "postgres")
-	if err != nil {
-		return err
-	}
-	defer p.Close()
-	if err := p.query("SELECT 1"); err != nil {
-		return err
-	}
-	time.Sleep(2*time.Second + time.Duration(d.rng(k, i).IntN(1000))*time.Millisecond)
-	return p.query("SELECT 1")
+	return idleQuery(d, "pgbouncer-client-idle-timeout", i, pgbouncerIdle, "postgres")
 }
 
 // pgbouncerServerTerminated: the server session behind a pgbouncer client

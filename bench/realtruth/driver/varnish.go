@@ -4,7 +4,6 @@ package main
 
 import (
 	"bufio"
-	"io"
 	"time"
 )
 
@@ -17,26 +16,7 @@ const varnishPort = 8280
 // response, then sends its next request.
 func varnishIdleTimeout(d *driver, i int) error {
 	const k = "varnish-idle-timeout"
-	c, err := d.dial(k, d.server(k, i, varnishPort), dialOpts{})
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	br := bufio.NewReader(c)
-	if _, err := io.WriteString(c, get("/small")); err != nil {
-		return err
-	}
-	c.SetReadDeadline(time.Now().Add(3 * time.Second))
-	if _, err := readResponse(br); err != nil {
-		return err
-	}
-	time.Sleep(2*time.Second + time.Duration(d.rng(k, i).IntN(1000))*time.Millisecond)
-	if _, err := io.WriteString(c, get("/small")); err != nil {
-		return err
-	}
-	c.SetReadDeadline(time.Now().Add(2 * time.Second))
-	_, err = readResponse(br)
-	return err
+	return secondRequest(d, k, i, varnishPort, 3*time.Second, 2*time.Second+time.Duration(d.rng(k, i).IntN(1000))*time.Millisecond)
 }
 
 // varnishBackendKilled: rounds of 10 clients download 16 MiB through
@@ -54,11 +34,7 @@ func varnishBackendKilled(d *driver, n int) error {
 			}
 			defer c.Close()
 			connected()
-			if _, err := io.WriteString(c, get("/big")); err != nil {
-				return nil
-			}
-			c.SetReadDeadline(time.Now().Add(4 * time.Second))
-			readResponse(bufio.NewReader(c))
+			request(c, bufio.NewReader(c), "/big", 4*time.Second)
 			return nil
 		},
 		act: func(round int) error {
