@@ -24,36 +24,14 @@ const (
 // KeepAliveTimeout (1 s) closes the idle connection (apache shuts down its
 // side and reads, lingering, for 2 s more before it closes).
 func apacheKeepaliveRace(d *driver, i int) error {
-	return apacheSecondRequest(d, "apache-keepalive-timeout-race", i, time.Second+time.Duration(d.rng("apache-keepalive-timeout-race", i).IntN(80)-40)*time.Millisecond)
+	return secondRequest(d, "apache-keepalive-timeout-race", i, apacheMain, 0, time.Second+time.Duration(d.rng("apache-keepalive-timeout-race", i).IntN(80)-40)*time.Millisecond)
 }
 
 // apacheKeepaliveStale sends its second request 3–4 s after the first:
 // a pool whose idle limit is longer than the server's, after apache's
 // keep-alive timeout and lingering close both ended.
 func apacheKeepaliveStale(d *driver, i int) error {
-	return apacheSecondRequest(d, "apache-keepalive-stale", i, 3*time.Second+time.Duration(d.rng("apache-keepalive-stale", i).IntN(1000))*time.Millisecond)
-}
-
-func apacheSecondRequest(d *driver, k string, i int, idle time.Duration) error {
-	c, err := d.dial(k, d.server(k, i, apacheMain), dialOpts{})
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	br := bufio.NewReader(c)
-	if _, err := io.WriteString(c, get("/small")); err != nil {
-		return err
-	}
-	if _, err := readResponse(br); err != nil {
-		return err
-	}
-	time.Sleep(idle)
-	if _, err := io.WriteString(c, get("/small")); err != nil {
-		return err
-	}
-	c.SetReadDeadline(time.Now().Add(2 * time.Second))
-	_, err = readResponse(br)
-	return err
+	return secondRequest(d, "apache-keepalive-stale", i, apacheMain, 0, 3*time.Second+time.Duration(d.rng("apache-keepalive-stale", i).IntN(1000))*time.Millisecond)
 }
 
 // apacheHeaderTimeoutLate sends half a request's headers, stalls past
@@ -114,11 +92,7 @@ func apache414(d *driver, i int) error {
 	}
 	defer c.Close()
 	path := "/" + strings.Repeat("p", (2+d.rng(k, i).IntN(14))<<10)
-	if _, err := io.WriteString(c, get(path)); err != nil {
-		return err
-	}
-	c.SetReadDeadline(time.Now().Add(3 * time.Second))
-	resp, err := readResponse(bufio.NewReader(c))
+	resp, err := request(c, bufio.NewReader(c), path, 3*time.Second)
 	if err != nil {
 		return err
 	}
@@ -135,53 +109,28 @@ func apache414(d *driver, i int) error {
 // (a first run at 50–300 ms drew no reset: apache read and discarded them).
 func apacheGracefulKeepalive(d *driver, n int) error {
 	const k = "apache-graceful-keepalive"
-	const perRound = 25
-	for round := 0; round*perRound < n; round++ {
-		m := min(perRound, n-round*perRound)
-		ready := make(chan struct{})
-		var up sync.WaitGroup // every client connected: a fixed wait was too short under load
-		up.Add(m)
-		var wg sync.WaitGroup
-		for j := range m {
-			i := round*perRound + j
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				upDone := sync.OnceFunc(up.Done)
-				defer upDone()
-				c, err := d.dial(k, d.server(k, i, apacheGraceful), dialOpts{})
-				if err != nil {
-					d.count(k).errs.Add(1)
-					return
-				}
-				defer c.Close()
-				br := bufio.NewReader(c)
-				io.WriteString(c, get("/small"))
-				c.SetReadDeadline(time.Now().Add(3 * time.Second))
-				if _, err := readResponse(br); err != nil {
-					d.count(k).errs.Add(1)
-					return
-				}
-				upDone()
-				<-ready
-				time.Sleep(time.Duration(2200+d.rng(k, i).IntN(1000)) * time.Millisecond)
-				io.WriteString(c, get("/small"))
-				c.SetReadDeadline(time.Now().Add(2 * time.Second))
-				readResponse(br)
-			}()
-		}
-		up.Wait()
-		time.Sleep(100 * time.Millisecond)
-		if err := d.ctl("apache-8181", "graceful"); err != nil {
-			close(ready)
-			wg.Wait()
-			return err
-		}
-		close(ready)
-		wg.Wait()
-		time.Sleep(200 * time.Millisecond)
-	}
-	return nil
+	return d.rounds(k, n, 25, round{
+		client: func(i int, connected func(), acted <-chan struct{}) error {
+			c, err := d.dial(k, d.server(k, i, apacheGraceful), dialOpts{})
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			br := bufio.NewReader(c)
+			if _, err := request(c, br, "/small", 3*time.Second); err != nil {
+				return err
+			}
+			connected()
+			<-acted
+			time.Sleep(time.Duration(2200+d.rng(k, i).IntN(1000)) * time.Millisecond)
+			request(c, br, "/small", 2*time.Second)
+			return nil
+		},
+		act: func(int) error {
+			time.Sleep(100 * time.Millisecond)
+			return d.ctl("apache-8181", "graceful")
+		},
+	})
 }
 
 // apacheGracefulStop: rounds of 10 clients that each ask for 16 MiB and
@@ -192,68 +141,57 @@ func apacheGracefulKeepalive(d *driver, n int) error {
 // (apache-connect-during-graceful-stop). Then it is started again.
 func apacheGracefulStop(d *driver, n int) error {
 	const k, kc = "apache-graceful-stop-download", "apache-connect-during-graceful-stop"
-	const perRound = 10
 	pidFile := filepath.Join(d.srvDir, "apache-8182.pid")
-	for round := 0; round*perRound < n; round++ {
-		m := min(perRound, n-round*perRound)
-		var wg sync.WaitGroup
-		up := make(chan struct{}, m) // each download asked for (a fixed wait was too short under load)
-		for j := range m {
-			i := round*perRound + j
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := stalledDownload(d, k, i, apacheStop, 2500*time.Millisecond, up); err != nil {
-					d.count(k).errs.Add(1)
-				}
-			}()
-		}
-		for range m {
-			<-up
-		}
-		time.Sleep(300 * time.Millisecond)
-		pid, err := readPid(pidFile)
-		if err != nil {
-			wg.Wait()
-			return err
-		}
-		if err := d.ctl("apache-8182", "graceful-stop"); err != nil {
-			wg.Wait()
-			return err
-		}
-		for j := range 4 {
-			i := round*4 + j
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				time.Sleep(time.Duration(100+d.rng(kc, i).IntN(700)) * time.Millisecond)
-				c, err := d.dial(kc, d.server(kc, i, apacheStop), dialOpts{bindPort: true})
-				if err != nil {
-					return
-				}
-				defer c.Close()
-				io.WriteString(c, get("/small"))
-				c.SetReadDeadline(time.Now().Add(2 * time.Second))
-				readResponse(bufio.NewReader(c))
-			}()
-		}
-		wg.Wait()
-		if err := waitGone(pid, 5*time.Second); err != nil {
-			return err
-		}
-		os.Remove(pidFile)
-		if err := d.ctl("apache-8182", "start"); err != nil {
-			return err
-		}
-		for range 200 {
-			if _, err := readPid(pidFile); err == nil {
-				break
+	var pid int
+	var connects sync.WaitGroup
+	return d.rounds(k, n, 10, round{
+		client: func(i int, connected func(), _ <-chan struct{}) error {
+			// connected: the download asked for
+			return stalledDownload(d, k, i, apacheStop, 2500*time.Millisecond, connected)
+		},
+		act: func(round int) error {
+			time.Sleep(300 * time.Millisecond)
+			var err error
+			if pid, err = readPid(pidFile); err != nil {
+				return err
 			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	return nil
+			if err := d.ctl("apache-8182", "graceful-stop"); err != nil {
+				return err
+			}
+			for j := range 4 {
+				i := round*4 + j
+				connects.Add(1)
+				go func() {
+					defer connects.Done()
+					time.Sleep(time.Duration(100+d.rng(kc, i).IntN(700)) * time.Millisecond)
+					c, err := d.dial(kc, d.server(kc, i, apacheStop), dialOpts{bindPort: true})
+					if err != nil {
+						return
+					}
+					defer c.Close()
+					request(c, bufio.NewReader(c), "/small", 2*time.Second)
+				}()
+			}
+			return nil
+		},
+		after: func(int) error {
+			connects.Wait()
+			if err := waitGone(pid, 5*time.Second); err != nil {
+				return err
+			}
+			os.Remove(pidFile)
+			if err := d.ctl("apache-8182", "start"); err != nil {
+				return err
+			}
+			for range 200 {
+				if _, err := readPid(pidFile); err == nil {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			return nil
+		},
+	})
 }
 
 // waitGone waits for process pid to exit (or be a zombie: a daemon's

@@ -73,25 +73,37 @@ func nginxKeepalive(d *driver, i int) error {
 // client's connection pool meets.
 func nginxKeepaliveRace(d *driver, i int) error {
 	const k = "nginx-keepalive-timeout-race"
-	c, err := d.dial(k, d.server(k, i, nginxDefault), dialOpts{})
+	return secondRequest(d, k, i, nginxDefault, 0, time.Second+time.Duration(d.rng(k, i).IntN(80)-40)*time.Millisecond)
+}
+
+// secondRequest GETs /small, idles, and GETs it again on the same
+// connection, as a connection pool does; the first response is read
+// within firstLimit (none of its own when zero), the second within 2 s.
+func secondRequest(d *driver, k string, i, port int, firstLimit, idle time.Duration) error {
+	c, err := d.dial(k, d.server(k, i, port), dialOpts{})
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	br := bufio.NewReader(c)
-	if _, err := io.WriteString(c, get("/small")); err != nil {
+	if _, err := request(c, br, "/small", firstLimit); err != nil {
 		return err
 	}
-	if _, err := readResponse(br); err != nil {
-		return err
-	}
-	time.Sleep(time.Second + time.Duration(d.rng(k, i).IntN(80)-40)*time.Millisecond)
-	if _, err := io.WriteString(c, get("/small")); err != nil {
-		return err
-	}
-	c.SetReadDeadline(time.Now().Add(2 * time.Second))
-	_, err = readResponse(br)
+	time.Sleep(idle)
+	_, err = request(c, br, "/small", 2*time.Second)
 	return err
+}
+
+// request sends GET path on c and reads the response from br, within
+// limit from now (no deadline of its own when limit is zero).
+func request(c *net.TCPConn, br *bufio.Reader, path string, limit time.Duration) (*http.Response, error) {
+	if _, err := io.WriteString(c, get(path)); err != nil {
+		return nil, err
+	}
+	if limit > 0 {
+		c.SetReadDeadline(time.Now().Add(limit))
+	}
+	return readResponse(br)
 }
 
 // nginxPipeline pipelines three requests to a server with
@@ -153,13 +165,13 @@ func nginx413NoLinger(d *driver, i int) error {
 
 // stalledDownload asks for 16 MiB and reads none of it, with a small
 // receive buffer, and waits for the server's send timeout to end it. Each
-// of up, when given, is sent a value once the request is out (or failed).
-func stalledDownload(d *driver, k string, i, port int, wait time.Duration, up ...chan<- struct{}) error {
+// of sent, when given, is called once the request is out (or failed).
+func stalledDownload(d *driver, k string, i, port int, wait time.Duration, sent ...func()) error {
 	signal := func() {
-		for _, u := range up {
-			u <- struct{}{}
+		for _, s := range sent {
+			s()
 		}
-		up = nil
+		sent = nil
 	}
 	defer signal()
 	c, err := d.dial(k, d.server(k, i, port), dialOpts{rcvbuf: 8 << 10})

@@ -120,46 +120,27 @@ func memcachedLineTooLong(d *driver, i int) error {
 // its next command 50–300 ms after the kill.
 func memcachedKilledIdle(d *driver, n int) error {
 	const k = "memcached-killed-idle"
-	const perRound = 20
-	for round := 0; round*perRound < n; round++ {
-		m := min(perRound, n-round*perRound)
-		ready := make(chan struct{})
-		var up sync.WaitGroup // every client connected: a fixed wait was too short under load
-		up.Add(m)
-		var wg sync.WaitGroup
-		for j := range m {
-			i := round*perRound + j
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				upDone := sync.OnceFunc(up.Done)
-				defer upDone()
-				mc, err := d.memcached(k, i, memcachedRestart, dialOpts{})
-				if err != nil {
-					d.count(k).errs.Add(1)
-					return
-				}
-				defer mc.c.Close()
-				upDone()
-				<-ready
-				time.Sleep(time.Duration(50+d.rng(k, i).IntN(250)) * time.Millisecond)
-				mc.do("version")
-			}()
-		}
-		up.Wait()
-		time.Sleep(100 * time.Millisecond)
-		err := d.ctl("memcached-11214", "kill")
-		if err == nil {
-			err = d.ctl("memcached-11214", "start")
-		}
-		close(ready)
-		wg.Wait()
-		if err != nil {
-			return err
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	return nil
+	return d.rounds(k, n, 20, round{
+		client: func(i int, connected func(), acted <-chan struct{}) error {
+			mc, err := d.memcached(k, i, memcachedRestart, dialOpts{})
+			if err != nil {
+				return err
+			}
+			defer mc.c.Close()
+			connected()
+			<-acted
+			time.Sleep(time.Duration(50+d.rng(k, i).IntN(250)) * time.Millisecond)
+			mc.do("version")
+			return nil
+		},
+		act: func(int) error {
+			time.Sleep(100 * time.Millisecond)
+			if err := d.ctl("memcached-11214", "kill"); err != nil {
+				return err
+			}
+			return d.ctl("memcached-11214", "start")
+		},
+	})
 }
 
 // memcachedHungRestart: rounds of 20 clients that connect to a hung
@@ -171,50 +152,43 @@ func memcachedKilledIdle(d *driver, n int) error {
 // cause/close.go says it did not measure.
 func memcachedHungRestart(d *driver, n int) error {
 	const k = "memcached-hung-restart"
-	const perRound = 20
 	pidFile := filepath.Join(d.srvDir, "memcached", "11215.pid")
-	for round := 0; round*perRound < n; round++ {
-		m := min(perRound, n-round*perRound)
-		pid, err := readPid(pidFile)
-		if err != nil {
-			return err
-		}
-		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-			return fmt.Errorf("stopping memcached: %w", err)
-		}
-		var wg sync.WaitGroup
-		for j := range m {
-			i := round*perRound + j
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				time.Sleep(time.Duration(d.rng(k, i).IntN(200)) * time.Millisecond)
-				c, err := d.dial(k, d.server(k, i, memcachedHung), dialOpts{bindPort: true})
-				if err != nil {
-					d.count(k).errs.Add(1)
-					return
-				}
-				defer c.Close()
-				io.WriteString(c, "version\r\n")
-				// The reply never comes: the server is stopped, then gone.
-				drain(c, 5*time.Second)
-			}()
-		}
-		time.Sleep(1500*time.Millisecond + time.Duration(d.rng(k+"/hold", round).IntN(1000))*time.Millisecond)
-		err = d.ctl("memcached-11215", "kill")
-		wg.Wait()
-		if err == nil {
-			err = waitGone(pid, 5*time.Second)
-		}
-		if err == nil {
-			err = d.ctl("memcached-11215", "start")
-		}
-		if err != nil {
-			return err
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	return nil
+	var pid int
+	return d.rounds(k, n, 20, round{
+		before: func(int) error {
+			var err error
+			if pid, err = readPid(pidFile); err != nil {
+				return err
+			}
+			if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+				return fmt.Errorf("stopping memcached: %w", err)
+			}
+			return nil
+		},
+		client: func(i int, connected func(), _ <-chan struct{}) error {
+			connected() // the supervisor's timer runs from the round's start
+			time.Sleep(time.Duration(d.rng(k, i).IntN(200)) * time.Millisecond)
+			c, err := d.dial(k, d.server(k, i, memcachedHung), dialOpts{bindPort: true})
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			io.WriteString(c, "version\r\n")
+			// The reply never comes: the server is stopped, then gone.
+			drain(c, 5*time.Second)
+			return nil
+		},
+		act: func(round int) error {
+			time.Sleep(1500*time.Millisecond + time.Duration(d.rng(k+"/hold", round).IntN(1000))*time.Millisecond)
+			return d.ctl("memcached-11215", "kill")
+		},
+		after: func(int) error {
+			if err := waitGone(pid, 5*time.Second); err != nil {
+				return err
+			}
+			return d.ctl("memcached-11215", "start")
+		},
+	})
 }
 
 // memcachedKilledLoading: rounds of 20 clients that stream "set … noreply"
@@ -223,44 +197,27 @@ func memcachedHungRestart(d *driver, n int) error {
 // once with sets unread, then it is started again.
 func memcachedKilledLoading(d *driver, n int) error {
 	const k = "memcached-killed-loading"
-	const perRound = 20
-	for round := 0; round*perRound < n; round++ {
-		m := min(perRound, n-round*perRound)
-		var wg, up sync.WaitGroup // up: every client connected (the full run's load delays some)
-		up.Add(m)
-		for j := range m {
-			i := round*perRound + j
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c, err := d.dial(k, d.server(k, i, memcachedLoading), dialOpts{})
-				up.Done()
-				if err != nil {
-					d.count(k).errs.Add(1)
-					return
+	return d.rounds(k, n, 20, round{
+		client: func(i int, connected func(), _ <-chan struct{}) error {
+			c, err := d.dial(k, d.server(k, i, memcachedLoading), dialOpts{})
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			connected()
+			set := fmt.Sprintf("set load%d 0 0 512 noreply\r\n%s\r\n", i, strings.Repeat("v", 512))
+			batch := strings.Repeat(set, 16)
+			c.SetWriteDeadline(time.Now().Add(3 * time.Second))
+			for {
+				if _, err := io.WriteString(c, batch); err != nil {
+					return nil
 				}
-				defer c.Close()
-				set := fmt.Sprintf("set load%d 0 0 512 noreply\r\n%s\r\n", i, strings.Repeat("v", 512))
-				batch := strings.Repeat(set, 16)
-				c.SetWriteDeadline(time.Now().Add(3 * time.Second))
-				for {
-					if _, err := io.WriteString(c, batch); err != nil {
-						return
-					}
-				}
-			}()
-		}
-		up.Wait()
-		time.Sleep(100*time.Millisecond + time.Duration(d.rng(k+"/kill", round).IntN(200))*time.Millisecond)
-		err := d.ctl("memcached-11216", "kill")
-		wg.Wait()
-		if err == nil {
-			err = d.ctl("memcached-11216", "start")
-		}
-		if err != nil {
-			return err
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	return nil
+			}
+		},
+		act: func(round int) error {
+			time.Sleep(100*time.Millisecond + time.Duration(d.rng(k+"/kill", round).IntN(200))*time.Millisecond)
+			return d.ctl("memcached-11216", "kill")
+		},
+		after: func(int) error { return d.ctl("memcached-11216", "start") },
+	})
 }

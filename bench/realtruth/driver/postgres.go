@@ -146,8 +146,12 @@ func (d *driver) pgTerminate(pid uint32) error {
 // postgresIdleSessionTimeout: role idler has idle_session_timeout 1s; the
 // client idles 2–3 s after a query, then sends its next one.
 func postgresIdleSessionTimeout(d *driver, i int) error {
-	const k = "postgres-idle-session-timeout"
-	p, err := d.pg(k, i, postgresMain, "idler")
+	return idleQuery(d, "postgres-idle-session-timeout", i, postgresMain, "idler")
+}
+
+// idleQuery connects as user, queries, idles 2–3 s and queries again.
+func idleQuery(d *driver, k string, i, port int, user string) error {
+	p, err := d.pg(k, i, port, user)
 	if err != nil {
 		return err
 	}
@@ -240,46 +244,31 @@ func postgresTerminateCopy(d *driver, i int) error {
 // next query 50–300 ms after; then the cluster is started again.
 func postgresFastShutdown(d *driver, n int) error {
 	const k = "postgres-fast-shutdown"
-	const perRound = 20
-	for round := 0; round*perRound < n; round++ {
-		m := min(perRound, n-round*perRound)
-		ready := make(chan struct{})
-		var up sync.WaitGroup // every client connected: a fixed wait was too short under load
-		up.Add(m)
-		var wg sync.WaitGroup
-		for j := range m {
-			i := round*perRound + j
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				upDone := sync.OnceFunc(up.Done)
-				defer upDone()
-				p, err := d.pg(k, i, postgresRestart, "postgres")
-				if err != nil {
-					d.count(k).errs.Add(1)
-					return
-				}
-				defer p.Close()
-				p.query("SELECT 1")
-				upDone()
-				<-ready
-				time.Sleep(time.Duration(50+d.rng(k, i).IntN(250)) * time.Millisecond)
-				p.query("SELECT 1")
-			}()
-		}
-		up.Wait()
-		time.Sleep(100 * time.Millisecond)
-		err := d.ctl("postgres-5433", "stop-fast")
-		close(ready)
-		wg.Wait()
-		if err == nil {
-			err = d.ctl("postgres-5433", "start")
-		}
-		if err != nil {
-			return err
-		}
-		time.Sleep(200 * time.Millisecond)
+	return d.rounds(k, n, 20, round{
+		client: func(i int, connected func(), acted <-chan struct{}) error {
+			return idleSession(d, k, i, postgresRestart, connected, acted)
+		},
+		act: func(int) error {
+			time.Sleep(100 * time.Millisecond)
+			return d.ctl("postgres-5433", "stop-fast")
+		},
+		after: func(int) error { return d.ctl("postgres-5433", "start") },
+	})
+}
+
+// idleSession is a session that queries, is connected, and queries again
+// 50–300 ms after the round's act.
+func idleSession(d *driver, k string, i, port int, connected func(), acted <-chan struct{}) error {
+	p, err := d.pg(k, i, port, "postgres")
+	if err != nil {
+		return err
 	}
+	defer p.Close()
+	p.query("SELECT 1")
+	connected()
+	<-acted
+	time.Sleep(time.Duration(50+d.rng(k, i).IntN(250)) * time.Millisecond)
+	p.query("SELECT 1")
 	return nil
 }
 
@@ -290,54 +279,36 @@ func postgresFastShutdown(d *driver, n int) error {
 // 50–300 ms after the kill.
 func postgresBackendCrash(d *driver, n int) error {
 	const k, kv = "postgres-backend-crash", "postgres-backend-crash-victim"
-	const perRound = 20
-	for round := 0; round*perRound < n; round++ {
-		m := min(perRound, n-round*perRound)
-		ready := make(chan struct{})
-		var up sync.WaitGroup // every client connected: a fixed wait was too short under load
-		up.Add(m)
-		var wg sync.WaitGroup
-		for j := range m {
-			i := round*perRound + j
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				upDone := sync.OnceFunc(up.Done)
-				defer upDone()
-				p, err := d.pg(k, i, postgresCrash, "postgres")
-				if err != nil {
-					d.count(k).errs.Add(1)
-					return
-				}
-				defer p.Close()
-				p.query("SELECT 1")
-				upDone()
-				<-ready
-				time.Sleep(time.Duration(50+d.rng(k, i).IntN(250)) * time.Millisecond)
-				p.query("SELECT 1")
-			}()
+	var victims []*pgConn // closed when the kind ends
+	defer func() {
+		for _, v := range victims {
+			v.Close()
 		}
-		up.Wait()
-		time.Sleep(100 * time.Millisecond)
-		victim, err := d.pg(kv, round, postgresCrash, "postgres")
-		if err == nil {
-			err = syscall.Kill(int(victim.pid), syscall.SIGKILL)
-			defer victim.Close()
-		}
-		close(ready)
-		wg.Wait()
-		if err != nil {
-			return err
-		}
-		// The postmaster reinitializes (crash recovery): wait for it.
-		for t0 := time.Now(); time.Since(t0) < 10*time.Second; time.Sleep(100 * time.Millisecond) {
-			if d.pgReady() {
-				break
+	}()
+	return d.rounds(k, n, 20, round{
+		client: func(i int, connected func(), acted <-chan struct{}) error {
+			return idleSession(d, k, i, postgresCrash, connected, acted)
+		},
+		act: func(round int) error {
+			time.Sleep(100 * time.Millisecond)
+			victim, err := d.pg(kv, round, postgresCrash, "postgres")
+			if err != nil {
+				return err
 			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return nil
+			victims = append(victims, victim)
+			return syscall.Kill(int(victim.pid), syscall.SIGKILL)
+		},
+		after: func(int) error {
+			// The postmaster reinitializes (crash recovery): wait for it.
+			for t0 := time.Now(); time.Since(t0) < 10*time.Second; time.Sleep(100 * time.Millisecond) {
+				if d.pgReady() {
+					break
+				}
+			}
+			return nil
+		},
+		pause: 100 * time.Millisecond,
+	})
 }
 
 // pgReady says whether a session can start at 5434 (its connections are
@@ -356,17 +327,7 @@ func (d *driver) pgReady() bool {
 // pgbouncerClientIdleTimeout: pgbouncer's client_idle_timeout (1 s) closes
 // a session idle 2–3 s, which then sends its next query.
 func pgbouncerClientIdleTimeout(d *driver, i int) error {
-	const k = "pgbouncer-client-idle-timeout"
-	p, err := d.pg(k, i, pgbouncerIdle, "postgres")
-	if err != nil {
-		return err
-	}
-	defer p.Close()
-	if err := p.query("SELECT 1"); err != nil {
-		return err
-	}
-	time.Sleep(2*time.Second + time.Duration(d.rng(k, i).IntN(1000))*time.Millisecond)
-	return p.query("SELECT 1")
+	return idleQuery(d, "pgbouncer-client-idle-timeout", i, pgbouncerIdle, "postgres")
 }
 
 // pgbouncerServerTerminated: the server session behind a pgbouncer client
