@@ -28,6 +28,8 @@
 # tracepoints are global): client 10.250.M.1 / fd7a:M::1, server 10.250.M.2 / fd7a:M::2,
 # on a veth pair between namespaces realsw-cli-PID and realsw-srv-PID. Both are removed on exit,
 # with every server this script started.
+# The hbproxy-* kinds (driver/hbproxy.go) start an haproxy in the client's namespace and an nginx
+# of its own in the server's, only when planned; the cleanup below kills them with the rest.
 # Needs root, iproute2, nft, tcpdump, nginx, haproxy, redis-server, redis-cli, curl, Go; and for
 # the wider set's kinds (apache-*, memcached-*, postgres-*, pgbouncer-*, varnish-*), started only
 # when one of theirs is planned: apache2, memcached, postgresql, pgbouncer, varnish.

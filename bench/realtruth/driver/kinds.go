@@ -69,6 +69,12 @@ var allKinds = []kind{
 	// varnish 7.1 in front of an nginx of its own
 	{name: "varnish-idle-timeout", count: 100, conc: 50, run: varnishIdleTimeout, what: "GET, 2–3 s idle at timeout_idle 1s, GET"},
 	{name: "varnish-backend-killed", count: 50, batch: varnishBackendKilled, what: "16 MiB streamed through varnish from a 2 MB/s backend, which is SIGKILLed 400–700 ms in"},
+	// haproxy 2.6 as the client (hbproxy.go): in the client's namespace with option nolinger on
+	// its backends, in front of an nginx of its own; curl asks it over the loopback. count is
+	// curl runs; the connections are haproxy's to nginx, logged by a SYN watch.
+	{name: "hbproxy-server-close", count: 100, batch: hbproxyServerClose, what: "haproxy (client side) with http-server-close, http-reuse never, option nolinger: SO_LINGER 0 after each response read (nginx's FIN races it: Connection: close)"},
+	{name: "hbproxy-reuse-never", count: 100, batch: hbproxyReuseNever, what: "haproxy (client side) with keep-alive, http-reuse never, option nolinger: SO_LINGER 0 when curl closes its connection"},
+	{name: "hbproxy-idle-purge", count: 100, batch: hbproxyIdlePurge, what: "haproxy (client side) with http-reuse safe, option nolinger: idle pooled connections purged (pool-purge-delay 1s)"},
 	// real client software (clients.go, browser.go): each kind's connections are the SYNs to
 	// its own ports on a second nginx, logged by a tcpdump of its own; count is runs, not
 	// connections (a browser makes several). Run only when named (-k clients: all of them),
