@@ -653,6 +653,16 @@ func TestRealSoftwareShapes(t *testing.T) {
 			seg{fromServer: true, flags: A, seq: 7897, ack: 1081, n: 1448, at: 3890 * us},
 			seg{flags: R, seq: 1081, at: 3895 * us, noOpts: true},
 		), rst: len(midStream) - 1, cause: UnreadDataClose, sender: Client},
+		// haproxy closing a backend connection with option nolinger right
+		// after reading the response (TCP_STATE, bench/realtruth
+		// hbproxy-reuse-never): the response's ACK still delayed, so the
+		// reset is the first to acknowledge it, the window unchanged (the
+		// handshake here has no MSS option: 536 bytes, so a shorter reply).
+		{name: "abort with the last ACK still delayed", segs: conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 80, at: 3 * ms},
+			seg{fromServer: true, flags: PA, seq: 5001, ack: 1081, n: 400, at: 4 * ms},
+			seg{flags: RA, seq: 1081, ack: 5401, at: 4*ms + 400*us},
+		), cause: ApplicationAbort, sender: Client, undecided: UnreadDataClose},
 		// A browser uploading past nginx's 413 (chromium-upload-413,
 		// TCP_ABORT_ON_CLOSE): the client goes on sending after the error
 		// reply, then resets with it unread.
