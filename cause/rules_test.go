@@ -684,6 +684,17 @@ func TestRealSoftwareShapes(t *testing.T) {
 			seg{flags: A, seq: 1301, ack: 5122, at: 5 * ms},
 			seg{flags: RA, seq: 1301, ack: 5122, at: 20 * ms},
 		), cause: UnreadDataClose, sender: Client},
+		// The same reset 60 µs after the FIN: the client's application
+		// read to the end and closed abortively on it (haproxy's option
+		// nolinger on a backend, nginx closing first: TCP_STATE,
+		// bench/realtruth hbproxy-server-close).
+		{name: "client reset on reading the server's FIN", segs: conv(
+			seg{flags: PA, seq: 1001, ack: 5001, n: 300, at: 3 * ms},
+			seg{fromServer: true, flags: PA, seq: 5001, ack: 1301, n: 120, at: 4 * ms},
+			seg{fromServer: true, flags: FA, seq: 5121, ack: 1301, at: 4*ms + 10*us},
+			seg{flags: A, seq: 1301, ack: 5122, at: 4*ms + 40*us},
+			seg{flags: RA, seq: 1301, ack: 5122, at: 4*ms + 70*us},
+		), cause: ApplicationAbort, sender: Client},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
