@@ -239,30 +239,36 @@ func watched(k string, ports []int, conc int, run func(d *driver, k string, i in
 			return err
 		}
 		defer w.stop()
-		var mu sync.Mutex
-		next := 0
-		var wg sync.WaitGroup
-		for range min(conc, n) {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					mu.Lock()
-					i := next
-					next++
-					mu.Unlock()
-					if i >= n {
-						return
-					}
-					if err := run(d, k, i); err != nil {
-						d.count(k).errs.Add(1)
-					}
-				}
-			}()
-		}
-		wg.Wait()
+		d.pool(k, n, conc, func(i int) error { return run(d, k, i) })
 		return nil
 	}
+}
+
+// pool runs job for i in [0, n), conc at a time; each error counts as one
+// of kind k's client-side errors.
+func (d *driver) pool(k string, n, conc int, job func(i int) error) {
+	var mu sync.Mutex
+	next := 0
+	var wg sync.WaitGroup
+	for range min(conc, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				mu.Unlock()
+				if i >= n {
+					return
+				}
+				if err := job(i); err != nil {
+					d.count(k).errs.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // url is http://SERVER:port/path with the server of connection i's family

@@ -202,32 +202,13 @@ func hbRun(k string, front, np, conc int, linger time.Duration, fe, be []string,
 			return err
 		}
 		defer w.stop()
-		var mu sync.Mutex
-		next := 0
-		var wg sync.WaitGroup
-		for range min(conc, n) {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					mu.Lock()
-					i := next
-					next++
-					mu.Unlock()
-					if i >= n {
-						return
-					}
-					f := front
-					if d.v6(k, i) {
-						f++
-					}
-					if err := run(d, i, f); err != nil {
-						d.count(k).errs.Add(1)
-					}
-				}
-			}()
-		}
-		wg.Wait()
+		d.pool(k, n, conc, func(i int) error {
+			f := front
+			if d.v6(k, i) {
+				f++
+			}
+			return run(d, i, f)
+		})
 		time.Sleep(linger)
 		return nil
 	}
