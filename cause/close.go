@@ -434,11 +434,7 @@ func matchLiveAbort(f *facts) (Sender, float64, bool) {
 	switch {
 	case delayedAck:
 		f.add("%s's last %d byte(s), less than a segment, were acknowledged only by the reset, its window unchanged: a delayed ACK, read or not", f.peerRole, uint32(f.peerDataEnd()-f.s.HighAck))
-		f.add("%s reset after %s's data: an abortive close (SO_LINGER 0) after reading it all, or a close with the last of it unread, which the window cannot show", f.role, f.peerRole)
-		f.add("the wire cannot tell these apart: watch on %s gives the kernel's reason (TCP_STATE or TCP_ABORT_ON_CLOSE)", f.role)
-		f.cause = ApplicationAbort
-		f.alt(UnreadDataClose, 0.45)
-		return f.role, 0.55, true
+		return readOrUnread(f, "")
 	case f.windowReopened():
 		f.add("the reset's window reopened past %s's last acknowledgment: the kernel had just freed data the application never read (tcp_close purges the receive queue, then resets)", f.role)
 		if unacked {
@@ -669,11 +665,7 @@ func matchLiveAbort(f *facts) (Sender, float64, bool) {
 		// nearby. Said at 0.95 until then, which every real client made a
 		// confident wrong verdict: now the even odds of the server's twin
 		// case below, and what settles it.
-		f.add("%s reset after reading %s's data with the window unchanged: an abortive close (SO_LINGER 0) after reading it all, or a close with the last of it unread (a browser closing a page, a client killed), which the window cannot show", f.role, f.peerRole)
-		f.add("the wire cannot tell these apart: watch on %s gives the kernel's reason (TCP_STATE or TCP_ABORT_ON_CLOSE)", f.role)
-		f.cause = ApplicationAbort
-		f.alt(UnreadDataClose, 0.45)
-		return f.role, 0.55, true
+		return readOrUnread(f, " with the window unchanged")
 	case f.p.Payload > 0 && f.role == Server && f.acksPeerFIN():
 		// The client closed first and the server reset at its FIN, all
 		// else acknowledged: the server read to the end of the stream and
@@ -742,6 +734,19 @@ func matchLiveAbort(f *facts) (Sender, float64, bool) {
 	f.cause = ApplicationAbort
 	f.alt(UnreadDataClose, 0.2)
 	return f.role, 0.75, true
+}
+
+// readOrUnread is the verdict on a client's reset after the server's data
+// when the wire cannot say whether the client read it (the two cases in
+// matchLiveAbort that cite their measurements): even odds between an
+// abortive close after reading and a close with data unread, and what
+// settles it. how qualifies the reset in the evidence.
+func readOrUnread(f *facts, how string) (Sender, float64, bool) {
+	f.add("%s reset after reading %s's data%s: an abortive close (SO_LINGER 0) after reading it all, or a close with the last of it unread (a browser closing a page, a client killed), which the window cannot show", f.role, f.peerRole, how)
+	f.add("the wire cannot tell these apart: watch on %s gives the kernel's reason (TCP_STATE or TCP_ABORT_ON_CLOSE)", f.role)
+	f.cause = ApplicationAbort
+	f.alt(UnreadDataClose, 0.45)
+	return f.role, 0.55, true
 }
 
 // reactToFIN bounds a reset that answers the peer's FIN as soon as the

@@ -40,10 +40,11 @@ type Context struct {
 	// queue from its head); an application closing connections one by one
 	// (threads, timers) need not.
 	BurstOutOfOrder bool
-	// PortServed says the reset's source address:port was seen answering
-	// handshakes as a responder (an analyzer keeps a bounded cache of them:
-	// false also when it fell out); PortLastData is when it last sent data
-	// on any connection before the reset, zero when it had sent none since.
+	// PortServed says the reset's source address:port was seen as a
+	// connection's responder (answering a handshake or sending data; the
+	// analyzer's table of them starts over when full, so false also means
+	// forgotten); PortLastData is when it last sent data on any connection
+	// before the reset, zero when it had sent none since it was first seen.
 	PortServed   bool
 	PortLastData time.Time
 	// Kernel is what the host's kernel said about this reset, when a live

@@ -108,14 +108,14 @@ func matchSYNConflict(f *facts) (Sender, float64, bool) {
 	return f.role, 0.85, true
 }
 
-// matchAcceptQueueOverflow: the server resets right after the handshake
-// completed, before sending any data, in the no-socket shape: the listener
-// dropped the child because its accept queue was full (tcp_check_req with
-// tcp_abort_on_overflow=1).
 // synAckRetry is TCP_TIMEOUT_INIT (include/net/tcp.h), when a listener
 // that dropped a handshake's last ACK sends its SYN-ACK again.
 const synAckRetry = time.Second
 
+// matchAcceptQueueOverflow: the server resets right after the handshake
+// completed, before sending any data, in the no-socket shape: the listener
+// dropped the child because its accept queue was full (tcp_check_req with
+// tcp_abort_on_overflow=1).
 func matchAcceptQueueOverflow(f *facts) (Sender, float64, bool) {
 	if f.role != Server || f.s.Payload > 0 || f.s.SawFIN || !f.s.SawSYN || !f.p.SawSYN || !f.ctlShape {
 		return "", 0, false
