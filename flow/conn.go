@@ -6,7 +6,6 @@ package flow
 import (
 	"encoding/binary"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/rstscope/rstscope/packet"
@@ -289,12 +288,21 @@ type ResetNote struct {
 // FATAL or PANIC: postgres, pgbouncer). A server that refuses a request
 // with an error and closes usually leaves the rest of it unread.
 func errorReply(b []byte) (starts, isErr bool) {
-	if starts, isErr, ok := pgMessage(b); ok {
-		return starts, isErr
+	if len(b) == 0 {
+		return false, false
 	}
-	for _, r := range memcachedReplies {
-		if len(b) >= len(r.prefix) && string(b[:len(r.prefix)]) == r.prefix {
-			return true, r.isErr
+	// It runs on every data segment: a table of first bytes keeps the
+	// other protocols' checks off the segments that cannot be theirs.
+	if replyFirst[b[0]]&pgFirst != 0 {
+		if starts, isErr, ok := pgMessage(b); ok {
+			return starts, isErr
+		}
+	}
+	if replyFirst[b[0]]&memcachedFirst != 0 {
+		for _, r := range memcachedReplies {
+			if len(b) >= len(r.prefix) && string(b[:len(r.prefix)]) == r.prefix {
+				return true, r.isErr
+			}
 		}
 	}
 	switch {
@@ -333,13 +341,34 @@ var memcachedReplies = []struct {
 	{"DELETED\r\n", false}, {"TOUCHED\r\n", false}, {"END\r\n", false}, {"VALUE ", false}, {"VERSION ", false},
 }
 
+// replyFirst marks the bytes a PostgreSQL backend message (its type) or a
+// memcached reply line can begin with.
+var replyFirst = func() (t [256]uint8) {
+	for _, c := range []byte(pgTypes) {
+		t[c] |= pgFirst
+	}
+	for _, r := range memcachedReplies {
+		t[r.prefix[0]] |= memcachedFirst
+	}
+	return t
+}()
+
+const (
+	pgFirst = 1 << iota
+	memcachedFirst
+)
+
+// pgTypes are the backend message types (PostgreSQL's protocol, "Message
+// Formats"; E is ErrorResponse).
+const pgTypes = "RSKZTDCI123nstNAGHWdcE"
+
 // pgMessage reads a PostgreSQL backend message's frame: a type byte and a
 // big-endian length that counts itself. An ErrorResponse ('E') is an error
 // when its first field is the severity (S, or V: never localized) ERROR,
 // FATAL or PANIC; the other backend message types begin a reply that is
 // not. ok is false when b is not such a frame.
 func pgMessage(b []byte) (starts, isErr, ok bool) {
-	if len(b) < 5 || !strings.ContainsRune("RSKZTDCI123nstNAGHWdcE", rune(b[0])) {
+	if len(b) < 5 || replyFirst[b[0]]&pgFirst == 0 {
 		return false, false, false
 	}
 	n := binary.BigEndian.Uint32(b[1:5])
