@@ -66,7 +66,10 @@ func newHostTable() hostTable {
 // handshake (data false) or sent data at ns.
 func (h *hostTable) served(src netip.AddrPort, ns int64, data bool) {
 	last, seen := h.ports[src]
-	if !seen && len(h.ports) >= maxHosts {
+	switch {
+	case seen && !data:
+		return // a handshake adds nothing to what is known
+	case !seen && len(h.ports) >= maxHosts:
 		clear(h.ports)
 	}
 	if data {
