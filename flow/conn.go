@@ -176,6 +176,7 @@ func (c *Conn) Update(p *packet.Packet, d Dir, ts time.Time, frame uint64, ipByt
 			segLen++
 		}
 		end := seq.Add(segLen)
+		fresh := !e.HasSeq || e.NextSeq.LessThan(end) // bytes new to the stream
 		switch {
 		case !e.HasSeq:
 			e.HasSeq, e.NextSeq = true, end
@@ -199,6 +200,9 @@ func (c *Conn) Update(p *packet.Packet, d Dir, ts time.Time, frame uint64, ipByt
 		if p.PayloadLen > 0 {
 			if starts, isErr := errorReply(p.Payload); starts {
 				e.ErrorReply = isErr
+			}
+			if fresh {
+				e.countMessages(p.Payload, p.PayloadLen, e.Payload == 0 || peer.LastData.After(e.LastData))
 			}
 			e.Payload += uint64(p.PayloadLen)
 			e.LastData = ts

@@ -116,9 +116,17 @@ type Endpoint struct {
 	RSTTime      time.Time
 	DataAfterFIN uint64 // payload bytes this side sent after the peer's FIN
 
-	// 440 bytes to 448, seven cache lines, so Conn.Ep[FromResp]'s hot
-	// fields also start a line.
-	_ [8]byte
+	// Framing and FlightMsgs are how this side's latest flight of data
+	// (what it sent since the peer's last data) divides into messages, and
+	// how many it held (countMessages; 255 at most): a client's pipelined
+	// requests, a server's answers to them. FlightWhole says every byte of
+	// a framed flight was read for them (no snap length cut it, no more
+	// than maxFlightScan); flightScanned counts the bytes read. The four
+	// fill what was padding: the struct stays 448 bytes, seven cache lines.
+	Framing       Framing
+	FlightMsgs    uint8
+	FlightWhole   bool
+	flightScanned uint32
 }
 
 // IPIDUpMax is the largest step between two IPv4 IDs of one sender read
