@@ -526,16 +526,13 @@ func TestSilentServerTiming(t *testing.T) {
 // was (a repeat of an ambiguous or unknown first reset said 0.9 before).
 func TestRepeatAsSureAsFirst(t *testing.T) {
 	ms := time.Millisecond
-	// The server answers, the client's data all acknowledged, and resets:
-	// SO_LINGER 0 or a close with requests unread, stated at a coin's odds.
-	// The client's next segment, in flight, meets the reset connection.
+	// The server resets 40 ms after the handshake, nothing sent either
+	// way: an abort or its listener's close, stated at a coin's odds. The
+	// client's first data, in flight, meets the reset connection.
 	segs := conv(
-		seg{flags: PA, seq: 1001, ack: 5001, n: 20, at: 3 * ms},
-		seg{fromServer: true, flags: A, seq: 5001, ack: 1021, at: 4 * ms},
-		seg{fromServer: true, flags: PA, seq: 5001, ack: 1021, n: 100, at: 5 * ms},
-		seg{fromServer: true, flags: RA, seq: 5101, ack: 1021, at: 6 * ms},
-		seg{flags: PA, seq: 1021, ack: 5101, n: 20, at: 7 * ms},
-		seg{fromServer: true, flags: R, seq: 5101, at: 8 * ms},
+		seg{fromServer: true, flags: RA, seq: 5001, ack: 1001, at: 40 * ms},
+		seg{flags: PA, seq: 1001, ack: 5001, n: 20, at: 41 * ms},
+		seg{fromServer: true, flags: R, seq: 5001, at: 42 * ms},
 	)
 	first := Classify(contextAt(t, segs, len(segs)-3))
 	if first.Confidence >= 0.9 {
@@ -594,6 +591,19 @@ func TestRealSoftwareShapes(t *testing.T) {
 		seg{flags: RA, seq: 1081, ack: 7897, at: 3880 * us},
 	)
 	const forbidden = "HTTP/1.1 403 Forbidden\r\ncontent-length: 93\r\n\r\n"
+	// A client's flight, the server's answer, its reset with everything
+	// acknowledged.
+	answered := func(req, reply string) []seg {
+		end := 5001 + uint32(len(reply))
+		return conv(
+			seg{flags: PA, seq: 1001, ack: 5001, data: req, at: 3 * ms},
+			seg{fromServer: true, flags: A, seq: 5001, ack: 1001 + uint32(len(req)), at: 4 * ms},
+			seg{fromServer: true, flags: PA, seq: 5001, ack: 1001 + uint32(len(req)), data: reply, at: 5 * ms},
+			seg{fromServer: true, flags: RA, seq: end, ack: 1001 + uint32(len(req)), at: 6 * ms},
+		)
+	}
+	const get = "GET /small HTTP/1.1\r\nHost: realtruth\r\n\r\n"
+	const ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 	tests := []struct {
 		name    string
 		segs    []seg
@@ -613,6 +623,15 @@ func TestRealSoftwareShapes(t *testing.T) {
 		{name: "413 then reset", segs: afterReply("HTTP/1.1 413 Request Entity Too Large\r\nServer: nginx\r\nContent-Length: 0\r\n\r\n"), cause: UnreadDataClose, sender: Server},
 		{name: "-ERR then reset", segs: afterReply("-ERR max number of clients reached\r\n"), cause: UnreadDataClose, sender: Server},
 		{name: "200 then reset", segs: afterReply("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), cause: ApplicationAbort, sender: Server},
+		// Pipelined requests: a server that answers fewer than the
+		// client's flight held and resets closed with the rest unread (the
+		// truth harness' pipeline kind: TCP_ABORT_ON_CLOSE); one that
+		// answered them all, or the only one, aborted (its abort-server
+		// kind, SO_LINGER 0: TCP_STATE).
+		{name: "three GETs, one answer", segs: answered(get+get+get, ok), cause: UnreadDataClose, sender: Server, minConf: 0.9},
+		{name: "three GETs, three answers", segs: answered(get+get+get, ok+ok+ok), cause: ApplicationAbort, sender: Server},
+		{name: "three lines, an unframed answer", segs: answered("1200\n1200\n1200\n", "\x00\x00\x00\x00"), cause: UnreadDataClose, sender: Server, minConf: 0.9},
+		{name: "one line, an unframed answer", segs: answered("1200\n", "\x00\x00\x00\x00"), cause: ApplicationAbort, sender: Server, minConf: 0.9},
 		// A server that answers, waits, and resets when the client's FIN
 		// arrives (haproxy's deny with option nolinger: TCP_STATE, the
 		// request read to the end) is an abortive close, whether its answer
