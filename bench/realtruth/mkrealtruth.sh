@@ -151,6 +151,9 @@ http {
     # 8083: reset_timedout_connection — timed-out clients are closed with SO_LINGER 0.
     server { listen $S4:8083; listen [$S6]:8083; reset_timedout_connection on;
              send_timeout 1s; client_header_timeout 1s; client_body_timeout 1s; }
+    # 8084: keepalive_requests 1 and lingering_close off — pipelined requests past nginx's
+    # header buffer are left unread at the close after the first answer.
+    server { listen $S4:8084; listen [$S6]:8084; keepalive_requests 1; lingering_close off; }
 }
 NGX
 
@@ -496,10 +499,10 @@ for port in 6379 6380 6381 6382; do
 	(ip netns exec "$NSS" redis-server "$SRVDIR/redis-$port.conf" >/dev/null 2>&1 &)
 done
 for _ in $(seq 100); do
-	(($(ip netns exec "$NSS" ss -Htln | wc -l) >= 2 * 4 + 2 * 8 + 4 * 2 + NEWSRV)) && break
+	(($(ip netns exec "$NSS" ss -Htln | wc -l) >= 2 * 5 + 2 * 8 + 4 * 2 + NEWSRV)) && break
 	sleep 0.1
 done
-if (($(ip netns exec "$NSS" ss -Htln | wc -l) < 2 * 4 + 2 * 8 + 4 * 2 + NEWSRV)); then
+if (($(ip netns exec "$NSS" ss -Htln | wc -l) < 2 * 5 + 2 * 8 + 4 * 2 + NEWSRV)); then
 	echo "mkrealtruth: the servers did not all start; listening:" >&2
 	ip netns exec "$NSS" ss -Htln >&2
 	tail -5 "$SRVDIR"/*.log "$SRVDIR/nginx.out" >&2 || true

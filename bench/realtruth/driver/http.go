@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -18,6 +19,7 @@ const (
 	nginxNoLinger  = 8081 // lingering_close off
 	nginxKeepReq1  = 8082 // keepalive_requests 1
 	nginxResetTmo  = 8083 // reset_timedout_connection on; send/header/body timeouts 1s
+	nginxPipeOff   = 8084 // keepalive_requests 1, lingering_close off
 	haReqTimeout   = 8090 // timeout http-request 500ms
 	haClientTmo    = 8091 // timeout client 500ms
 	haAbortOnClose = 8092 // option abortonclose, backend never answers
@@ -126,6 +128,33 @@ func nginxPipeline(d *driver, i int) error {
 		}
 	}
 	return nil
+}
+
+// nginxPipelineNoLinger pipelines 3–6 GETs in one write, each padded to
+// ≈ 700 bytes, to a server with keepalive_requests 1 and lingering_close
+// off. nginx reads the header into its 1 KiB client_header_buffer_size, so
+// the first request and part of the second; it answers the first and closes
+// with the rest still in the kernel's receive queue (the lingering close
+// that nginx-pipeline-keepalive-requests-1 meets is off here). The client
+// reads the one answer and waits for the server's close.
+func nginxPipelineNoLinger(d *driver, i int) error {
+	const k = "nginx-pipeline-lingering-off"
+	n := 3 + d.rng(k, i).IntN(4)
+	c, err := d.dial(k, d.server(k, i, nginxPipeOff), dialOpts{})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	// get's request with a long header before its blank line.
+	padded := strings.TrimSuffix(get("/small"), "\r\n") + "X-Pad: " + strings.Repeat("p", 600) + "\r\n\r\n"
+	if _, err := io.WriteString(c, strings.Repeat(padded, n)); err != nil {
+		return err
+	}
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := readResponse(bufio.NewReader(c)); err != nil {
+		return err
+	}
+	return drain(c, 2*time.Second)
 }
 
 // upload POSTs a 64–256 KiB body without waiting for a 100-continue (as a
@@ -304,6 +333,33 @@ func haproxyNoLinger(d *driver, i int) error {
 	req := "GET /small HTTP/1.1\r\nHost: realtruth\r\nUser-Agent: realdriver\r\nConnection: close\r\n\r\n"
 	if _, err := io.WriteString(c, req); err != nil {
 		return err
+	}
+	return drain(c, 2*time.Second)
+}
+
+// haproxyPipelineNoLinger pipelines three GETs in one write through
+// haproxy's option nolinger frontend (haproxy-nolinger's), the last with
+// Connection: close: haproxy answers all three and then closes abortively
+// (SO_LINGER 0) with nothing unread — the control beside the pipelined
+// closes with requests unread. The client reads the three responses in
+// full, then waits for haproxy's close.
+func haproxyPipelineNoLinger(d *driver, i int) error {
+	const k = "haproxy-pipeline-nolinger"
+	c, err := d.dial(k, d.server(k, i, haNoLinger), dialOpts{})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	last := "GET /small HTTP/1.1\r\nHost: realtruth\r\nUser-Agent: realdriver\r\nConnection: close\r\n\r\n"
+	if _, err := io.WriteString(c, get("/small")+get("/small")+last); err != nil {
+		return err
+	}
+	br := bufio.NewReader(c)
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	for range 3 {
+		if _, err := readResponse(br); err != nil {
+			return err
+		}
 	}
 	return drain(c, 2*time.Second)
 }

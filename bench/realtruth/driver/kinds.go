@@ -14,6 +14,7 @@ var allKinds = []kind{
 	{name: "nginx-413-lingering-off", count: 150, conc: 8, run: nginx413NoLinger, what: "the same to lingering_close off"},
 	{name: "nginx-send-timeout-reset", count: 100, conc: 50, run: nginxSendTimeout, what: "16 MiB GET never read (8 KiB rcvbuf); send_timeout 1s, reset_timedout_connection on"},
 	{name: "nginx-header-timeout-reset", count: 100, conc: 50, run: nginxHeaderTimeout, what: "headers never finished; client_header_timeout 1s, reset_timedout_connection on"},
+	{name: "nginx-pipeline-lingering-off", count: 100, conc: 8, run: nginxPipelineNoLinger, what: "3–6 pipelined GETs of ≈ 700 bytes in one write to keepalive_requests 1, lingering_close off: one answer, the rest unread at the close"},
 	{name: "nginx-client-abort-mid-response", count: 200, conc: 8, run: nginxClientAbort, what: "16 MiB GET, 4 KiB read, close"},
 	// curl against nginx
 	{name: "curl-keepalive", count: 100, conc: 4, run: curlKeepalive, what: "curl, three URLs on one connection"},
@@ -29,12 +30,14 @@ var allKinds = []kind{
 	{name: "haproxy-server-timeout", count: 50, conc: 50, run: haproxyServerTimeout, what: "backend never answers; timeout connect/server 500ms (503)"},
 	{name: "haproxy-nolinger", count: 100, conc: 8, run: haproxyNoLinger, what: "GET with Connection: close through option nolinger: a 200, then SO_LINGER 0"},
 	{name: "haproxy-deny-nolinger", count: 100, conc: 8, run: haproxyDenyNoLinger, what: "http-request deny (403) with option nolinger: SO_LINGER 0 after the whole request was read"},
+	{name: "haproxy-pipeline-nolinger", count: 100, conc: 8, run: haproxyPipelineNoLinger, what: "three pipelined GETs in one write through option nolinger, the last with Connection: close: three 200s, then SO_LINGER 0 with nothing unread"},
 	// redis
 	{name: "redis-clean", count: 200, conc: 8, run: redisClean, what: "SET, GET, QUIT"},
 	{name: "redis-timeout-idle", count: 150, conc: 75, run: redisIdleTimeout, what: "PING, 2–3 s idle at timeout 1, PING"},
 	{name: "redis-maxclients", count: 150, conc: 8, run: redisMaxClientsReached, what: "PING at once to maxclients 1 (slot held)"},
 	{name: "redis-client-kill-idle", count: 150, conc: 8, run: redisClientKillIdle, what: "CLIENT KILL ID of an idle client, which then sends PING"},
 	{name: "redis-client-kill-busy", count: 100, conc: 8, run: redisClientKillBusy, what: "CLIENT KILL ID of a client streaming pipelined SETs"},
+	{name: "redis-pipeline-quit", count: 100, conc: 8, run: redisPipelineQuit, what: "2–4 commands, QUIT and 32–64 KiB more SETs in one write: answers up to QUIT, the rest unread at the close"},
 	{name: "redis-big-reply-abort", count: 150, conc: 8, run: redisBigReplyAbort, what: "GET of 1 MiB, 4 KiB read, close"},
 	{name: "redis-restart-queued", count: 200, batch: redisRestartQueued, what: "server SIGSTOPped, 20 clients connect and PING, SIGKILL, restart (plus 2 idle clients per round: redis-killed-idle-client)"},
 	{name: "redis-cli-subscribe-killed", count: 60, conc: 6, run: redisCLISubscribeKilled, what: "redis-cli SUBSCRIBE under a flood, output unread, SIGKILL after 300 ms"},

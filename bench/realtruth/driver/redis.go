@@ -220,6 +220,48 @@ func redisClientKillBusy(d *driver, i int) error {
 	return nil
 }
 
+// redisPipelineQuit writes, in one go, a RESP pipeline of 2–4 commands,
+// QUIT, and then 32–64 KiB of further SETs, as a client that pipelines past
+// its own QUIT (or a proxy forwarding several clients' commands) does.
+// redis reads at most 16 KiB a read (PROTO_IOBUF_LEN), stops parsing at
+// QUIT (CLIENT_CLOSE_AFTER_REPLY), answers up to it and closes: the rest is
+// left unread in the kernel. The client reads the answers, QUIT's +OK
+// last, and waits for the server's close.
+func redisPipelineQuit(d *driver, i int) error {
+	const k = "redis-pipeline-quit"
+	r := d.rng(k, i)
+	key := "pipe" + strconv.Itoa(i)
+	head := []string{resp("SET", key, "v"), resp("GET", key), resp("PING"), resp("INCR", key+"n")}[:2+r.IntN(3)]
+	tail := (32 + r.IntN(33)) << 10
+	rc, err := d.redis(k, i, redisMain, dialOpts{})
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	var b strings.Builder
+	for _, c := range head {
+		b.WriteString(c)
+	}
+	b.WriteString(resp("QUIT"))
+	set := resp("SET", key+"after", "v")
+	for b.Len() < tail {
+		b.WriteString(set)
+	}
+	// Written from a goroutine: the unread tail can fill the window, and
+	// the answers are read meanwhile.
+	go func() {
+		rc.SetWriteDeadline(time.Now().Add(3 * time.Second))
+		io.WriteString(rc, b.String())
+	}()
+	rc.SetReadDeadline(time.Now().Add(3 * time.Second))
+	for range len(head) + 1 {
+		if _, err := readReply(rc.br); err != nil {
+			return err
+		}
+	}
+	return drain(rc, 2*time.Second)
+}
+
 // redisBigReplyAbort: GET of a 1 MiB value, 4 KiB read, close — a client
 // that timed out or was cancelled mid-reply.
 func redisBigReplyAbort(d *driver, i int) error {
