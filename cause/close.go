@@ -789,17 +789,50 @@ func (f *facts) pipelinedUnanswered() bool {
 }
 
 // readOrUnread is the verdict on a client's reset after the server's data
-// when the wire cannot say whether the client read it (the two cases in
-// matchLiveAbort that cite their measurements): even odds between an
-// abortive close after reading and a close with data unread, and what
+// when the window cannot say whether the client read it (the two cases in
+// matchLiveAbort that cite their measurements). A reset right after the
+// data is an abort on reading it (readThenAbort); later, even odds between
+// an abortive close after reading and a close with data unread, and what
 // settles it. how qualifies the reset in the evidence.
 func readOrUnread(f *facts, how string) (Sender, float64, bool) {
-	f.add("%s reset after reading %s's data%s: an abortive close (SO_LINGER 0) after reading it all, or a close with the last of it unread (a browser closing a page, a client killed), which the window cannot show", f.role, f.peerRole, how)
+	gap := f.ctx.Time.Sub(f.p.LastData)
+	if toResp, toOrig, ok := f.c.RTT(); ok {
+		// Less the resetter's round trip from the capture point: the
+		// data's way there and the reset's way back.
+		if f.ctx.Dir == flow.FromOrig {
+			gap -= toOrig
+		} else {
+			gap -= toResp
+		}
+	}
+	if gap < readThenAbort {
+		f.add("%s reset %s after %s's last data reached it%s: an application closing on reading the end of the answer, abortively (SO_LINGER 0); a close with data unread is not timed by its arrival", f.role, max(gap, 0).Round(time.Microsecond), f.peerRole, how)
+		f.cause = ApplicationAbort
+		f.alt(UnreadDataClose, 0.1)
+		return f.role, 0.9, true
+	}
+	f.add("%s reset %s after reading %s's data%s: an abortive close (SO_LINGER 0) after reading it all, or a close with the last of it unread (a browser closing a page, a client killed), which the window cannot show", f.role, gap.Round(time.Microsecond), f.peerRole, how)
 	f.add("the wire cannot tell these apart: watch on %s gives the kernel's reason (TCP_STATE or TCP_ABORT_ON_CLOSE)", f.role)
 	f.cause = ApplicationAbort
 	f.alt(UnreadDataClose, 0.45)
 	return f.role, 0.55, true
 }
+
+// readThenAbort bounds the time from the last data to a client's reset
+// that aborts on reading it: an application that reads an answer to its
+// end and closes with SO_LINGER 0 does so as the last read returns, while
+// one that closes with data unread closes for its own reasons (a page
+// closed, a timeout, a kill), whenever the data came. Measured from the
+// capture point, less the client's round trip, over the resets readOrUnread
+// judged on every kernel-truth run of 30 November (tshark): TCP_STATE, real
+// haproxy with option nolinger on its backends 731 of 1 301 within 1 ms
+// (server-close 93 of 100, idle purge 410 of 601, reuse-never 228 of 600),
+// the harness' clients 3 586 and 3 708 of 4 000 (seeds 18, 20); against
+// TCP_ABORT_ON_CLOSE, real clients closing with data unread, 24 of 337
+// (chromium 19 of 277, curl timing out 4 of 18, a backend terminated 1
+// of 2). So 97 % right within it on real software; the rest keeps the even
+// odds (570 against 313 there).
+const readThenAbort = time.Millisecond
 
 // reactToFIN bounds a reset that answers the peer's FIN as soon as the
 // application read it (matchLiveAbort, which cites its measurement).

@@ -590,6 +590,24 @@ func TestRealSoftwareShapes(t *testing.T) {
 		seg{flags: A, seq: 1081, ack: 7897, at: 3530 * us},
 		seg{flags: RA, seq: 1081, ack: 7897, at: 3880 * us},
 	)
+	// withRTT gives a conversation a handshake whose client is rtt from
+	// the capture point and moves its last segment (the reset) to gap after
+	// the server's last data before it.
+	withRTT := func(rtt time.Duration, segs []seg, gap time.Duration) []seg {
+		out := append([]seg{}, segs...)
+		out[1].at, out[2].at = ms, ms+rtt
+		for i := 3; i < len(out); i++ {
+			out[i].at += rtt // after the handshake, in the same order
+		}
+		var last time.Duration
+		for _, s := range out[:len(out)-1] {
+			if s.fromServer && (s.n > 0 || s.data != "") {
+				last = s.at
+			}
+		}
+		out[len(out)-1].at = last + gap
+		return out
+	}
 	const forbidden = "HTTP/1.1 403 Forbidden\r\ncontent-length: 93\r\n\r\n"
 	// A client's flight, the server's answer, its reset with everything
 	// acknowledged.
@@ -650,14 +668,20 @@ func TestRealSoftwareShapes(t *testing.T) {
 			seg{fromServer: true, flags: FA, seq: 5747, ack: 1084, at: 1577 * us},
 			seg{fromServer: true, flags: RA, seq: 5748, ack: 1084, at: 1626 * us},
 		), cause: ApplicationAbort, sender: Server, minConf: 0.8},
-		// A client resetting right after the server's latest data, its
-		// window unmoved: an abortive close when the server had finished
-		// (the harness' clients that read everything: SO_LINGER 0) as
-		// often as a close with the last of it unread (every real client:
-		// TCP_ABORT_ON_CLOSE), so even odds; a close with data unread when
-		// the server's next data arrives after the reset (clients reading
-		// part of a large reply, curl timing out: TCP_ABORT_ON_CLOSE).
-		{name: "client abort, server done", segs: midStream, cause: ApplicationAbort, sender: Client, undecided: UnreadDataClose},
+		// A client resetting after the server's latest data, its window
+		// unmoved: within readThenAbort of the data an abort on reading it
+		// (the harness' clients and real haproxy with option nolinger:
+		// TCP_STATE); later, an abortive close as often as a close with
+		// the last of it unread (real clients: TCP_ABORT_ON_CLOSE), so
+		// even odds; a close with data unread when the server's next data
+		// arrives after the reset (clients reading part of a large reply,
+		// curl timing out: TCP_ABORT_ON_CLOSE).
+		// Captured at the client (its round trip 20 µs) or at the server
+		// (4 ms): the gap is the client's own, less its round trip.
+		{name: "client abort 360 µs after the data", segs: withRTT(20*us, midStream, 360*us), cause: ApplicationAbort, sender: Client, minConf: 0.9},
+		{name: "client abort 1.5 ms after the data", segs: withRTT(20*us, midStream, 1500*us), cause: ApplicationAbort, sender: Client, undecided: UnreadDataClose},
+		{name: "4.5 ms after the data, 4 ms away", segs: withRTT(4*ms, midStream, 4500*us), cause: ApplicationAbort, sender: Client, minConf: 0.9},
+		{name: "6 ms after the data, 4 ms away", segs: withRTT(4*ms, midStream, 6*ms), cause: ApplicationAbort, sender: Client, undecided: UnreadDataClose},
 		// chromium closing a preconnected socket it had sent one request
 		// on, 138 ms after the answer (TCP_ABORT_ON_CLOSE; bench/realtruth
 		// kind chromium-preconnect, 30 November, packets as captured).
@@ -676,12 +700,13 @@ func TestRealSoftwareShapes(t *testing.T) {
 		// after reading the response (TCP_STATE, bench/realtruth
 		// hbproxy-reuse-never): the response's ACK still delayed, so the
 		// reset is the first to acknowledge it, the window unchanged (the
-		// handshake here has no MSS option: 536 bytes, so a shorter reply).
+		// handshake here has no MSS option: 536 bytes, so a shorter reply),
+		// 400 µs after the data.
 		{name: "abort with the last ACK still delayed", segs: conv(
 			seg{flags: PA, seq: 1001, ack: 5001, n: 80, at: 3 * ms},
 			seg{fromServer: true, flags: PA, seq: 5001, ack: 1081, n: 400, at: 4 * ms},
 			seg{flags: RA, seq: 1081, ack: 5401, at: 4*ms + 400*us},
-		), cause: ApplicationAbort, sender: Client, undecided: UnreadDataClose},
+		), cause: ApplicationAbort, sender: Client, minConf: 0.9},
 		// A browser uploading past nginx's 413 (chromium-upload-413,
 		// TCP_ABORT_ON_CLOSE): the client goes on sending after the error
 		// reply, then resets with it unread.
