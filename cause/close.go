@@ -730,25 +730,18 @@ func matchLiveAbort(f *facts) (Sender, float64, bool) {
 	case f.p.Payload > 0:
 		f.add("%s reset after its own answer, with everything %s sent acknowledged: an abortive close (SO_LINGER 0), or a close with further requests unread that the window did not show", f.role, f.peerRole)
 		f.cause = ApplicationAbort
-		if f.role == Server && f.p.FlightWhole && f.p.FlightMsgs == 1 {
-			// The client's whole last flight was seen and held one request,
-			// answered: nothing was left to be unread, so an abortive
-			// close. The harness' 4 000 SO_LINGER 0 servers per run, 28 000
-			// of 28 000 over seeds 1, 3, 4, 12, 14, 16 and 18; on real
-			// software, haproxy's nolinger answers land in the cases above,
-			// and none of the 50 bench/realtruth runs of 30 November had
-			// this shape seen whole. Said at 0.55 while pipelines shared it
-			// (its bin 0.44 over on the harness once they were told apart).
-			f.add("%s's last flight, captured whole, held one message (%s), answered: nothing was left unread", f.peerRole, f.p.Framing)
-			f.alt(UnreadDataClose, 0.1)
-			return f.role, 0.9, true
-		}
-		// What the capture does not show keeps the odds even: requests cut
-		// by the snap length or in a binary protocol. nginx answering the
-		// first of 3–6 pipelined 686-byte GETs (lingering_close off) and
-		// closing with the rest unread: 300 of 300 TCP_ABORT_ON_CLOSE at
-		// tcpdump -s 128 (bench/realtruth nginx-pipeline-lingering-off,
-		// seeds 1–3); two PostgreSQL backends crashing with a query unread.
+		// Where the capture cut the client's last flight, it cannot show
+		// whether the server answered all of it: nginx answering the first
+		// of 3–6 pipelined 686-byte GETs (lingering_close off) and closing
+		// with the rest unread, 300 of 300 TCP_ABORT_ON_CLOSE at tcpdump
+		// -s 128 (bench/realtruth nginx-pipeline-lingering-off, seeds 1–3).
+		// A flight seen whole with one request answered is no surer: the
+		// harness' 4 000 SO_LINGER 0 servers a run are aborts, but sshd
+		// answering an HTTP GET or a client's version line with its banner
+		// and resetting, having read one line of it (zeek
+		// http__get-to-ssh-server, suricata output-eve-anomaly-02, judged
+		// by hand), and PostgreSQL backends crashing with a query unread
+		// (bench/realtruth) are unread closes of that shape.
 		if f.role == Server && f.p.Framing != flow.FramingNone && !f.p.FlightWhole {
 			f.add("the capture did not keep all of %s's last flight (a snap length, or past 16 KiB): a full capture (tcpdump -s 0) shows whether it had pipelined more than %s answered", f.peerRole, f.role)
 		}
