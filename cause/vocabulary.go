@@ -91,7 +91,7 @@ var Vocabulary = []Info{
 	{
 		ID: ApplicationAbort, Title: "Application abort",
 		Description:   "The application aborted the connection (SO_LINGER 0, abort(), request cancelled).",
-		Wire:          "An endpoint resets an established flow from its live socket at its next sequence, its window not reopened (the application had read what arrived): SO_LINGER 0, or Windows' RST+ACK with window 0. A silent server's reset within 10 ms of the handshake is a connection-level reject, one a second or more after it a request timeout; a reset after zero-window probes is a send timeout.",
+		Wire:          "An endpoint resets an established flow from its live socket at its next sequence, its window not reopened (the application had read what arrived): SO_LINGER 0, or Windows' RST+ACK with window 0. A client's reset within 1 ms of the data it read is an abort on reading it; later, the wire cannot tell it from a close with the last data unread (even odds). A silent server's reset within 10 ms of the handshake is a connection-level reject, one a second or more after it a request timeout; a reset after zero-window probes is a send timeout.",
 		KernelReasons: []string{"TCP_DISCONNECT_WITH_DATA", "TCP_ABORT_ON_LINGER", "TCP_STATE"},
 		Benign:        true,
 		Advice: []string{
@@ -114,7 +114,7 @@ var Vocabulary = []Info{
 	{
 		ID: UnreadDataClose, Title: "Close with unread data",
 		Description:   "The application closed the socket with unread data in its receive buffer, so the kernel sent a reset instead of a FIN (RFC 2525 §2.17).",
-		Wire:          "RST+ACK instead of FIN after the peer's data, its window reopened past the sender's last ACK (tcp_close freed the unread data just before resetting), or the peer's data acknowledged only by the reset; a server's reset right after a request it never answered (a keep-alive close racing the request), or right after its own error reply (HTTP 4xx/5xx, a redis -ERR: the request refused and left unread).",
+		Wire:          "RST+ACK instead of FIN after the peer's data, its window reopened past the sender's last ACK (tcp_close freed the unread data just before resetting), or the peer's data acknowledged only by the reset; a server's reset right after a request it never answered (a keep-alive close racing the request), or right after its own error reply (HTTP 4xx/5xx, a redis -ERR: the request refused and left unread), or after answering fewer requests than the client pipelined in its last flight (HTTP, redis and text-line requests counted; a snap length can hide them).",
 		KernelReasons: []string{"TCP_ABORT_ON_CLOSE"},
 		Advice: []string{
 			"fix the application to read the request or response fully before close(), or shutdown(SHUT_WR) and drain",
