@@ -176,7 +176,20 @@ func (c *Conn) Update(p *packet.Packet, d Dir, ts time.Time, frame uint64, ipByt
 			segLen++
 		}
 		end := seq.Add(segLen)
-		fresh := !e.HasSeq || e.NextSeq.LessThan(end) // bytes new to the stream
+		// The payload's bytes new to the stream: none for a
+		// retransmission, those past NextSeq for one that carries new
+		// bytes too, all of them after a hole.
+		fresh, skip, hole := p.PayloadLen > 0, 0, false
+		if first := seq.Add(segLen - uint32(p.PayloadLen) - flagLen(f, packet.FIN)); fresh && e.HasSeq {
+			switch dataEnd := first.Add(uint32(p.PayloadLen)); {
+			case !e.NextSeq.LessThan(dataEnd):
+				fresh = false
+			case first.LessThan(e.NextSeq):
+				skip = int(e.NextSeq - first)
+			case e.NextSeq.LessThan(first):
+				hole = true
+			}
+		}
 		switch {
 		case !e.HasSeq:
 			e.HasSeq, e.NextSeq = true, end
@@ -202,7 +215,8 @@ func (c *Conn) Update(p *packet.Packet, d Dir, ts time.Time, frame uint64, ipByt
 				e.ErrorReply = isErr
 			}
 			if fresh {
-				e.countMessages(p.Payload, p.PayloadLen, e.Payload == 0 || peer.LastData.After(e.LastData))
+				e.countMessages(p.Payload[min(skip, len(p.Payload)):], p.PayloadLen-skip, !e.inFlight, hole)
+				e.inFlight, peer.inFlight = true, false
 			}
 			e.Payload += uint64(p.PayloadLen)
 			e.LastData = ts
@@ -236,6 +250,14 @@ func (c *Conn) Update(p *packet.Packet, d Dir, ts time.Time, frame uint64, ipByt
 // String is a one-line description for debugging and evidence.
 func (c *Conn) String() string {
 	return fmt.Sprintf("%s -> %s %s %s", c.Ep[0].Addr, c.Ep[1].Addr, c.History.String(), c.ConnState())
+}
+
+// flagLen is 1 when f has flag (a SYN's or FIN's place in the sequence).
+func flagLen(f, flag packet.Flags) uint32 {
+	if f.Has(flag) {
+		return 1
+	}
+	return 0
 }
 
 // keepalive records a keepalive probe from e; a run restarts whenever

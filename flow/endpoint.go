@@ -117,16 +117,22 @@ type Endpoint struct {
 	DataAfterFIN uint64 // payload bytes this side sent after the peer's FIN
 
 	// Framing and FlightMsgs are how this side's latest flight of data
-	// (what it sent since the peer's last data) divides into messages, and
-	// how many it held (countMessages; 255 at most): a client's pipelined
-	// requests, a server's answers to them. FlightWhole says every byte of
-	// a framed flight was read for them (no snap length cut it, no more
-	// than maxFlightScan); flightScanned counts the bytes read. The four
-	// fill what was padding: the struct stays 448 bytes, seven cache lines.
+	// (the bytes new to its stream since the peer last sent some) divides
+	// into messages, and how many it held (countMessages; 255 at most): a
+	// client's pipelined requests, a server's answers to them. FlightWhole
+	// says every byte of a framed flight was read for them (no snap length
+	// cut it, none was missing, no more than maxFlightScan). flightCarry
+	// is how much of a message's marker the last segment ended with,
+	// flightScanned the flight's bytes read, inFlight whether this side's
+	// next new bytes continue its flight (the peer has sent none since).
+	// They fill what was padding: the struct stays 448 bytes, seven cache
+	// lines.
 	Framing       Framing
 	FlightMsgs    uint8
 	FlightWhole   bool
-	flightScanned uint32
+	flightCarry   uint8
+	flightScanned uint16
+	inFlight      bool
 }
 
 // IPIDUpMax is the largest step between two IPv4 IDs of one sender read

@@ -49,7 +49,8 @@ const maxFlightScan = 16 << 10
 const stoppedAtBody = maxFlightScan + 1
 
 // httpMethods are the request lines a flight of HTTP/1.x requests begins
-// with (RFC 9110 §9).
+// with (RFC 9110 §9); a request line of another method is known by its
+// version (httpRequestLine).
 var httpMethods = []string{"GET ", "POST ", "PUT ", "HEAD ", "DELETE ", "OPTIONS ", "PATCH ", "CONNECT ", "TRACE "}
 
 // framingOf judges a flight's framing from its first segment.
@@ -64,60 +65,68 @@ func framingOf(b []byte) Framing {
 		return FramingRESP
 	case c == 'P' && bytes.HasPrefix(b, []byte("PRI * HTTP/2")):
 		return FramingNone // HTTP/2's preface: binary frames follow
-	case c >= 'A' && c <= 'Z':
-		for _, m := range httpMethods {
-			if len(b) >= len(m) && string(b[:len(m)]) == m {
-				return FramingHTTPRequest
-			}
-		}
+	case c >= 'A' && c <= 'Z' && httpRequestLine(b):
+		return FramingHTTPRequest
 	}
-	if isText(b[0]) && b[0] != ' ' {
+	if isText(b[0]) && b[0] != ' ' && b[0] < 0x80 {
 		return FramingLines
 	}
 	return FramingNone
 }
 
-// isText says whether c can be part of a text protocol's line.
-func isText(c byte) bool { return c >= 0x20 && c < 0x7f || c == '\r' || c == '\n' || c == '\t' }
+// httpRequestLine says whether b begins an HTTP/1.x request: a known
+// method, or a first line that ends in the version (WebDAV's PROPFIND, an
+// extension method), which would otherwise count as one line a header.
+func httpRequestLine(b []byte) bool {
+	for _, m := range httpMethods {
+		if len(b) >= len(m) && string(b[:len(m)]) == m {
+			return true
+		}
+	}
+	line, _, ok := bytes.Cut(b, []byte("\r\n"))
+	return ok && (bytes.HasSuffix(line, []byte(" HTTP/1.1")) || bytes.HasSuffix(line, []byte(" HTTP/1.0")))
+}
 
-// countMessages adds the messages of a data segment new to e's stream to
-// its flight's count: b is what the capture kept of its size payload bytes,
-// and flightStart says the segment begins a flight.
-func (e *Endpoint) countMessages(b []byte, size int, flightStart bool) {
-	if flightStart {
-		e.Framing, e.FlightMsgs, e.flightScanned = framingOf(b), 0, 0
-		e.FlightWhole = e.Framing != FramingNone
+// isText says whether c can be part of a text protocol's line (UTF-8
+// included).
+func isText(c byte) bool { return c >= 0x20 && c != 0x7f || c == '\r' || c == '\n' || c == '\t' }
+
+// countMessages adds the messages of a segment's bytes new to e's stream
+// to its flight's count: b is what the capture kept of its size new bytes,
+// start says they begin a flight, and hole that bytes before them were
+// never seen (captured out of order, or lost to the capture).
+func (e *Endpoint) countMessages(b []byte, size int, start, hole bool) {
+	if start {
+		e.Framing, e.FlightMsgs, e.flightScanned, e.flightCarry = framingOf(b), 0, 0, 0
+		e.FlightWhole = e.Framing != FramingNone && !hole
+		if e.Framing == FramingRESP {
+			e.flightCarry = 1 // the flight begins a line
+		}
 	}
 	if e.Framing == FramingNone || e.flightScanned == stoppedAtBody {
 		return
 	}
-	if len(b) < size || e.flightScanned+uint32(len(b)) > maxFlightScan {
+	if hole {
+		e.FlightWhole, e.flightCarry = false, 0 // what came before is unknown
+	}
+	if len(b) < size || int(e.flightScanned)+len(b) > maxFlightScan {
 		e.FlightWhole = false // cut by the snap length or the scan's bound: messages may hide in the rest
 	}
 	if e.flightScanned >= maxFlightScan {
 		return
 	}
-	if rest := maxFlightScan - e.flightScanned; uint32(len(b)) > rest {
+	if rest := maxFlightScan - int(e.flightScanned); len(b) > rest {
 		b = b[:rest]
 	}
-	e.flightScanned += uint32(len(b))
+	e.flightScanned += uint16(len(b))
 	var n int
 	switch e.Framing {
 	case FramingHTTPRequest:
-		n = bytes.Count(b, []byte("\r\n\r\n"))
+		n, e.flightCarry = countAcross(b, "\r\n\r\n", e.flightCarry)
 	case FramingHTTPResponse:
-		n = bytes.Count(b, []byte("HTTP/1."))
+		n, e.flightCarry = countAcross(b, "HTTP/1.", e.flightCarry)
 	case FramingRESP:
-		for i := bytes.IndexByte(b, '*'); i >= 0 && i+1 < len(b); {
-			if (i == 0 || b[i-1] == '\n') && isDigit(b[i+1]) {
-				n++
-			}
-			j := bytes.IndexByte(b[i+1:], '*')
-			if j < 0 {
-				break
-			}
-			i += 1 + j
-		}
+		n, e.flightCarry = respCommands(b, e.flightCarry == 1)
 	case FramingLines:
 		for i, c := range b {
 			if !isText(c) {
@@ -130,4 +139,47 @@ func (e *Endpoint) countMessages(b []byte, size int, flightStart bool) {
 		n = bytes.Count(b, []byte{'\n'})
 	}
 	e.FlightMsgs = uint8(min(int(e.FlightMsgs)+n, 255))
+}
+
+// countAcross counts pat in b, a match begun at the previous segment's end
+// included: carry is how much of pat that segment ended with, and the
+// result's second value is how much of it b ends with.
+func countAcross(b []byte, pat string, carry uint8) (int, uint8) {
+	n := 0
+	if k := int(carry); k > 0 {
+		switch need := pat[k:]; {
+		case len(b) >= len(need) && string(b[:len(need)]) == need:
+			n, b = 1, b[len(need):]
+		case len(b) < len(need) && string(b) == need[:len(b)]:
+			return 0, uint8(k + len(b))
+		}
+	}
+	n += bytes.Count(b, []byte(pat))
+	for k := min(len(pat)-1, len(b)); k > 0; k-- {
+		if string(b[len(b)-k:]) == pat[:k] {
+			return n, uint8(k)
+		}
+	}
+	return n, 0
+}
+
+// respCommands counts the RESP arrays ("*<n>") that begin a line in b;
+// lineStart says b's first byte begins one. The second value is 1 when b
+// ends a line.
+func respCommands(b []byte, lineStart bool) (int, uint8) {
+	n := 0
+	for i := 0; i < len(b); i++ {
+		j := bytes.IndexByte(b[i:], '*')
+		if j < 0 {
+			break
+		}
+		i += j
+		if (i == 0 && lineStart || i > 0 && b[i-1] == '\n') && (i+1 == len(b) || isDigit(b[i+1])) {
+			n++
+		}
+	}
+	if len(b) > 0 && b[len(b)-1] == '\n' {
+		return n, 1
+	}
+	return n, 0
 }

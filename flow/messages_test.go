@@ -21,12 +21,20 @@ func TestCountMessages(t *testing.T) {
 		{"one GET", []string{get}, FramingHTTPRequest, 1, true},
 		{"three GETs pipelined", []string{get + get + get}, FramingHTTPRequest, 3, true},
 		{"three GETs over two segments", []string{get + get[:20], get[20:] + get}, FramingHTTPRequest, 3, true},
+		{"a head's end split \\r\\n|\\r\\n", []string{get + get[:len(get)-2], "\r\n" + get}, FramingHTTPRequest, 3, true},
+		{"a head's end split over three segments", []string{get[:len(get)-3], "\n\r", "\n"}, FramingHTTPRequest, 1, true},
+		{"a WebDAV request", []string{"PROPFIND /d HTTP/1.1\r\nHost: h\r\nDepth: 1\r\n\r\n"}, FramingHTTPRequest, 1, true},
 		{"a POST and its body", []string{"POST /u HTTP/1.1\r\nContent-Length: 6\r\n\r\n", "abc\r\n\r"}, FramingHTTPRequest, 1, true},
 		{"responses", []string{"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n\r\n"}, FramingHTTPResponse, 2, true},
+		{"a status line split HTTP|/1.1", []string{"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP", "/1.1 200 OK\r\n\r\n"}, FramingHTTPResponse, 2, true},
 		{"redis SET pipelined", []string{set + set + set + "*1\r\n$4\r\nQUIT\r\n"}, FramingRESP, 4, true},
 		{"redis SET, a value that begins with *", []string{"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\n*1\r\n"}, FramingRESP, 2, true}, // counted as two: the cost of not parsing bulk strings
+		{"redis commands split at a line's start", []string{set + "*", "3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"}, FramingRESP, 2, true},
+		{"redis, a segment that begins mid-line", []string{"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\nx", "*1\r\n"}, FramingRESP, 1, true},
 		{"a line protocol, pipelined", []string{"1200\n1200\n1200\n"}, FramingLines, 3, true},
 		{"memcached gets", []string{"get a\r\nget b\r\n"}, FramingLines, 2, true},
+		{"a memcached set", []string{"set k 0 0 5\r\nhello\r\n"}, FramingLines, 2, true}, // two lines, one command: lines are not parsed further
+		{"UTF-8 in a line", []string{"café\n", "naïve\n"}, FramingLines, 2, true},
 		{"a command line and a binary body", []string{"U 4096\n\x00\x00\n\x00", "\n\n\n"}, FramingLines, 1, true},
 		{"TLS", []string{"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"}, FramingNone, 0, false},
 		{"HTTP/2 preface", []string{"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"}, FramingNone, 0, false},
@@ -42,11 +50,22 @@ func TestCountMessages(t *testing.T) {
 			if rest, ok := strings.CutPrefix(s, "snap:"); ok {
 				b, size = []byte(rest[:30]), len(rest) // a capture kept 30 bytes
 			}
-			e.countMessages(b, size, i == 0)
+			e.countMessages(b, size, i == 0, false)
 		}
 		if e.Framing != tt.framing || e.FlightMsgs != tt.msgs || e.FlightWhole != tt.whole {
 			t.Errorf("%s: %v, %d messages, whole %t; want %v, %d, %t", tt.name, e.Framing, e.FlightMsgs, e.FlightWhole, tt.framing, tt.msgs, tt.whole)
 		}
+	}
+}
+
+// TestCountMessagesHole: bytes that follow a hole in the stream leave the
+// flight's count a lower bound.
+func TestCountMessagesHole(t *testing.T) {
+	var e Endpoint
+	e.countMessages([]byte("1\n2\n"), 4, true, false)
+	e.countMessages([]byte("4\n"), 2, false, true) // "3\n" not seen yet
+	if e.FlightMsgs != 3 || e.FlightWhole {
+		t.Errorf("%d messages, whole %t; want 3, not whole", e.FlightMsgs, e.FlightWhole)
 	}
 }
 
@@ -87,4 +106,72 @@ func TestFlightMessages(t *testing.T) {
 	if c, _ := tab.Lookup(&p, start.Add(300*time.Millisecond)); c.Ep[FromOrig].FlightMsgs != 1 {
 		t.Fatalf("the next flight: %d messages, want 1", c.Ep[FromOrig].FlightMsgs)
 	}
+}
+
+// TestFlightMessagesResent: a retransmission that carries new bytes too
+// (Linux collapses queued segments into one when it resends) counts only
+// the new ones; bytes captured ahead of a hole leave the flight not whole.
+func TestFlightMessagesResent(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		segs  [][2]any // sequence offset after the handshake, payload
+		msgs  uint8
+		whole bool
+	}{
+		{"resent with new bytes", [][2]any{{0, "100\n"}, {0, "100\n100\n"}}, 2, true},
+		{"out of order", [][2]any{{4, "100\n"}, {0, "100\n"}}, 1, false},
+	} {
+		tab := NewTable(Config{})
+		start := time.Unix(1_700_000_000, 0)
+		steps := []step{
+			{from: 'c', flags: fS, seq: 1000},
+			{from: 's', flags: fSA, seq: 5000, ack: 1001},
+			{from: 'c', flags: fA, seq: 1001, ack: 5001},
+		}
+		for i, sg := range tc.segs {
+			data := sg[1].(string)
+			steps = append(steps, step{from: 'c', flags: fPA, seq: 1001 + uint32(sg[0].(int)), ack: 5001, n: len(data), at: time.Duration(i+1) * time.Millisecond})
+		}
+		var c *Conn
+		for i, s := range steps {
+			p := s.packet()
+			if i >= 3 {
+				p.Payload = []byte(tc.segs[i-3][1].(string))
+			}
+			tab.Process(&p, start.Add(s.at), uint64(i+1), p.IPLen)
+			c, _ = tab.Lookup(&p, start.Add(s.at))
+		}
+		if e := &c.Ep[FromOrig]; e.FlightMsgs != tc.msgs || e.FlightWhole != tc.whole {
+			t.Errorf("%s: %d messages, whole %t; want %d, %t", tc.name, e.FlightMsgs, e.FlightWhole, tc.msgs, tc.whole)
+		}
+	}
+}
+
+// FuzzCountMessages: any flight, split anywhere and cut by any snap
+// length, is counted without a panic, the count never falls within a
+// flight, and the scan stays within its bound.
+func FuzzCountMessages(f *testing.F) {
+	for _, s := range []string{"GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n", "*1\r\n$4\r\nPING\r\n*1\r\n", "HTTP/1.1 200 OK\r\n\r\nHTTP/1.", "1\n2\n\x00", ""} {
+		f.Add([]byte(s), uint8(7), uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, b []byte, split, snap uint8) {
+		var e Endpoint
+		for i, start := 0, true; i < len(b) || start; start = false {
+			j := min(len(b), i+1+int(split))
+			seg := b[i:j]
+			kept := seg[:min(len(seg), 1+int(snap))]
+			before := e.FlightMsgs
+			e.countMessages(kept, len(seg), start, false)
+			if !start && e.FlightMsgs < before {
+				t.Fatalf("count fell from %d to %d", before, e.FlightMsgs)
+			}
+			if e.flightScanned > stoppedAtBody {
+				t.Fatalf("scanned %d", e.flightScanned)
+			}
+			i = j
+			if len(b) == 0 {
+				break
+			}
+		}
+	})
 }
