@@ -33,12 +33,16 @@ type seg struct {
 	mac        *[6]byte
 	ipid       uint16 // IPv4 ID; 0 leaves it 0
 	data       string // payload bytes; n is their length when set
+	snap       int    // when set, the capture kept only this many of data's bytes
 }
 
 func (s seg) packet() packet.Packet {
 	p := packet.Packet{IPVersion: 4, Flags: s.flags, Seq: s.seq, Ack: s.ack, PayloadLen: s.n, Window: 1000}
 	if s.data != "" {
 		p.Payload, p.PayloadLen = []byte(s.data), len(s.data)
+		if s.snap > 0 {
+			p.Payload = p.Payload[:s.snap]
+		}
 	}
 	p.Src, p.SrcPort, p.Dst, p.DstPort = cli.Addr(), cli.Port(), srv.Addr(), srv.Port()
 	p.TTL = 64
@@ -620,6 +624,13 @@ func TestRealSoftwareShapes(t *testing.T) {
 			seg{fromServer: true, flags: RA, seq: end, ack: 1001 + uint32(len(req)), at: 6 * ms},
 		)
 	}
+	// cut keeps n bytes of segment i's payload, as a snap length does.
+	cut := func(segs []seg, i, n int) []seg {
+		out := append([]seg{}, segs...)
+		out[i].snap = n
+		return out
+	}
+	const set = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"
 	const get = "GET /small HTTP/1.1\r\nHost: realtruth\r\n\r\n"
 	const ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 	tests := []struct {
@@ -632,6 +643,8 @@ func TestRealSoftwareShapes(t *testing.T) {
 		// undecided, when set, is the cause the wire cannot rule out: the
 		// verdict must give it at least 0.4 and itself no more than 0.6.
 		undecided ID
+		// evidence, when set, must be part of the verdict's evidence.
+		evidence string
 	}{
 		// An error reply then the reset, everything acknowledged: the
 		// request refused and left unread (nginx's 413 without lingering
@@ -651,6 +664,14 @@ func TestRealSoftwareShapes(t *testing.T) {
 		{name: "three GETs, three answers", segs: answered(get+get+get, ok+ok+ok), cause: ApplicationAbort, sender: Server},
 		{name: "three lines, an unframed answer", segs: answered("1200\n1200\n1200\n", "\x00\x00\x00\x00"), cause: UnreadDataClose, sender: Server, minConf: 0.9},
 		{name: "one line, an unframed answer", segs: answered("1200\n", "\x00\x00\x00\x00"), cause: ApplicationAbort, sender: Server, undecided: UnreadDataClose},
+		{name: "three redis SETs, one +OK", segs: answered(set+set+set, "+OK\r\n"), cause: UnreadDataClose, sender: Server, minConf: 0.9},
+		{name: "three redis SETs, three +OK", segs: answered(set+set+set, "+OK\r\n+OK\r\n+OK\r\n"), cause: ApplicationAbort, sender: Server, undecided: UnreadDataClose},
+		// What the capture cut cannot be counted: answers that may number
+		// more than it kept, requests it did not keep (nginx's pipelined
+		// GETs at tcpdump -s 128: TCP_ABORT_ON_CLOSE, a coin that says
+		// what settles it).
+		{name: "three GETs, their answers cut", segs: cut(answered(get+get+get, ok+ok+ok), 5, 20), cause: ApplicationAbort, sender: Server, undecided: UnreadDataClose},
+		{name: "three GETs cut, one answer", segs: cut(answered(get+get+get, ok), 3, 30), cause: ApplicationAbort, sender: Server, undecided: UnreadDataClose, evidence: "a full capture"},
 		// A server that answers, waits, and resets when the client's FIN
 		// arrives (haproxy's deny with option nolinger: TCP_STATE, the
 		// request read to the end) is an abortive close, whether its answer
@@ -683,6 +704,9 @@ func TestRealSoftwareShapes(t *testing.T) {
 		{name: "client abort 1.5 ms after the data", segs: withRTT(20*us, midStream, 1500*us), cause: ApplicationAbort, sender: Client, undecided: UnreadDataClose},
 		{name: "4.5 ms after the data, 4 ms away", segs: withRTT(4*ms, midStream, 4500*us), cause: ApplicationAbort, sender: Client, minConf: 0.9},
 		{name: "6 ms after the data, 4 ms away", segs: withRTT(4*ms, midStream, 6*ms), cause: ApplicationAbort, sender: Client, undecided: UnreadDataClose},
+		// A handshake "round trip" longer than the gap (its ACK captured a
+		// second late) is not the client's: nothing is taken off.
+		{name: "500 ms after the data, a 1 s handshake", segs: withRTT(1000*ms, midStream, 500*ms), cause: ApplicationAbort, sender: Client, undecided: UnreadDataClose},
 		// chromium closing a preconnected socket it had sent one request
 		// on, 138 ms after the answer (TCP_ABORT_ON_CLOSE; bench/realtruth
 		// kind chromium-preconnect, 30 November, packets as captured).
@@ -761,6 +785,9 @@ func TestRealSoftwareShapes(t *testing.T) {
 				if v.Confidence > 0.6 || p < 0.4 {
 					t.Errorf("got %s at %.2f and %s at %.2f, want no more than 0.6 and at least 0.4: the wire cannot tell them apart", v.Cause, v.Confidence, tt.undecided, p)
 				}
+			}
+			if tt.evidence != "" && !strings.Contains(strings.Join(v.Evidence, " | "), tt.evidence) {
+				t.Errorf("evidence %q does not say %q", v.Evidence, tt.evidence)
 			}
 			checkAlternatives(t, v)
 		})
