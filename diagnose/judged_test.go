@@ -17,7 +17,11 @@ import (
 // Floors for TestCorpusJudgedByHand, set at what main gives less a margin.
 // Measured: with main at 30625c6 (before the rules fixed from this
 // judgment) 136 of 175 causes right and 160 of 167 senders; at 17fb382,
-// 153 and 160. The judged rows are since the training set of those fixes,
+// 153 and 160; at 67fa49a, 158; since the 1 ms abort (cause
+// readThenAbort, measured on the kernel's reasons), 151: six crafted
+// suricata captures whose timestamps a script wrote and wstunnel's
+// websocket close, resets within a millisecond of the data that the
+// judgment leaves open (cannot tell), now an abort at 0.9. The judged rows are since the training set of those fixes,
 // so this is a regression floor, not a measure of accuracy on new traffic
 // (bench/truth and bench/realtruth are that).
 const (
