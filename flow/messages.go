@@ -136,7 +136,7 @@ func (e *Endpoint) countMessages(b []byte, size int, start, hole bool) {
 				break
 			}
 		}
-		n = bytes.Count(b, []byte{'\n'})
+		n, e.flightCarry = commandLines(b, e.flightCarry)
 	}
 	e.FlightMsgs = uint8(min(int(e.FlightMsgs)+n, 255))
 }
@@ -161,6 +161,63 @@ func countAcross(b []byte, pat string, carry uint8) (int, uint8) {
 		}
 	}
 	return n, 0
+}
+
+// commandLines counts the command lines of a text protocol in b: every
+// line but the data line behind a memcached storage command ("set k 0 0
+// 5\r\n", then "hello\r\n"). carry says where the previous segment left
+// off (lineState); so does the result's second value for b.
+func commandLines(b []byte, carry uint8) (int, uint8) {
+	n, st := 0, lineState(carry)
+	for len(b) > 0 {
+		line, rest, ended := bytes.Cut(b, []byte{'\n'})
+		switch st {
+		case atCommand:
+			st = inCommand
+			if storageCommand(line) {
+				st = inStorage
+			}
+		case atData:
+			st = inData
+		}
+		if !ended {
+			return n, uint8(st)
+		}
+		switch st {
+		case inCommand:
+			n, st = n+1, atCommand
+		case inStorage:
+			n, st = n+1, atData
+		case inData:
+			st = atCommand
+		}
+		b = rest
+	}
+	return n, uint8(st)
+}
+
+// lineState is where a text flight's count stands between segments: at a
+// line's start (a command's, or the data line a storage command announced)
+// or inside one of the three kinds of line.
+type lineState uint8
+
+const (
+	atCommand lineState = iota
+	atData
+	inCommand
+	inStorage
+	inData
+)
+
+// storageCommand says whether line begins a memcached storage command,
+// whose data line follows it.
+func storageCommand(line []byte) bool {
+	for _, w := range []string{"set ", "add ", "replace ", "append ", "prepend ", "cas "} {
+		if bytes.HasPrefix(line, []byte(w)) {
+			return true
+		}
+	}
+	return false
 }
 
 // respCommands counts the RESP arrays ("*<n>") that begin a line in b;

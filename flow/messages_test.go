@@ -33,7 +33,10 @@ func TestCountMessages(t *testing.T) {
 		{"redis, a segment that begins mid-line", []string{"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\nx", "*1\r\n"}, FramingRESP, 1, true},
 		{"a line protocol, pipelined", []string{"1200\n1200\n1200\n"}, FramingLines, 3, true},
 		{"memcached gets", []string{"get a\r\nget b\r\n"}, FramingLines, 2, true},
-		{"a memcached set", []string{"set k 0 0 5\r\nhello\r\n"}, FramingLines, 2, true}, // two lines, one command: lines are not parsed further
+		{"a memcached set", []string{"set k 0 0 5\r\nhello\r\n"}, FramingLines, 1, true},
+		{"a memcached set and a get", []string{"set k 0 0 5\r\nhello\r\nget k\r\n"}, FramingLines, 2, true},
+		{"a memcached set split in its data", []string{"set k 0 0 5\r\nhel", "lo\r\nget k\r\n"}, FramingLines, 2, true},
+		{"a memcached set split in its line", []string{"set k 0", " 0 5\r\n", "hello\r\n"}, FramingLines, 1, true},
 		{"UTF-8 in a line", []string{"café\n", "naïve\n"}, FramingLines, 2, true},
 		{"a command line and a binary body", []string{"U 4096\n\x00\x00\n\x00", "\n\n\n"}, FramingLines, 1, true},
 		{"TLS", []string{"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"}, FramingNone, 0, false},
