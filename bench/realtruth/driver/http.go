@@ -34,6 +34,9 @@ func get(path string) string {
 	return "GET " + path + " HTTP/1.1\r\nHost: realtruth\r\nUser-Agent: realdriver\r\nAccept: */*\r\n\r\n"
 }
 
+// getClose is a GET of /small that asks the server to close after it.
+const getClose = "GET /small HTTP/1.1\r\nHost: realtruth\r\nUser-Agent: realdriver\r\nConnection: close\r\n\r\n"
+
 // readResponse reads one HTTP response with net/http's own parser and
 // discards its body.
 func readResponse(br *bufio.Reader) (*http.Response, error) {
@@ -330,8 +333,7 @@ func haproxyNoLinger(d *driver, i int) error {
 		return err
 	}
 	defer c.Close()
-	req := "GET /small HTTP/1.1\r\nHost: realtruth\r\nUser-Agent: realdriver\r\nConnection: close\r\n\r\n"
-	if _, err := io.WriteString(c, req); err != nil {
+	if _, err := io.WriteString(c, getClose); err != nil {
 		return err
 	}
 	return drain(c, 2*time.Second)
@@ -350,8 +352,7 @@ func haproxyPipelineNoLinger(d *driver, i int) error {
 		return err
 	}
 	defer c.Close()
-	last := "GET /small HTTP/1.1\r\nHost: realtruth\r\nUser-Agent: realdriver\r\nConnection: close\r\n\r\n"
-	if _, err := io.WriteString(c, get("/small")+get("/small")+last); err != nil {
+	if _, err := io.WriteString(c, get("/small")+get("/small")+getClose); err != nil {
 		return err
 	}
 	br := bufio.NewReader(c)
