@@ -109,7 +109,8 @@ func (e *Endpoint) countMessages(b []byte, size int, start, hole bool) {
 	if hole {
 		e.FlightWhole, e.flightCarry = false, 0 // what came before is unknown
 	}
-	if len(b) < size || int(e.flightScanned)+len(b) > maxFlightScan {
+	cut := len(b) < size
+	if cut || int(e.flightScanned)+len(b) > maxFlightScan {
 		e.FlightWhole = false // cut by the snap length or the scan's bound: messages may hide in the rest
 	}
 	if e.flightScanned >= maxFlightScan {
@@ -137,6 +138,15 @@ func (e *Endpoint) countMessages(b []byte, size int, start, hole bool) {
 			}
 		}
 		n, e.flightCarry = commandLines(b, e.flightCarry)
+	}
+	if cut {
+		// The next segment goes on from bytes the capture did not keep:
+		// no marker continues across, and a line's end there is not
+		// known to end a command.
+		e.flightCarry = 0
+		if e.Framing == FramingLines {
+			e.flightCarry = uint8(inData)
+		}
 	}
 	e.FlightMsgs = uint8(min(int(e.FlightMsgs)+n, 255))
 }

@@ -44,6 +44,8 @@ func TestCountMessages(t *testing.T) {
 		{"PostgreSQL startup", []string{"\x00\x00\x00\x08\x04\xd2\x16\x2f"}, FramingNone, 0, false},
 		{"binary that is not text", []string{"\x01\n\n"}, FramingNone, 0, false},
 		{"a GET cut by the snap length", []string{"snap:" + get + get}, FramingHTTPRequest, 0, false},
+		{"a cut segment whose kept bytes end like a head's end", []string{"snap:GET /x HTTP/1.1\r\nHost: abcd\r\n\rX-Long: header", "\n"}, FramingHTTPRequest, 0, false},
+		{"a cut line, then a line's end", []string{"snap:get aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "aaa\r\n"}, FramingLines, 0, false},
 		{"a flight longer than the scan", []string{strings.Repeat("x\n", maxFlightScan/2), "x\n"}, FramingLines, 255, false},
 	}
 	for _, tt := range tests {
