@@ -720,7 +720,11 @@ func matchLiveAbort(f *facts) (Sender, float64, bool) {
 		// "n\n" lines in one segment; TCP_ABORT_ON_CLOSE): 3 000 of 3 000
 		// per 100 k-connection run said application-abort 0.55 here
 		// before (seeds 1, 3, 4, 12, 14, 16, 18), while none of its 4 000
-		// SO_LINGER 0 aborts (one request a flight) has the shape.
+		// SO_LINGER 0 aborts (one request a flight) has the shape. Real
+		// software (bench/realtruth, seeds 1–3): redis answering up to a
+		// QUIT with more queued, 300 of 300 right (286 before); haproxy's
+		// option nolinger answering all three GETs (TCP_STATE), 292 of 292
+		// still an abort; nginx's pipeline at -s 128 is not seen (below).
 		held := fmt.Sprintf("%d", f.p.FlightMsgs)
 		if !f.p.FlightWhole || f.p.FlightMsgs == 255 {
 			held = "at least " + held // the capture cut it, or the count stopped
@@ -849,15 +853,15 @@ func readOrUnread(f *facts, how string) (Sender, float64, bool) {
 // that aborts on reading it: an application that reads an answer to its
 // end and closes with SO_LINGER 0 does so as the last read returns, while
 // one that closes with data unread closes for its own reasons (a page
-// closed, a timeout, a kill), whenever the data came. Measured from the
-// capture point, less the client's round trip, over the resets readOrUnread
-// judged on every kernel-truth run of 30 November (tshark): TCP_STATE, real
+// closed, a timeout, a kill), whenever the data came. Measured at the
+// client's end of the link (its round trip a few µs there) over the resets
+// readOrUnread judged on every kernel-truth run of 30 November (tshark): TCP_STATE, real
 // haproxy with option nolinger on its backends 731 of 1 301 within 1 ms
 // (server-close 93 of 100, idle purge 410 of 601, reuse-never 228 of 600),
 // the harness' clients 3 586 and 3 708 of 4 000 (seeds 18, 20); against
 // TCP_ABORT_ON_CLOSE, real clients closing with data unread, 24 of 320
 // (chromium 19 of 280, curl timing out 4 of 18, a backend terminated 1
-// of 2, redis-cli, python, wget, ab 0 of 20). So 97 % right within it on
+// of 2, redis-cli, python, wget, ab and an nginx client 0 of 20). So 97 % right within it on
 // real software (731 of 755); the rest keeps the even odds (570 against
 // 296 there). Held out, runs made after: clients seed 8 and
 // haproxy-as-client seed 4, 183 right and 4 chromium wrong within it.
