@@ -180,7 +180,7 @@ func (c *Conn) Update(p *packet.Packet, d Dir, ts time.Time, frame uint64, ipByt
 		// retransmission, those past NextSeq for one that carries new
 		// bytes too, all of them after a hole.
 		fresh, skip, hole := p.PayloadLen > 0, 0, false
-		if first := seq.Add(segLen - uint32(p.PayloadLen) - flagLen(f, packet.FIN)); fresh && e.HasSeq {
+		if first := seq.Add(flagLen(f, packet.SYN)); fresh && e.HasSeq {
 			switch dataEnd := first.Add(uint32(p.PayloadLen)); {
 			case !e.NextSeq.LessThan(dataEnd):
 				fresh = false
@@ -211,11 +211,14 @@ func (c *Conn) Update(p *packet.Packet, d Dir, ts time.Time, frame uint64, ipByt
 			e.SawFIN, e.FINSeq, e.FINTime = true, seq.Add(uint32(p.PayloadLen)), ts
 		}
 		if p.PayloadLen > 0 {
-			if starts, isErr := errorReply(p.Payload); starts {
-				e.ErrorReply = isErr
-			}
 			if fresh {
-				e.countMessages(p.Payload[min(skip, len(p.Payload)):], p.PayloadLen-skip, !e.inFlight, hole)
+				// Only bytes new to the stream are read: an old reply
+				// retransmitted says nothing about the latest one.
+				b := p.Payload[min(skip, len(p.Payload)):]
+				if starts, isErr := errorReply(b); starts {
+					e.ErrorReply = isErr
+				}
+				e.countMessages(b, p.PayloadLen-skip, !e.inFlight, hole)
 				e.inFlight, peer.inFlight = true, false
 			}
 			e.Payload += uint64(p.PayloadLen)

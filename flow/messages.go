@@ -20,8 +20,9 @@ const (
 	// line.
 	FramingRESP
 	// FramingLines: a text protocol of one-line commands (memcached,
-	// SMTP, a line protocol of one's own), one per line end, counted up
-	// to the flight's first byte that is not text.
+	// SMTP, a line protocol of one's own), one per line end but the data
+	// line of a memcached storage command, counted up to the flight's
+	// first byte that is not text.
 	FramingLines
 )
 
@@ -219,10 +220,14 @@ const (
 	inData
 )
 
+// storageCommands are memcached's commands followed by a data line
+// (protocol.txt, "Storage commands").
+var storageCommands = []string{"set ", "add ", "replace ", "append ", "prepend ", "cas "}
+
 // storageCommand says whether line begins a memcached storage command,
 // whose data line follows it.
 func storageCommand(line []byte) bool {
-	for _, w := range []string{"set ", "add ", "replace ", "append ", "prepend ", "cas "} {
+	for _, w := range storageCommands {
 		if bytes.HasPrefix(line, []byte(w)) {
 			return true
 		}

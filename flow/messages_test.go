@@ -180,3 +180,32 @@ func FuzzCountMessages(f *testing.F) {
 		}
 	})
 }
+
+// TestErrorReplyResent: a server's old error reply retransmitted after its
+// next reply, a success, leaves the latest reply's status standing.
+func TestErrorReplyResent(t *testing.T) {
+	replies := []string{"HTTP/1.1 500 Internal Server Error\r\n\r\n", "HTTP/1.1 200 OK\r\n\r\n"}
+	steps := []step{
+		{from: 'c', flags: fS, seq: 1000},
+		{from: 's', flags: fSA, seq: 5000, ack: 1001},
+		{from: 'c', flags: fA, seq: 1001, ack: 5001},
+		{from: 's', flags: fPA, seq: 5001, ack: 1001, n: len(replies[0]), at: time.Millisecond},
+		{from: 's', flags: fPA, seq: 5001 + uint32(len(replies[0])), ack: 1001, n: len(replies[1]), at: 2 * time.Millisecond},
+		{from: 's', flags: fPA, seq: 5001, ack: 1001, n: len(replies[0]), at: 200 * time.Millisecond}, // the 500 again
+	}
+	data := map[int]string{3: replies[0], 4: replies[1], 5: replies[0]}
+	tab := NewTable(Config{})
+	start := time.Unix(1_700_000_000, 0)
+	var c *Conn
+	for i, s := range steps {
+		p := s.packet()
+		if d, ok := data[i]; ok {
+			p.Payload = []byte(d)
+		}
+		tab.Process(&p, start.Add(s.at), uint64(i+1), p.IPLen)
+		c, _ = tab.Lookup(&p, start.Add(s.at))
+	}
+	if c.Ep[FromResp].ErrorReply {
+		t.Error("the retransmitted 500 turned the latest reply, a 200, into an error")
+	}
+}
